@@ -1,0 +1,1 @@
+//! Placeholder: being written (see the config helper task).

@@ -1,0 +1,15 @@
+//! Pieces every process shares: configuration, the error kinds and their wire
+//! encoding, path validation, block id arithmetic, UFS access through opendal,
+//! and the client-side retry policy.
+
+pub mod block_id;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod path;
+pub mod retry;
+pub mod time;
+pub mod ufs;
+
+pub use error::{FsError, FsResult};
+pub use path::AlluxioPath;

@@ -1,0 +1,353 @@
+//! Under-file-system access through opendal.
+//!
+//! A UFS is named by a root URI (`/data/ufs`, `file:///data/ufs`,
+//! `s3://bucket/prefix`) plus mount options. Everything above this module
+//! speaks in paths relative to that root, so the master, worker and client use
+//! one code path whatever the storage is.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use opendal::{ErrorKind, Operator};
+
+use crate::error::{FsError, FsResult};
+
+/// The storage behind a UFS root URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UfsKind {
+    /// A local (or NFS-mounted) directory.
+    Local { root: String },
+    /// An S3 bucket with a key prefix.
+    S3 { bucket: String, prefix: String },
+}
+
+impl UfsKind {
+    /// Parses a root URI or plain absolute path.
+    pub fn parse(uri: &str) -> FsResult<UfsKind> {
+        let bad = |reason: &str| FsError::InvalidArgument(format!("UFS URI {uri:?}: {reason}"));
+        if uri.starts_with('/') {
+            return Ok(UfsKind::Local { root: uri.to_string() });
+        }
+        if let Some(rest) = uri.strip_prefix("file://") {
+            if !rest.starts_with('/') {
+                return Err(bad("file:// URIs need an absolute path (file:///dir)"));
+            }
+            return Ok(UfsKind::Local { root: rest.to_string() });
+        }
+        if let Some(rest) = uri.strip_prefix("s3://").or_else(|| uri.strip_prefix("s3a://")) {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(bad("missing bucket name"));
+            }
+            return Ok(UfsKind::S3 { bucket: bucket.to_string(), prefix: prefix.to_string() });
+        }
+        if uri.starts_with("hdfs://") {
+            return Err(FsError::NotSupported(format!(
+                "UFS URI {uri:?}: HDFS is not built into this release"
+            )));
+        }
+        Err(bad("expected an absolute path, file:///path or s3://bucket/prefix"))
+    }
+}
+
+/// What the UFS knows about one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UfsStatus {
+    pub name: String,
+    pub is_dir: bool,
+    pub length: u64,
+    pub mtime_ns: i64,
+}
+
+/// One opened UFS root.
+#[derive(Debug, Clone)]
+pub struct Ufs {
+    op: Operator,
+    kind: UfsKind,
+    uri: String,
+}
+
+fn ufs_err(what: &str, path: &str, e: opendal::Error) -> FsError {
+    match e.kind() {
+        ErrorKind::NotFound => FsError::NotFound(path.to_string()),
+        ErrorKind::AlreadyExists | ErrorKind::ConditionNotMatch => {
+            FsError::AlreadyExists(path.to_string())
+        }
+        ErrorKind::PermissionDenied => FsError::PermissionDenied(format!("UFS {what} {path}: {e}")),
+        ErrorKind::Unsupported => FsError::NotSupported(format!("UFS {what} {path}: {e}")),
+        _ => FsError::Ufs(format!("{what} {path}: {e}")),
+    }
+}
+
+fn dir_path(path: &str) -> String {
+    if path.is_empty() {
+        "/".to_string()
+    } else {
+        format!("{}/", path.trim_end_matches('/'))
+    }
+}
+
+impl Ufs {
+    /// Opens the UFS at `uri` with mount `options` (credentials, endpoint, region).
+    pub fn open(uri: &str, options: &BTreeMap<String, String>) -> FsResult<Ufs> {
+        let kind = UfsKind::parse(uri)?;
+        let op = match &kind {
+            UfsKind::Local { root } => {
+                std::fs::create_dir_all(root).map_err(|e| {
+                    FsError::Ufs(format!("cannot create UFS root directory {root}: {e}"))
+                })?;
+                Operator::new(opendal::services::Fs::default().root(root))
+                    .map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))?
+            }
+            UfsKind::S3 { bucket, prefix } => open_s3(uri, bucket, prefix, options)?,
+        };
+        Ok(Ufs { op, kind, uri: uri.to_string() })
+    }
+
+    /// The root URI this UFS was opened with.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The storage kind.
+    pub fn kind(&self) -> &UfsKind {
+        &self.kind
+    }
+
+    /// Whether the store renames atomically (so writers can stage under a temp name).
+    pub fn supports_rename(&self) -> bool {
+        matches!(self.kind, UfsKind::Local { .. })
+    }
+
+    /// Stats `path`; `Ok(None)` when it does not exist.
+    pub async fn stat(&self, path: &str) -> FsResult<Option<UfsStatus>> {
+        let name = path.rsplit('/').next().unwrap_or("").to_string();
+        let meta = match self.op.stat(if path.is_empty() { "/" } else { path }).await {
+            Ok(m) => m,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                // Object stores only know directories by the trailing slash.
+                if matches!(self.kind, UfsKind::S3 { .. }) {
+                    match self.op.stat(&dir_path(path)).await {
+                        Ok(_) => {
+                            return Ok(Some(UfsStatus {
+                                name,
+                                is_dir: true,
+                                length: 0,
+                                mtime_ns: 0,
+                            }))
+                        }
+                        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                        Err(e) => return Err(ufs_err("stat", path, e)),
+                    }
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(ufs_err("stat", path, e)),
+        };
+        Ok(Some(UfsStatus {
+            name,
+            is_dir: meta.is_dir(),
+            length: if meta.is_dir() { 0 } else { meta.content_length() },
+            mtime_ns: meta
+                .last_modified()
+                .map(|t| t.into_inner().as_nanosecond() as i64)
+                .unwrap_or(0),
+        }))
+    }
+
+    /// Lists the direct children of directory `path`.
+    pub async fn list(&self, path: &str) -> FsResult<Vec<UfsStatus>> {
+        let dir = dir_path(path);
+        let entries = match self.op.list(&dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ufs_err("list", path, e)),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let full = entry.path().trim_end_matches('/');
+            let name = full.rsplit('/').next().unwrap_or("");
+            if name.is_empty() || dir.trim_matches('/') == full.trim_start_matches('/') {
+                continue;
+            }
+            let is_dir = entry.metadata().is_dir();
+            let child = if path.is_empty() { name.to_string() } else { format!("{path}/{name}") };
+            let status = if is_dir {
+                UfsStatus { name: name.to_string(), is_dir, length: 0, mtime_ns: 0 }
+            } else {
+                match self.stat(&child).await? {
+                    Some(s) => s,
+                    None => continue,
+                }
+            };
+            out.push(status);
+        }
+        Ok(out)
+    }
+
+    /// Reads `length` bytes at `offset` of file `path`.
+    pub async fn read_range(&self, path: &str, offset: u64, length: u64) -> FsResult<Bytes> {
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+        let buf = self
+            .op
+            .read_with(path)
+            .range(offset..offset + length)
+            .await
+            .map_err(|e| ufs_err("read", path, e))?;
+        Ok(buf.to_bytes())
+    }
+
+    /// Opens a writer that creates or replaces `path`; bytes are durable after `close`.
+    pub async fn writer(&self, path: &str) -> FsResult<opendal::Writer> {
+        self.op.writer(path).await.map_err(|e| ufs_err("write", path, e))
+    }
+
+    /// Writes a whole small object.
+    pub async fn write_all(&self, path: &str, data: Bytes) -> FsResult<()> {
+        self.op.write(path, data).await.map(|_| ()).map_err(|e| ufs_err("write", path, e))
+    }
+
+    /// Creates directory `path` and its parents.
+    pub async fn create_dir(&self, path: &str) -> FsResult<()> {
+        if path.is_empty() {
+            return Ok(());
+        }
+        self.op.create_dir(&dir_path(path)).await.map_err(|e| ufs_err("mkdir", path, e))
+    }
+
+    /// Deletes file `path`; a missing file is not an error.
+    pub async fn delete_file(&self, path: &str) -> FsResult<()> {
+        match self.op.delete(path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ufs_err("delete", path, e)),
+        }
+    }
+
+    /// Deletes directory `path` and everything below it.
+    pub async fn delete_dir_all(&self, path: &str) -> FsResult<()> {
+        if path.is_empty() {
+            return Err(FsError::InvalidArgument("refusing to delete a UFS root".into()));
+        }
+        match self.op.delete_with(&dir_path(path)).recursive(true).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ufs_err("delete", path, e)),
+        }
+    }
+
+    /// Renames `from` to `to`, replacing a file at `to`. Object stores copy and delete.
+    pub async fn rename(&self, from: &str, to: &str) -> FsResult<()> {
+        if self.supports_rename() {
+            return self.op.rename(from, to).await.map_err(|e| ufs_err("rename", from, e));
+        }
+        let meta = self.stat(from).await?.ok_or_else(|| FsError::NotFound(from.to_string()))?;
+        if meta.is_dir {
+            return Err(FsError::NotSupported(format!(
+                "renaming directory {from} on an object store"
+            )));
+        }
+        self.op.copy(from, to).await.map_err(|e| ufs_err("copy", from, e))?;
+        self.delete_file(from).await
+    }
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(
+    uri: &str,
+    bucket: &str,
+    prefix: &str,
+    options: &BTreeMap<String, String>,
+) -> FsResult<Operator> {
+    let mut builder =
+        opendal::services::S3::default().bucket(bucket).root(&format!("/{prefix}"));
+    let opt = |keys: &[&str]| keys.iter().find_map(|k| options.get(*k).cloned());
+    if let Some(v) = opt(&["s3a.accessKeyId", "aws.accessKeyId", "s3.access_key_id"]) {
+        builder = builder.access_key_id(&v);
+    }
+    if let Some(v) = opt(&["s3a.secretKey", "aws.secretKey", "s3.secret_access_key"]) {
+        builder = builder.secret_access_key(&v);
+    }
+    if let Some(v) = opt(&["alluxio.underfs.s3.endpoint", "s3.endpoint"]) {
+        builder = builder.endpoint(&v);
+    }
+    let region = opt(&["alluxio.underfs.s3.region", "s3.region"]).unwrap_or("us-east-1".into());
+    builder = builder.region(&region);
+    if opt(&["alluxio.underfs.s3.disable.dns.buckets"]).as_deref() != Some("true") {
+        // Path-style addressing is what S3-compatible servers expect.
+    }
+    Operator::new(builder)
+        .map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(
+    uri: &str,
+    _bucket: &str,
+    _prefix: &str,
+    _options: &BTreeMap<String, String>,
+) -> FsResult<Operator> {
+    Err(FsError::NotSupported(format!("UFS URI {uri:?}: this build has no S3 support")))
+}
+
+/// Opened UFS roots shared by a process, keyed by URI and options.
+#[derive(Default)]
+pub struct UfsCache {
+    map: Mutex<HashMap<(String, BTreeMap<String, String>), Arc<Ufs>>>,
+}
+
+impl UfsCache {
+    /// Returns the cached UFS for `uri` and `options`, opening it on first use.
+    pub fn get(&self, uri: &str, options: &BTreeMap<String, String>) -> FsResult<Arc<Ufs>> {
+        let key = (uri.to_string(), options.clone());
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ufs) = map.get(&key) {
+            return Ok(ufs.clone());
+        }
+        let ufs = Arc::new(Ufs::open(uri, options)?);
+        map.insert(key, ufs.clone());
+        Ok(ufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uris() {
+        assert_eq!(UfsKind::parse("/d").unwrap(), UfsKind::Local { root: "/d".into() });
+        assert_eq!(UfsKind::parse("file:///d").unwrap(), UfsKind::Local { root: "/d".into() });
+        assert_eq!(
+            UfsKind::parse("s3://b/p/q").unwrap(),
+            UfsKind::S3 { bucket: "b".into(), prefix: "p/q".into() }
+        );
+        assert!(UfsKind::parse("relative").is_err());
+        assert!(UfsKind::parse("file://rel").is_err());
+        assert!(matches!(UfsKind::parse("hdfs://nn:8020/x"), Err(FsError::NotSupported(_))));
+    }
+
+    #[tokio::test]
+    async fn local_round_trip() {
+        let dir = std::env::temp_dir().join(format!("ufs-test-{}", std::process::id()));
+        let ufs = Ufs::open(dir.to_str().unwrap(), &BTreeMap::new()).unwrap();
+        ufs.create_dir("a/b").await.unwrap();
+        ufs.write_all("a/f", Bytes::from_static(b"hello world")).await.unwrap();
+        assert_eq!(ufs.read_range("a/f", 6, 5).await.unwrap(), Bytes::from_static(b"world"));
+        let st = ufs.stat("a/f").await.unwrap().unwrap();
+        assert_eq!((st.is_dir, st.length), (false, 11));
+        assert!(ufs.stat("a").await.unwrap().unwrap().is_dir);
+        assert!(ufs.stat("missing").await.unwrap().is_none());
+        let mut names: Vec<_> = ufs.list("a").await.unwrap().into_iter().map(|s| s.name).collect();
+        names.sort();
+        assert_eq!(names, vec!["b", "f"]);
+        ufs.rename("a/f", "a/g").await.unwrap();
+        assert!(ufs.stat("a/f").await.unwrap().is_none());
+        ufs.delete_dir_all("a").await.unwrap();
+        assert!(ufs.stat("a").await.unwrap().is_none());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,16 @@
+//! Wire and journal message definitions generated from `proto/`. Nothing else
+//! lives here: conversions to domain types belong to the receiving crates.
+
+#![allow(clippy::all, clippy::pedantic)]
+
+/// Messages and services of the `alluxio` package.
+pub mod alluxio {
+    tonic::include_proto!("alluxio");
+
+    /// Persisted journal entries and checkpoint records.
+    pub mod journal {
+        tonic::include_proto!("alluxio.journal");
+    }
+}
+
+pub use alluxio::*;
