@@ -5,6 +5,7 @@
 pub mod block_id;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod logging;
 pub mod path;
 pub mod retry;

@@ -110,6 +110,11 @@ impl Ufs {
         &self.uri
     }
 
+    /// The underlying opendal operator, for callers that need raw object access.
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
     /// The storage kind.
     pub fn kind(&self) -> &UfsKind {
         &self.kind
@@ -293,10 +298,13 @@ fn open_s3(
     Err(FsError::NotSupported(format!("UFS URI {uri:?}: this build has no S3 support")))
 }
 
+/// A UFS root URI with its mount options.
+type UfsKey = (String, BTreeMap<String, String>);
+
 /// Opened UFS roots shared by a process, keyed by URI and options.
 #[derive(Default)]
 pub struct UfsCache {
-    map: Mutex<HashMap<(String, BTreeMap<String, String>), Arc<Ufs>>>,
+    map: Mutex<HashMap<UfsKey, Arc<Ufs>>>,
 }
 
 impl UfsCache {

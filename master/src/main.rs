@@ -1,1 +1,59 @@
-fn main() {}
+//! `alluxio-master`: runs one master in the foreground until SIGTERM.
+
+use alluxio_common::config::{Config, Process};
+use alluxio_master::settings::MasterSettings;
+use clap::Parser;
+
+/// Runs an Alluxio master (namespace, journal, worker registry).
+#[derive(Parser, Debug)]
+#[command(name = "alluxio-master", version)]
+struct Args {
+    /// Sets a property, overriding files and environment (repeatable):
+    /// -Dalluxio.master.rpc.port=19998
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    properties: Vec<String>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    alluxio_common::logging::init("info");
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alluxio-master: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_overrides(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| anyhow::anyhow!("-D{kv}: expected KEY=VALUE"))
+        })
+        .collect()
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let conf = Config::load(Process::Master, parse_overrides(&args.properties)?)?;
+    conf.validate()?;
+    let settings = MasterSettings::from_config(&conf)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(alluxio_master::server::run(settings, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -74,13 +74,19 @@ impl Kind {
 
 /// Splits a comma-separated value into trimmed, non-empty items.
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|item| !item.is_empty())
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 /// Returns the canonical spelling of `value` among `names`, ignoring case.
 pub fn canonical_enum(names: &'static [&'static str], value: &str) -> Option<&'static str> {
     let value = value.trim();
-    names.iter().copied().find(|name| name.eq_ignore_ascii_case(value))
+    names
+        .iter()
+        .copied()
+        .find(|name| name.eq_ignore_ascii_case(value))
 }
 
 /// One known property.
@@ -186,8 +192,7 @@ pub const WORKER_BLOCK_HEARTBEAT_INTERVAL: &str = "alluxio.worker.block.heartbea
 /// How long a worker keeps trying heartbeats before it gives up and re-registers.
 pub const WORKER_BLOCK_HEARTBEAT_TIMEOUT: &str = "alluxio.worker.block.heartbeat.timeout.ms";
 /// How long a worker retries connecting to the master at start.
-pub const WORKER_MASTER_CONNECT_RETRY_TIMEOUT: &str =
-    "alluxio.worker.master.connect.retry.timeout";
+pub const WORKER_MASTER_CONNECT_RETRY_TIMEOUT: &str = "alluxio.worker.master.connect.retry.timeout";
 
 /// Block size of new files.
 pub const USER_BLOCK_SIZE_BYTES_DEFAULT: &str = "alluxio.user.block.size.bytes.default";
@@ -239,12 +244,22 @@ const fn key(
     kind: Kind,
     description: &'static str,
 ) -> PropertyKey {
-    PropertyKey { name, default, kind, description }
+    PropertyKey {
+        name,
+        default,
+        kind,
+        description,
+    }
 }
 
 /// Every known property.
 pub static KEYS: &[PropertyKey] = &[
-    key(HOME, Some("/opt/alluxio"), Kind::String, "Alluxio installation directory."),
+    key(
+        HOME,
+        Some("/opt/alluxio"),
+        Kind::String,
+        "Alluxio installation directory.",
+    ),
     key(
         WORK_DIR,
         None,
@@ -257,11 +272,36 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::String,
         "Configuration directory; computed: where alluxio-site.properties was found.",
     ),
-    key(LOGS_DIR, Some("${alluxio.work.dir}/logs"), Kind::String, "Directory for log files."),
-    key(MASTER_HOSTNAME, Some("localhost"), Kind::String, "Host name of the master."),
-    key(MASTER_RPC_PORT, Some("19998"), Kind::Port, "Master RPC port."),
-    key(MASTER_WEB_PORT, Some("19999"), Kind::Port, "Master web port."),
-    key(MASTER_RPC_ADDRESSES, None, Kind::List, "host:port of every master."),
+    key(
+        LOGS_DIR,
+        Some("${alluxio.work.dir}/logs"),
+        Kind::String,
+        "Directory for log files.",
+    ),
+    key(
+        MASTER_HOSTNAME,
+        Some("localhost"),
+        Kind::String,
+        "Host name of the master.",
+    ),
+    key(
+        MASTER_RPC_PORT,
+        Some("19998"),
+        Kind::Port,
+        "Master RPC port.",
+    ),
+    key(
+        MASTER_WEB_PORT,
+        Some("19999"),
+        Kind::Port,
+        "Master web port.",
+    ),
+    key(
+        MASTER_RPC_ADDRESSES,
+        None,
+        Kind::List,
+        "host:port of every master.",
+    ),
     key(
         MASTER_JOURNAL_FOLDER,
         Some("${alluxio.work.dir}/journal"),
@@ -280,21 +320,66 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::String,
         "Under storage mounted at the root.",
     ),
-    key(MASTER_WORKER_TIMEOUT, Some("5min"), Kind::Duration, "Silence before a worker is lost."),
+    key(
+        MASTER_WORKER_TIMEOUT,
+        Some("5min"),
+        Kind::Duration,
+        "Silence before a worker is lost.",
+    ),
     key(
         MASTER_LOST_WORKER_DETECTION_INTERVAL,
         Some("10sec"),
         Kind::Duration,
         "Interval between lost-worker checks.",
     ),
-    key(MASTER_METASTORE, Some("HEAP"), Kind::Enum(METASTORES), "Metadata store."),
-    key(WORKER_HOSTNAME, Some("localhost"), Kind::String, "Host name of the worker."),
-    key(WORKER_RPC_PORT, Some("29999"), Kind::Port, "Worker RPC port."),
-    key(WORKER_WEB_PORT, Some("30000"), Kind::Port, "Worker web port."),
-    key(WORKER_TIERED_STORE_LEVELS, Some("1"), Kind::Int, "Number of storage tiers."),
-    key(WORKER_RAMDISK_SIZE, Some("1GB"), Kind::Bytes, "Size of the memory tier."),
-    key(WORKER_TIERED_STORE_LEVEL0_ALIAS, Some("MEM"), Kind::String, "Tier 0 name."),
-    key(WORKER_TIERED_STORE_LEVEL0_DIRS_PATH, Some("/dev/shm"), Kind::List, "Tier 0 dirs."),
+    key(
+        MASTER_METASTORE,
+        Some("HEAP"),
+        Kind::Enum(METASTORES),
+        "Metadata store.",
+    ),
+    key(
+        WORKER_HOSTNAME,
+        Some("localhost"),
+        Kind::String,
+        "Host name of the worker.",
+    ),
+    key(
+        WORKER_RPC_PORT,
+        Some("29999"),
+        Kind::Port,
+        "Worker RPC port.",
+    ),
+    key(
+        WORKER_WEB_PORT,
+        Some("30000"),
+        Kind::Port,
+        "Worker web port.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVELS,
+        Some("1"),
+        Kind::Int,
+        "Number of storage tiers.",
+    ),
+    key(
+        WORKER_RAMDISK_SIZE,
+        Some("1GB"),
+        Kind::Bytes,
+        "Size of the memory tier.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL0_ALIAS,
+        Some("MEM"),
+        Kind::String,
+        "Tier 0 name.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL0_DIRS_PATH,
+        Some("/dev/shm"),
+        Kind::List,
+        "Tier 0 dirs.",
+    ),
     key(
         WORKER_TIERED_STORE_LEVEL0_DIRS_QUOTA,
         Some("${alluxio.worker.ramdisk.size}"),
@@ -313,9 +398,24 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::Ratio,
         "Tier 0 usage eviction returns to.",
     ),
-    key(WORKER_TIERED_STORE_LEVEL1_ALIAS, Some("SSD"), Kind::String, "Tier 1 name."),
-    key(WORKER_TIERED_STORE_LEVEL1_DIRS_PATH, None, Kind::List, "Tier 1 dirs."),
-    key(WORKER_TIERED_STORE_LEVEL1_DIRS_QUOTA, None, Kind::BytesList, "Tier 1 capacities."),
+    key(
+        WORKER_TIERED_STORE_LEVEL1_ALIAS,
+        Some("SSD"),
+        Kind::String,
+        "Tier 1 name.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL1_DIRS_PATH,
+        None,
+        Kind::List,
+        "Tier 1 dirs.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL1_DIRS_QUOTA,
+        None,
+        Kind::BytesList,
+        "Tier 1 capacities.",
+    ),
     key(
         WORKER_TIERED_STORE_LEVEL1_HIGH_WATERMARK_RATIO,
         Some("0.95"),
@@ -328,9 +428,24 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::Ratio,
         "Tier 1 usage eviction returns to.",
     ),
-    key(WORKER_TIERED_STORE_LEVEL2_ALIAS, Some("HDD"), Kind::String, "Tier 2 name."),
-    key(WORKER_TIERED_STORE_LEVEL2_DIRS_PATH, None, Kind::List, "Tier 2 dirs."),
-    key(WORKER_TIERED_STORE_LEVEL2_DIRS_QUOTA, None, Kind::BytesList, "Tier 2 capacities."),
+    key(
+        WORKER_TIERED_STORE_LEVEL2_ALIAS,
+        Some("HDD"),
+        Kind::String,
+        "Tier 2 name.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL2_DIRS_PATH,
+        None,
+        Kind::List,
+        "Tier 2 dirs.",
+    ),
+    key(
+        WORKER_TIERED_STORE_LEVEL2_DIRS_QUOTA,
+        None,
+        Kind::BytesList,
+        "Tier 2 capacities.",
+    ),
     key(
         WORKER_TIERED_STORE_LEVEL2_HIGH_WATERMARK_RATIO,
         Some("0.95"),
@@ -361,7 +476,12 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::Duration,
         "How long a starting worker retries reaching the master.",
     ),
-    key(USER_BLOCK_SIZE_BYTES_DEFAULT, Some("64MB"), Kind::Bytes, "Block size of new files."),
+    key(
+        USER_BLOCK_SIZE_BYTES_DEFAULT,
+        Some("64MB"),
+        Kind::Bytes,
+        "Block size of new files.",
+    ),
     key(
         USER_FILE_WRITE_TYPE_DEFAULT,
         Some("CACHE_THROUGH"),
@@ -374,25 +494,60 @@ pub static KEYS: &[PropertyKey] = &[
         Kind::Enum(READ_TYPES),
         "Read type of opened files.",
     ),
-    key(USER_RPC_RETRY_BASE_SLEEP, Some("50ms"), Kind::Duration, "First retry sleep."),
-    key(USER_RPC_RETRY_MAX_SLEEP, Some("3sec"), Kind::Duration, "Longest retry sleep."),
-    key(USER_RPC_RETRY_MAX_DURATION, Some("2min"), Kind::Duration, "Total retry time."),
+    key(
+        USER_RPC_RETRY_BASE_SLEEP,
+        Some("50ms"),
+        Kind::Duration,
+        "First retry sleep.",
+    ),
+    key(
+        USER_RPC_RETRY_MAX_SLEEP,
+        Some("3sec"),
+        Kind::Duration,
+        "Longest retry sleep.",
+    ),
+    key(
+        USER_RPC_RETRY_MAX_DURATION,
+        Some("2min"),
+        Kind::Duration,
+        "Total retry time.",
+    ),
     key(
         USER_NETWORK_READER_CHUNK_SIZE_BYTES,
         Some("1MB"),
         Kind::Bytes,
         "Chunk size of block reads.",
     ),
-    key(ZOOKEEPER_ENABLED, Some("false"), Kind::Bool, "Leader election through ZooKeeper."),
-    key(ZOOKEEPER_ADDRESS, None, Kind::List, "host:port of every ZooKeeper server."),
-    key(ZOOKEEPER_SESSION_TIMEOUT, Some("5sec"), Kind::Duration, "ZooKeeper session timeout."),
+    key(
+        ZOOKEEPER_ENABLED,
+        Some("false"),
+        Kind::Bool,
+        "Leader election through ZooKeeper.",
+    ),
+    key(
+        ZOOKEEPER_ADDRESS,
+        None,
+        Kind::List,
+        "host:port of every ZooKeeper server.",
+    ),
+    key(
+        ZOOKEEPER_SESSION_TIMEOUT,
+        Some("5sec"),
+        Kind::Duration,
+        "ZooKeeper session timeout.",
+    ),
     key(
         ZOOKEEPER_ELECTION_PATH,
         Some("/alluxio/election"),
         Kind::String,
         "Election path.",
     ),
-    key(ZOOKEEPER_LEADER_PATH, Some("/alluxio/leader"), Kind::String, "Leader path."),
+    key(
+        ZOOKEEPER_LEADER_PATH,
+        Some("/alluxio/leader"),
+        Kind::String,
+        "Leader path.",
+    ),
     key(
         SECURITY_AUTHORIZATION_PERMISSION_ENABLED,
         Some("true"),
@@ -453,9 +608,13 @@ pub fn canonical_name(name: &str) -> &str {
 
 /// Tells whether `name` is an Alluxio property that is deliberately ignored.
 pub fn is_known_unused(name: &str) -> bool {
-    KNOWN_UNUSED
-        .iter()
-        .any(|entry| if entry.ends_with('.') { name.starts_with(entry) } else { name == *entry })
+    KNOWN_UNUSED.iter().any(|entry| {
+        if entry.ends_with('.') {
+            name.starts_with(entry)
+        } else {
+            name == *entry
+        }
+    })
 }
 
 /// Tells whether loading should warn about `name`: an `alluxio.*` name that
@@ -487,14 +646,23 @@ mod tests {
     #[test]
     fn tier_keys_match_constants() {
         assert_eq!(tier_key(0, "alias"), WORKER_TIERED_STORE_LEVEL0_ALIAS);
-        assert_eq!(tier_key(1, "dirs.quota"), WORKER_TIERED_STORE_LEVEL1_DIRS_QUOTA);
-        assert_eq!(tier_key(2, "watermark.low.ratio"), WORKER_TIERED_STORE_LEVEL2_LOW_WATERMARK_RATIO);
+        assert_eq!(
+            tier_key(1, "dirs.quota"),
+            WORKER_TIERED_STORE_LEVEL1_DIRS_QUOTA
+        );
+        assert_eq!(
+            tier_key(2, "watermark.low.ratio"),
+            WORKER_TIERED_STORE_LEVEL2_LOW_WATERMARK_RATIO
+        );
     }
 
     #[test]
     fn classifies_names() {
         assert!(lookup(MASTER_HOSTNAME).is_some());
-        assert_eq!(lookup("alluxio.worker.memory.size").map(|k| k.name), Some(WORKER_RAMDISK_SIZE));
+        assert_eq!(
+            lookup("alluxio.worker.memory.size").map(|k| k.name),
+            Some(WORKER_RAMDISK_SIZE)
+        );
         assert!(!is_unknown_alluxio_key(MASTER_HOSTNAME));
         assert!(!is_unknown_alluxio_key("alluxio.job.master.hostname"));
         assert!(!is_unknown_alluxio_key("alluxio.master.journal.type"));
@@ -505,7 +673,10 @@ mod tests {
 
     #[test]
     fn enum_match_is_case_insensitive() {
-        assert_eq!(canonical_enum(WRITE_TYPES, "cache_through"), Some("CACHE_THROUGH"));
+        assert_eq!(
+            canonical_enum(WRITE_TYPES, "cache_through"),
+            Some("CACHE_THROUGH")
+        );
         assert_eq!(canonical_enum(WRITE_TYPES, "cache"), None);
         assert_eq!(
             Kind::Enum(READ_TYPES).check("bogus"),

@@ -82,7 +82,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(DURATION_FORM.to_string()),
     };
     if number.contains('.') {
-        let seconds = number.parse::<f64>().map_err(|_| DURATION_FORM.to_string())?
+        let seconds = number
+            .parse::<f64>()
+            .map_err(|_| DURATION_FORM.to_string())?
             * unit_millis as f64
             / 1_000.0;
         Duration::try_from_secs_f64(seconds).map_err(|_| DURATION_FORM.to_string())
@@ -173,7 +175,9 @@ mod tests {
 
     #[test]
     fn bytes_rejects_bad_forms() {
-        for text in ["", "MB", "abc", "-1", "1.2.3MB", "10XB", "1 0MB", ".5GB", "64MBs"] {
+        for text in [
+            "", "MB", "abc", "-1", "1.2.3MB", "10XB", "1 0MB", ".5GB", "64MBs",
+        ] {
             assert_eq!(parse_bytes(text), Err(BYTES_FORM.to_string()), "{text}");
         }
         assert!(parse_bytes("16384PB").is_err());
@@ -206,8 +210,20 @@ mod tests {
 
     #[test]
     fn duration_rejects_bad_forms() {
-        for text in ["", "sec", "5 mins ago", "1w", "-5s", "1..5s", "five minutes"] {
-            assert_eq!(parse_duration(text), Err(DURATION_FORM.to_string()), "{text}");
+        for text in [
+            "",
+            "sec",
+            "5 mins ago",
+            "1w",
+            "-5s",
+            "1..5s",
+            "five minutes",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(DURATION_FORM.to_string()),
+                "{text}"
+            );
         }
         assert!(parse_duration("99999999999999999day").is_err());
     }

@@ -1,0 +1,277 @@
+//! The worker registry and block locations. Not journaled: workers report
+//! their blocks when they register, so a restarted or new leader learns the
+//! locations within one heartbeat.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use alluxio_proto::{
+    BlockLocation, CommandType, HeartbeatResponse, TierUsage, WorkerInfo, WorkerNetAddress,
+};
+
+/// What the master knows of one worker.
+#[derive(Debug, Clone)]
+struct WorkerEntry {
+    id: u64,
+    address: WorkerNetAddress,
+    tiers: Vec<TierUsage>,
+    blocks: HashSet<u64>,
+    last_contact: Instant,
+    live: bool,
+    start_time_ms: i64,
+    /// Blocks the worker should drop, sent with its next heartbeat.
+    to_free: Vec<u64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    workers: HashMap<u64, WorkerEntry>,
+    by_address: HashMap<String, u64>,
+    locations: HashMap<u64, Vec<u64>>,
+    next_id: u64,
+}
+
+/// Registry of workers and of which worker caches which block.
+pub struct BlockMaster {
+    inner: Mutex<Inner>,
+    worker_timeout: Duration,
+}
+
+fn addr_key(a: &WorkerNetAddress) -> String {
+    format!("{}:{}", a.host, a.rpc_port)
+}
+
+impl Inner {
+    fn drop_locations(&mut self, worker: u64, blocks: impl IntoIterator<Item = u64>) {
+        for b in blocks {
+            if let Some(locs) = self.locations.get_mut(&b) {
+                locs.retain(|w| *w != worker);
+                if locs.is_empty() {
+                    self.locations.remove(&b);
+                }
+            }
+        }
+    }
+
+    fn add_location(&mut self, worker: u64, block: u64) {
+        let locs = self.locations.entry(block).or_default();
+        if !locs.contains(&worker) {
+            locs.push(worker);
+        }
+    }
+}
+
+impl BlockMaster {
+    /// A registry that marks workers lost after `worker_timeout` of silence.
+    pub fn new(worker_timeout: Duration) -> Self {
+        BlockMaster {
+            inner: Mutex::new(Inner { next_id: 1, ..Default::default() }),
+            worker_timeout,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers (or re-registers) a worker with a full block report and
+    /// returns its id; the same address keeps the same id.
+    pub fn register(
+        &self,
+        address: WorkerNetAddress,
+        tiers: Vec<TierUsage>,
+        blocks: Vec<u64>,
+        start_time_ms: i64,
+    ) -> u64 {
+        let mut inner = self.lock();
+        let key = addr_key(&address);
+        let id = match inner.by_address.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = inner.next_id;
+                inner.next_id += 1;
+                inner.by_address.insert(key, id);
+                id
+            }
+        };
+        if let Some(old) = inner.workers.remove(&id) {
+            inner.drop_locations(id, old.blocks);
+        }
+        for b in &blocks {
+            inner.add_location(id, *b);
+        }
+        inner.workers.insert(
+            id,
+            WorkerEntry {
+                id,
+                address,
+                tiers,
+                blocks: blocks.into_iter().collect(),
+                last_contact: Instant::now(),
+                live: true,
+                start_time_ms,
+                to_free: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// Applies a heartbeat; an unknown or lost worker is told to register.
+    pub fn heartbeat(
+        &self,
+        worker_id: u64,
+        tiers: Vec<TierUsage>,
+        added: Vec<u64>,
+        removed: Vec<u64>,
+    ) -> HeartbeatResponse {
+        let mut inner = self.lock();
+        let Some(w) = inner.workers.get_mut(&worker_id).filter(|w| w.live) else {
+            return HeartbeatResponse { command: CommandType::CommandRegister as i32, block_ids: vec![] };
+        };
+        w.last_contact = Instant::now();
+        w.tiers = tiers;
+        for b in &added {
+            w.blocks.insert(*b);
+        }
+        for b in &removed {
+            w.blocks.remove(b);
+        }
+        let to_free = std::mem::take(&mut w.to_free);
+        for b in added {
+            inner.add_location(worker_id, b);
+        }
+        inner.drop_locations(worker_id, removed);
+        if to_free.is_empty() {
+            HeartbeatResponse { command: CommandType::CommandNothing as i32, block_ids: vec![] }
+        } else {
+            HeartbeatResponse { command: CommandType::CommandFree as i32, block_ids: to_free }
+        }
+    }
+
+    /// Records a block a worker just cached. Returns false if the worker is
+    /// unknown (it will register and report it).
+    pub fn commit_block(&self, worker_id: u64, block_id: u64, tiers: Vec<TierUsage>) -> bool {
+        let mut inner = self.lock();
+        let Some(w) = inner.workers.get_mut(&worker_id).filter(|w| w.live) else {
+            return false;
+        };
+        w.blocks.insert(block_id);
+        w.last_contact = Instant::now();
+        if !tiers.is_empty() {
+            w.tiers = tiers;
+        }
+        inner.add_location(worker_id, block_id);
+        true
+    }
+
+    /// Live locations of `block_id`.
+    pub fn locations(&self, block_id: u64) -> Vec<BlockLocation> {
+        let inner = self.lock();
+        inner
+            .locations
+            .get(&block_id)
+            .map(|ws| {
+                ws.iter()
+                    .filter_map(|w| inner.workers.get(w))
+                    .filter(|w| w.live)
+                    .map(|w| BlockLocation {
+                        worker_id: w.id,
+                        address: Some(w.address.clone()),
+                        tier_alias: w.tiers.first().map(|t| t.alias.clone()).unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Forgets `blocks` everywhere and asks their workers to drop them.
+    pub fn free_blocks(&self, blocks: &[u64]) -> usize {
+        let mut inner = self.lock();
+        let mut freed = 0;
+        for b in blocks {
+            if let Some(ws) = inner.locations.remove(b) {
+                freed += 1;
+                for w in ws {
+                    if let Some(entry) = inner.workers.get_mut(&w) {
+                        entry.blocks.remove(b);
+                        entry.to_free.push(*b);
+                    }
+                }
+            }
+        }
+        freed
+    }
+
+    /// Marks workers silent for longer than the timeout as lost and drops
+    /// their locations. Returns the ids newly lost.
+    pub fn detect_lost(&self) -> Vec<u64> {
+        let mut inner = self.lock();
+        let timeout = self.worker_timeout;
+        let lost: Vec<u64> = inner
+            .workers
+            .values()
+            .filter(|w| w.live && w.last_contact.elapsed() > timeout)
+            .map(|w| w.id)
+            .collect();
+        for id in &lost {
+            let blocks = match inner.workers.get_mut(id) {
+                Some(w) => {
+                    w.live = false;
+                    std::mem::take(&mut w.blocks)
+                }
+                None => continue,
+            };
+            inner.drop_locations(*id, blocks);
+        }
+        lost
+    }
+
+    /// Every known worker, live and lost.
+    pub fn worker_infos(&self) -> Vec<WorkerInfo> {
+        let inner = self.lock();
+        let mut out: Vec<WorkerInfo> = inner
+            .workers
+            .values()
+            .map(|w| WorkerInfo {
+                id: w.id,
+                address: Some(w.address.clone()),
+                tiers: w.tiers.clone(),
+                live: w.live,
+                last_contact_ms_ago: w.last_contact.elapsed().as_millis() as i64,
+                block_count: w.blocks.len() as u64,
+                start_time_ms: w.start_time_ms,
+            })
+            .collect();
+        out.sort_by_key(|w| w.id);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u32) -> WorkerNetAddress {
+        WorkerNetAddress { host: "h".into(), rpc_port: port, web_port: 0 }
+    }
+
+    #[test]
+    fn register_heartbeat_and_lose() {
+        let bm = BlockMaster::new(Duration::from_millis(50));
+        let id = bm.register(addr(1), vec![], vec![10, 11], 0);
+        assert_eq!(bm.register(addr(1), vec![], vec![10], 0), id, "same address, same id");
+        assert_eq!(bm.locations(11).len(), 0, "full report replaces old blocks");
+        bm.heartbeat(id, vec![], vec![12], vec![10]);
+        assert!(bm.locations(10).is_empty());
+        assert_eq!(bm.locations(12)[0].worker_id, id);
+        assert_eq!(bm.free_blocks(&[12]), 1);
+        let r = bm.heartbeat(id, vec![], vec![], vec![]);
+        assert_eq!((r.command, r.block_ids), (CommandType::CommandFree as i32, vec![12]));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(bm.detect_lost(), vec![id]);
+        let r = bm.heartbeat(id, vec![], vec![], vec![]);
+        assert_eq!(r.command, CommandType::CommandRegister as i32);
+        assert!(!bm.worker_infos()[0].live);
+    }
+}

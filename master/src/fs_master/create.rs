@@ -1,0 +1,361 @@
+//! createDirectory, createFile and completeFile.
+
+use alluxio_common::{time, AlluxioPath, FsError, FsResult};
+use alluxio_proto::journal::journal_entry::Entry;
+use alluxio_proto::journal::{self as j, InodeRecord, JournalEntry};
+use alluxio_proto::{
+    CompleteFileRequest, CreateDirectoryRequest, CreateFileRequest, FileInfo, FileType, WriteType,
+};
+
+use super::info::temp_ufs_name;
+use super::{parse_path, FsMaster};
+use crate::namespace::inode::InodeExt;
+use crate::namespace::tree::Lookup;
+use crate::namespace::Namespace;
+
+/// Who creates an inode and with which mode.
+struct Creator<'a> {
+    owner: &'a str,
+    group: &'a str,
+    mode: u32,
+}
+
+impl FsMaster {
+    /// Creates directory `req.path` (and its parents if `recursive`).
+    pub async fn create_directory(&self, req: CreateDirectoryRequest) -> FsResult<FileInfo> {
+        let path = parse_path(&req.path)?;
+        self.load_path(&path).await?;
+        let missing = {
+            let ns = self.read();
+            match ns.lookup(&path)? {
+                Lookup::Found(id) => {
+                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    if inode.is_dir() && req.allow_exists {
+                        let info = self.info(&ns, inode, &path)?;
+                        drop(ns);
+                        return Ok(info);
+                    }
+                    return Err(FsError::AlreadyExists(path.to_string()));
+                }
+                Lookup::Missing { parent, depth } => {
+                    self.check_parent(&ns, parent, &path, depth, req.recursive)?;
+                    depth
+                }
+            }
+        };
+        // Directories always exist in the UFS too, so files of any write type
+        // can be persisted under them later.
+        self.mkdirs_in_ufs(&path, missing).await?;
+        let creator = Creator { owner: &req.owner, group: &req.group, mode: mode_or(req.mode, 0o755) };
+        let (done, id) = {
+            let mut ns = self.write();
+            let (parent, depth) = match ns.lookup(&path)? {
+                Lookup::Found(_) => return Err(FsError::AlreadyExists(path.to_string())),
+                Lookup::Missing { parent, depth } => (parent, depth),
+            };
+            self.check_parent(&ns, parent, &path, depth, req.recursive)?;
+            let (entries, id) = self.dir_entries(&ns, parent, &path, depth, &creator);
+            (self.commit(&mut ns, entries, req.op_id), id)
+        };
+        done.await?;
+        let ns = self.read();
+        let inode = ns.inode(id).ok_or_else(|| FsError::NotFound(path.to_string()))?;
+        self.info(&ns, inode, &path)
+    }
+
+    /// Creates an incomplete file; the writer then streams blocks to workers
+    /// and/or bytes to `ufs_temp_path`, and calls completeFile.
+    pub async fn create_file(&self, req: CreateFileRequest) -> FsResult<FileInfo> {
+        let path = parse_path(&req.path)?;
+        if path.is_root() {
+            return Err(FsError::AlreadyExists("/".into()));
+        }
+        self.load_path(&path).await?;
+        let block_size = if req.block_size == 0 { self.opts.default_block_size } else { req.block_size };
+        if block_size < 1024 {
+            return Err(FsError::InvalidArgument(format!(
+                "block size {block_size} is too small (minimum 1KB)"
+            )));
+        }
+        // An overwrite replaces an existing regular file.
+        let (missing_from, replaced) = {
+            let ns = self.read();
+            match ns.lookup(&path)? {
+                Lookup::Found(id) => {
+                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    if !req.overwrite {
+                        return Err(FsError::AlreadyExists(path.to_string()));
+                    }
+                    if inode.is_dir() {
+                        return Err(FsError::IsDirectory(path.to_string()));
+                    }
+                    (path.components().len(), Some(id))
+                }
+                Lookup::Missing { parent, depth } => {
+                    self.check_parent(&ns, parent, &path, depth, req.recursive)?;
+                    (depth, None)
+                }
+            }
+        };
+        if let Some(parent) = path.parent() {
+            if missing_from < path.components().len() - 1 {
+                self.mkdirs_in_ufs(&parent, missing_from).await?;
+            }
+        }
+        if replaced.is_some() {
+            let loc = self.read().mounts().ufs_location(&path)?;
+            self.ufs_for(&loc)?.delete_file(&loc.path).await?;
+        }
+        let mode = mode_or(req.mode, 0o644);
+        let creator = Creator { owner: &req.owner, group: &req.group, mode: 0o755 };
+        let (done, id, freed) = {
+            let mut ns = self.write();
+            let mut entries = Vec::new();
+            let mut freed = Vec::new();
+            let (parent, depth) = match ns.lookup(&path)? {
+                Lookup::Found(id) if Some(id) == replaced => {
+                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    freed = self.file_blocks(inode);
+                    entries.push(remove_entry(inode.parent_id, path.name()));
+                    (inode.parent_id, path.components().len() - 1)
+                }
+                Lookup::Found(_) => return Err(FsError::AlreadyExists(path.to_string())),
+                Lookup::Missing { parent, depth } => (parent, depth),
+            };
+            self.check_parent(&ns, parent, &path, depth, req.recursive)?;
+            let parent_path = path.parent().unwrap_or_else(AlluxioPath::root);
+            let (mut dirs, dir_id) = if depth < path.components().len() - 1 {
+                self.dir_entries(&ns, parent, &parent_path, depth, &creator)
+            } else {
+                (Vec::new(), parent)
+            };
+            entries.append(&mut dirs);
+            let id = ns.next_inode_id + entries.iter().filter(|e| is_create(e)).count() as u64;
+            let now = time::now_ns();
+            let inode = InodeRecord {
+                id,
+                parent_id: dir_id,
+                name: path.name().to_string(),
+                file_type: FileType::Regular as i32,
+                mode,
+                owner: self.owner(&req.owner),
+                group: self.group(&req.group),
+                nlink: 1,
+                atime_ns: now,
+                mtime_ns: now,
+                ctime_ns: now,
+                crtime_ns: now,
+                block_size,
+                container_id: ns.next_container_id,
+                ..Default::default()
+            };
+            entries.push(create_entry(inode));
+            (self.commit(&mut ns, entries, req.op_id), id, freed)
+        };
+        done.await?;
+        self.blocks.free_blocks(&freed);
+        let ns = self.read();
+        let inode = ns.inode(id).ok_or_else(|| FsError::NotFound(path.to_string()))?;
+        let mut info = self.info(&ns, inode, &path)?;
+        let write_type = WriteType::try_from(req.write_type).unwrap_or(WriteType::CacheThrough);
+        if write_type != WriteType::MustCache {
+            info.ufs_temp_path = self.staging_path(&ns, &path, inode.container_id)?;
+        }
+        Ok(info)
+    }
+
+    /// Marks a file complete with its final length, moving its staged UFS
+    /// bytes into place first. Completing a completed file with the same
+    /// length succeeds (a retried call).
+    pub async fn complete_file(&self, req: CompleteFileRequest) -> FsResult<FileInfo> {
+        let path = parse_path(&req.path)?;
+        let (loc, staging, file_id) = {
+            let ns = self.read();
+            let inode = ns.resolve(&path)?;
+            if !inode.is_file() {
+                return Err(FsError::IsDirectory(path.to_string()));
+            }
+            if req.file_id != 0 && inode.id != req.file_id {
+                return Err(FsError::NotFound(format!(
+                    "{path} (file {} was replaced or removed)",
+                    req.file_id
+                )));
+            }
+            if inode.completed {
+                if inode.length == req.length {
+                    return self.info(&ns, inode, &path);
+                }
+                return Err(FsError::FailedPrecondition(format!("{path} is already complete")));
+            }
+            let staging = self.staging_path(&ns, &path, inode.container_id)?;
+            (ns.mounts().ufs_location(&path)?, staging, inode.id)
+        };
+        let ufs = self.ufs_for(&loc)?;
+        if staging != loc.path {
+            if let Some(st) = ufs.stat(&staging).await? {
+                if st.length != req.length {
+                    return Err(FsError::FailedPrecondition(format!(
+                        "{path}: UFS copy has {} bytes but the writer reports {}",
+                        st.length, req.length
+                    )));
+                }
+                ufs.rename(&staging, &loc.path).await?;
+            }
+        }
+        let persisted = match ufs.stat(&loc.path).await? {
+            Some(st) if !st.is_dir && st.length == req.length => true,
+            Some(st) if !st.is_dir => {
+                return Err(FsError::FailedPrecondition(format!(
+                    "{path}: UFS file has {} bytes but the writer reports {}",
+                    st.length, req.length
+                )))
+            }
+            _ => false,
+        };
+        let done = {
+            let mut ns = self.write();
+            let inode = ns.resolve(&path)?;
+            if inode.id != file_id || inode.completed {
+                return Err(FsError::FailedPrecondition(format!("{path} changed while completing")));
+            }
+            let entry = JournalEntry {
+                op_id: None,
+                entry: Some(Entry::CompleteFile(j::CompleteFile {
+                    id: inode.id,
+                    length: req.length,
+                    mtime_ns: time::now_ns(),
+                    persisted,
+                })),
+            };
+            self.commit(&mut ns, vec![entry], req.op_id)
+        };
+        done.await?;
+        let ns = self.read();
+        let inode = ns.resolve(&path)?;
+        self.info(&ns, inode, &path)
+    }
+
+    /// Checks that components before `depth` exist as directories and that
+    /// missing parents may be created.
+    fn check_parent(
+        &self,
+        ns: &Namespace,
+        parent: u64,
+        path: &AlluxioPath,
+        depth: usize,
+        recursive: bool,
+    ) -> FsResult<()> {
+        let parent_inode = ns.inode(parent).ok_or_else(|| FsError::Internal("dangling".into()))?;
+        if !parent_inode.is_dir() {
+            return Err(FsError::NotDirectory(ns.path_of(parent)?.to_string()));
+        }
+        if depth + 1 < path.components().len() && !recursive {
+            let p = AlluxioPath::parse(&format!("/{}", path.components()[..=depth].join("/")))?;
+            return Err(FsError::NotFound(format!("{p} (parent of {path})")));
+        }
+        Ok(())
+    }
+
+    /// CreateInode entries for the directories of `path` from `depth` on;
+    /// returns them and the id of the deepest.
+    fn dir_entries(
+        &self,
+        ns: &Namespace,
+        parent: u64,
+        path: &AlluxioPath,
+        depth: usize,
+        creator: &Creator<'_>,
+    ) -> (Vec<JournalEntry>, u64) {
+        let now = time::now_ns();
+        let mut entries = Vec::new();
+        let mut parent_id = parent;
+        let mut id = ns.next_inode_id;
+        for name in &path.components()[depth..] {
+            let inode = InodeRecord {
+                id,
+                parent_id,
+                name: name.clone(),
+                file_type: FileType::Directory as i32,
+                mode: creator.mode,
+                owner: self.owner(creator.owner),
+                group: self.group(creator.group),
+                nlink: 1,
+                atime_ns: now,
+                mtime_ns: now,
+                ctime_ns: now,
+                crtime_ns: now,
+                completed: true,
+                persisted: true,
+                // A new directory has nothing in the UFS to merge.
+                ufs_loaded: true,
+                ..Default::default()
+            };
+            entries.push(create_entry(inode));
+            parent_id = id;
+            id += 1;
+        }
+        (entries, parent_id)
+    }
+
+    /// Creates the UFS directories of `path` from component `depth` on.
+    async fn mkdirs_in_ufs(&self, path: &AlluxioPath, depth: usize) -> FsResult<()> {
+        let loc = self.read().mounts().ufs_location(path)?;
+        let _ = depth;
+        self.ufs_for(&loc)?.create_dir(&loc.path).await
+    }
+
+    /// Where the writer of `path` stages its UFS bytes.
+    fn staging_path(&self, ns: &Namespace, path: &AlluxioPath, container: u64) -> FsResult<String> {
+        let loc = ns.mounts().ufs_location(path)?;
+        let ufs = self.ufs_for(&loc)?;
+        if !ufs.supports_rename() {
+            // Object stores publish atomically on close: write in place.
+            return Ok(loc.path);
+        }
+        let temp = temp_ufs_name(path.name(), container);
+        Ok(match loc.path.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{temp}"),
+            None => temp,
+        })
+    }
+
+    pub(super) fn owner(&self, requested: &str) -> String {
+        if requested.is_empty() { self.opts.default_owner.clone() } else { requested.to_string() }
+    }
+
+    pub(super) fn group(&self, requested: &str) -> String {
+        if requested.is_empty() { self.opts.default_group.clone() } else { requested.to_string() }
+    }
+
+    /// Block ids of a file, for freeing its cached copies.
+    pub(super) fn file_blocks(&self, inode: &crate::namespace::Inode) -> Vec<u64> {
+        if !inode.is_file() || inode.block_size == 0 {
+            return Vec::new();
+        }
+        let n = alluxio_common::block_id::block_count(inode.length, inode.block_size);
+        (0..n).map(|i| alluxio_common::block_id::block_id(inode.container_id, i)).collect()
+    }
+}
+
+fn mode_or(mode: u32, default: u32) -> u32 {
+    if mode == 0 { default } else { mode & 0o7777 }
+}
+
+fn is_create(e: &JournalEntry) -> bool {
+    matches!(e.entry, Some(Entry::CreateInode(_)))
+}
+
+pub(super) fn create_entry(inode: InodeRecord) -> JournalEntry {
+    JournalEntry { op_id: None, entry: Some(Entry::CreateInode(j::CreateInode { inode: Some(inode) })) }
+}
+
+pub(super) fn remove_entry(parent_id: u64, name: &str) -> JournalEntry {
+    JournalEntry {
+        op_id: None,
+        entry: Some(Entry::RemoveEntry(j::RemoveEntry {
+            parent_id,
+            name: name.to_string(),
+            time_ns: time::now_ns(),
+        })),
+    }
+}

@@ -1,0 +1,75 @@
+//! Building `FileInfo` replies from inodes, block locations and the mount table.
+
+use alluxio_common::block_id::{block_count, block_id};
+use alluxio_common::{AlluxioPath, FsResult};
+use alluxio_proto::{BlockInfo, FileInfo, FileType};
+
+use super::FsMaster;
+use crate::namespace::inode::InodeExt;
+use crate::namespace::{Inode, Namespace};
+
+/// Name under which a writer stages a file's UFS bytes before completeFile
+/// renames them into place; UFS listings skip such names.
+pub fn temp_ufs_name(name: &str, container_id: u64) -> String {
+    format!(".{name}.{container_id}{TEMP_SUFFIX}")
+}
+
+/// Suffix of staged UFS files.
+pub const TEMP_SUFFIX: &str = ".alluxio-tmp";
+
+impl FsMaster {
+    /// The reply describing `inode` at `path`.
+    pub(super) fn info(&self, ns: &Namespace, inode: &Inode, path: &AlluxioPath) -> FsResult<FileInfo> {
+        let mut blocks = Vec::new();
+        let mut cached = 0u64;
+        if inode.is_file() && inode.block_size > 0 {
+            for i in 0..block_count(inode.length, inode.block_size) {
+                let offset = i * inode.block_size;
+                let length = inode.block_size.min(inode.length - offset);
+                let id = block_id(inode.container_id, i);
+                let locations = self.blocks.locations(id);
+                if !locations.is_empty() {
+                    cached += length;
+                }
+                blocks.push(BlockInfo { block_id: id, offset, length, locations });
+            }
+        }
+        let in_memory_percentage =
+            if inode.length == 0 { 100 } else { (cached * 100 / inode.length) as u32 };
+        Ok(FileInfo {
+            id: inode.id,
+            path: path.to_string(),
+            name: path.name().to_string(),
+            file_type: inode.file_type,
+            length: inode.length,
+            block_size: inode.block_size,
+            container_id: inode.container_id,
+            blocks,
+            owner: inode.owner.clone(),
+            group: inode.group.clone(),
+            mode: inode.mode,
+            nlink: if inode.is_dir() { 2 + subdir_count(ns, inode.id) } else { inode.nlink },
+            atime_ns: inode.atime_ns,
+            mtime_ns: inode.mtime_ns,
+            ctime_ns: inode.ctime_ns,
+            crtime_ns: inode.crtime_ns,
+            completed: inode.completed,
+            persisted: inode.persisted,
+            symlink_target: inode.symlink_target.clone(),
+            rdev: inode.rdev,
+            ufs: Some(ns.mounts().ufs_location(path)?),
+            in_memory_percentage: if inode.file_type == FileType::Regular as i32 {
+                in_memory_percentage
+            } else {
+                0
+            },
+            ufs_temp_path: String::new(),
+        })
+    }
+}
+
+fn subdir_count(ns: &Namespace, id: u64) -> u32 {
+    ns.children(id)
+        .map(|c| c.values().filter(|child| ns.is_dir(**child)).count() as u32)
+        .unwrap_or(0)
+}

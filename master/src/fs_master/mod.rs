@@ -1,0 +1,122 @@
+//! The file-system master: validates each namespace operation against the
+//! current state, talks to the UFS outside the namespace lock, then journals
+//! and applies the resulting entries. Replies go out only once the journal
+//! batch holding them is durable; reads wait for the durability of every
+//! change they could have observed, so no client ever sees state that a
+//! crash could take back.
+
+mod attrs;
+mod create;
+mod info;
+mod mounts;
+mod read;
+mod remove;
+mod rename;
+mod ufs_load;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use alluxio_common::ufs::{Ufs, UfsCache};
+use alluxio_common::{AlluxioPath, FsError, FsResult};
+use alluxio_proto::journal::JournalEntry;
+use alluxio_proto::OperationId;
+use alluxio_proto::UfsLocation;
+
+use crate::block_master::BlockMaster;
+use crate::journal::JournalWriter;
+use crate::namespace::Namespace;
+
+pub use info::temp_ufs_name;
+
+/// Settings the file-system master needs.
+#[derive(Debug, Clone)]
+pub struct FsMasterOptions {
+    pub default_block_size: u64,
+    /// Owner of inodes created without one (and of UFS-loaded inodes).
+    pub default_owner: String,
+    pub default_group: String,
+}
+
+/// The namespace service of a leading master.
+pub struct FsMaster {
+    ns: Arc<RwLock<Namespace>>,
+    writer: JournalWriter,
+    blocks: Arc<BlockMaster>,
+    ufs: UfsCache,
+    opts: FsMasterOptions,
+}
+
+impl FsMaster {
+    /// Serves `ns`, journaling through `writer`.
+    pub fn new(
+        ns: Arc<RwLock<Namespace>>,
+        writer: JournalWriter,
+        blocks: Arc<BlockMaster>,
+        opts: FsMasterOptions,
+    ) -> Self {
+        FsMaster { ns, writer, blocks, ufs: UfsCache::default(), opts }
+    }
+
+    /// The journal writer.
+    pub fn writer(&self) -> &JournalWriter {
+        &self.writer
+    }
+
+    /// The shared namespace.
+    pub fn namespace(&self) -> &Arc<RwLock<Namespace>> {
+        &self.ns
+    }
+
+    /// The block master.
+    pub fn blocks(&self) -> &Arc<BlockMaster> {
+        &self.blocks
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Namespace> {
+        self.ns.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Namespace> {
+        self.ns.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ufs_for(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
+        let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self.ufs.get(&loc.root_uri, &options)
+    }
+
+    /// Applies `entries` to `ns` and queues them for publication; the
+    /// returned future resolves when they are durable. Called with the
+    /// namespace write lock held, so queue order is apply order.
+    fn commit(
+        &self,
+        ns: &mut Namespace,
+        mut entries: Vec<JournalEntry>,
+        op_id: Option<OperationId>,
+    ) -> impl std::future::Future<Output = FsResult<()>> + Send + 'static {
+        if let (Some(first), Some(op)) = (entries.first_mut(), op_id) {
+            first.op_id = Some(op);
+        }
+        let first_seq = ns.last_seq() + 1;
+        let term = self.writer.term();
+        for (i, e) in entries.iter().enumerate() {
+            if let Err(msg) = ns.apply(first_seq + i as u64, term, e) {
+                // Validation let through an entry the state machine rejects:
+                // memory and journal would diverge. Stop rather than limp on.
+                tracing::error!("BUG: entry {} does not apply: {msg}: {e:?}", first_seq + i as u64);
+                std::process::abort();
+            }
+        }
+        let fut = self.writer.append(first_seq, entries);
+        async move { fut.await.map_err(FsError::from) }
+    }
+
+    /// Waits until everything a reader may have seen (up to `seq`) is durable.
+    async fn settle(&self, seq: u64) -> FsResult<()> {
+        self.writer.wait_durable(seq).await.map_err(FsError::from)
+    }
+}
+
+fn parse_path(raw: &str) -> FsResult<AlluxioPath> {
+    AlluxioPath::parse(raw)
+}

@@ -1,0 +1,130 @@
+//! mount, unmount and the mount table listing.
+
+use std::collections::BTreeMap;
+
+use alluxio_common::ufs::Ufs;
+use alluxio_common::{time, FsError, FsResult};
+use alluxio_proto::journal::journal_entry::Entry;
+use alluxio_proto::journal::{AddMount, DeleteMount, InodeRecord, JournalEntry};
+use alluxio_proto::{FileType, MountPointInfo, MountRequest, UnmountRequest};
+
+use super::create::{create_entry, remove_entry};
+use super::{parse_path, FsMaster};
+use crate::namespace::inode::InodeExt;
+
+impl FsMaster {
+    /// Mounts `ufs_uri` at a new directory `alluxio_path`.
+    pub async fn mount(&self, req: MountRequest) -> FsResult<()> {
+        let path = parse_path(&req.alluxio_path)?;
+        if path.is_root() {
+            return Err(FsError::AlreadyExists("/ is the root mount".into()));
+        }
+        let options: BTreeMap<String, String> = req.options.clone().into_iter().collect();
+        let ufs = Ufs::open(&req.ufs_uri, &options)?;
+        match ufs.stat("").await? {
+            Some(st) if st.is_dir => {}
+            _ => {
+                return Err(FsError::NotFound(format!(
+                    "UFS {} does not exist or is not a directory",
+                    req.ufs_uri
+                )))
+            }
+        }
+        let parent = path.parent().unwrap_or_else(alluxio_common::AlluxioPath::root);
+        self.load_path(&path).await?;
+        let done = {
+            let mut ns = self.write();
+            if ns.resolve(&path).is_ok() {
+                return Err(FsError::AlreadyExists(format!("{path}: mount points must not exist")));
+            }
+            let p = ns.resolve(&parent)?;
+            if !p.is_dir() {
+                return Err(FsError::NotDirectory(parent.to_string()));
+            }
+            let now = time::now_ns();
+            let dir = InodeRecord {
+                id: ns.next_inode_id,
+                parent_id: p.id,
+                name: path.name().to_string(),
+                file_type: FileType::Directory as i32,
+                mode: 0o755,
+                owner: self.opts.default_owner.clone(),
+                group: self.opts.default_group.clone(),
+                nlink: 1,
+                atime_ns: now,
+                mtime_ns: now,
+                ctime_ns: now,
+                crtime_ns: now,
+                completed: true,
+                persisted: true,
+                ..Default::default()
+            };
+            let entries = vec![
+                create_entry(dir),
+                JournalEntry {
+                    op_id: None,
+                    entry: Some(Entry::AddMount(AddMount {
+                        alluxio_path: path.to_string(),
+                        ufs_uri: req.ufs_uri.clone(),
+                        options: req.options.clone(),
+                    })),
+                },
+            ];
+            self.commit(&mut ns, entries, req.op_id)
+        };
+        done.await
+    }
+
+    /// Removes the mount at `alluxio_path` and its inodes (the UFS is untouched).
+    pub async fn unmount(&self, req: UnmountRequest) -> FsResult<()> {
+        let path = parse_path(&req.alluxio_path)?;
+        if path.is_root() {
+            return Err(FsError::InvalidArgument("cannot unmount the root".into()));
+        }
+        let (done, freed) = {
+            let mut ns = self.write();
+            if ns.mounts().get(&path).is_none() {
+                return Err(FsError::NotFound(format!("{path} is not a mount point")));
+            }
+            if ns.mounts().has_mount_below(&path) {
+                return Err(FsError::FailedPrecondition(format!("{path} contains other mounts")));
+            }
+            let inode = ns.resolve(&path)?;
+            let mut entries = Vec::new();
+            let mut freed = Vec::new();
+            for d in ns.descendants_post_order(inode.id) {
+                if let Some(child) = ns.inode(d) {
+                    freed.extend(self.file_blocks(child));
+                    entries.push(remove_entry(child.parent_id, &child.name));
+                }
+            }
+            entries.push(remove_entry(inode.parent_id, &inode.name));
+            entries.push(JournalEntry {
+                op_id: None,
+                entry: Some(Entry::DeleteMount(DeleteMount { alluxio_path: path.to_string() })),
+            });
+            (self.commit(&mut ns, entries, req.op_id), freed)
+        };
+        done.await?;
+        self.blocks.free_blocks(&freed);
+        Ok(())
+    }
+
+    /// Every mount.
+    pub fn mount_table(&self) -> Vec<MountPointInfo> {
+        self.read()
+            .mounts()
+            .iter()
+            .map(|m| MountPointInfo {
+                alluxio_path: m.alluxio_path.to_string(),
+                ufs_uri: m.ufs_uri.clone(),
+                options: m.options.clone().into_iter().collect(),
+            })
+            .collect()
+    }
+
+    /// Whether `id` is a directory (for services that hold ids).
+    pub fn is_dir(&self, id: u64) -> bool {
+        self.read().inode(id).is_some_and(|i| i.is_dir())
+    }
+}

@@ -1,0 +1,46 @@
+//! Journal failures. Each names the object (and offset) involved so an
+//! operator can find it; conversion to the API error happens once, here.
+
+use alluxio_common::FsError;
+
+/// Errors of journal storage, replay and publication.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal folder {folder} is not formatted: run `alluxio format` first")]
+    NotFormatted { folder: String },
+    #[error("journal folder {folder} has format {found:?}; this master reads format {supported}")]
+    WrongFormat { folder: String, found: String, supported: u32 },
+    #[error("corrupt journal object {file} at offset {offset}: {reason}")]
+    Corrupt { file: String, offset: u64, reason: String },
+    #[error("journal has a gap: next object {expected} is missing but {found} exists")]
+    Gap { expected: String, found: String },
+    #[error("journal slot {slot} was taken by another master: this master was fenced")]
+    Fenced { slot: String },
+    #[error("journal I/O error on {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("the journal writer has stopped")]
+    Closed,
+}
+
+impl JournalError {
+    pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
+        JournalError::Io { path: path.to_string(), message: err.to_string() }
+    }
+}
+
+impl From<JournalError> for FsError {
+    fn from(err: JournalError) -> FsError {
+        match err {
+            // The client retries these; another (or this, restarted) master takes over.
+            JournalError::Fenced { .. } | JournalError::Closed | JournalError::Io { .. } => {
+                FsError::Unavailable(err.to_string())
+            }
+            JournalError::Corrupt { .. } | JournalError::Gap { .. } => {
+                FsError::Corrupt(err.to_string())
+            }
+            JournalError::NotFormatted { .. } | JournalError::WrongFormat { .. } => {
+                FsError::FailedPrecondition(err.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Where journal objects live: a local (or NFS) directory, or any opendal
+//! service. Both offer the one primitive fencing needs — publish an object
+//! under a name only if no object has that name — plus reads, listing and
+//! deletion.
+//!
+//! The local store does not use opendal's fs service for publication: that
+//! service either exposes partly written files (`O_EXCL` on the target) or
+//! silently replaces a concurrent winner (`atomic_write_dir`). It writes a
+//! temp file, fsyncs it, `link(2)`s it to the final name (which fails if the
+//! name exists) and fsyncs the directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alluxio_common::ufs::UfsKind;
+use bytes::Bytes;
+use opendal::{ErrorKind, Operator};
+
+use super::error::JournalError;
+
+/// Outcome of a create-if-absent write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    /// The object is now durable under the name.
+    Published,
+    /// Another writer already holds the name; nothing was written.
+    Taken,
+}
+
+/// A journal folder.
+#[derive(Debug, Clone)]
+pub enum JournalStore {
+    Local(LocalStore),
+    Opendal(OpendalStore),
+}
+
+impl JournalStore {
+    /// Opens the journal folder named by a path or URI.
+    pub fn open(uri: &str) -> Result<JournalStore, JournalError> {
+        let kind = UfsKind::parse(uri).map_err(|e| JournalError::io(uri, e))?;
+        match kind {
+            UfsKind::Local { root } => Ok(JournalStore::Local(LocalStore::new(root.into()))),
+            UfsKind::S3 { .. } => {
+                let ufs = alluxio_common::ufs::Ufs::open(uri, &Default::default())
+                    .map_err(|e| JournalError::io(uri, e))?;
+                Ok(JournalStore::from_operator(ufs.operator().clone(), uri.to_string()))
+            }
+        }
+    }
+
+    /// Wraps an already opened operator (any opendal service).
+    pub fn from_operator(op: Operator, description: String) -> JournalStore {
+        JournalStore::Opendal(OpendalStore { op, description })
+    }
+
+    /// Human name of the folder for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            JournalStore::Local(s) => s.root.display().to_string(),
+            JournalStore::Opendal(s) => s.description.clone(),
+        }
+    }
+
+    /// Creates `name` with `data` unless it exists; durable when `Published`.
+    pub async fn publish(&self, name: &str, data: Bytes) -> Result<Publish, JournalError> {
+        match self {
+            JournalStore::Local(s) => {
+                let s = s.clone();
+                let name = name.to_string();
+                tokio::task::spawn_blocking(move || s.publish(&name, &data))
+                    .await
+                    .map_err(|e| JournalError::io("publish task", e))?
+            }
+            JournalStore::Opendal(s) => s.publish(name, data).await,
+        }
+    }
+
+    /// Reads `name`; `None` if absent.
+    pub async fn read(&self, name: &str) -> Result<Option<Bytes>, JournalError> {
+        match self {
+            JournalStore::Local(s) => {
+                let s = s.clone();
+                let name = name.to_string();
+                tokio::task::spawn_blocking(move || s.read(&name))
+                    .await
+                    .map_err(|e| JournalError::io("read task", e))?
+            }
+            JournalStore::Opendal(s) => s.read(name).await,
+        }
+    }
+
+    /// Lists the object names directly inside `dir` (e.g. `log`), sorted.
+    pub async fn list(&self, dir: &str) -> Result<Vec<String>, JournalError> {
+        let mut names = match self {
+            JournalStore::Local(s) => {
+                let s = s.clone();
+                let dir = dir.to_string();
+                tokio::task::spawn_blocking(move || s.list(&dir))
+                    .await
+                    .map_err(|e| JournalError::io("list task", e))??
+            }
+            JournalStore::Opendal(s) => s.list(dir).await?,
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes `name`; absent is fine.
+    pub async fn delete(&self, name: &str) -> Result<(), JournalError> {
+        match self {
+            JournalStore::Local(s) => {
+                let path = s.root.join(name);
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(JournalError::io(path.display(), e)),
+                }
+            }
+            JournalStore::Opendal(s) => match s.op.delete(name).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(JournalError::io(name, e)),
+            },
+        }
+    }
+
+    /// Removes every journal object (used by `alluxio format`).
+    pub async fn wipe(&self) -> Result<(), JournalError> {
+        for dir in ["log", "checkpoints", "tmp"] {
+            for name in self.list(dir).await? {
+                self.delete(&format!("{dir}/{name}")).await?;
+            }
+        }
+        self.delete(super::format::FORMAT_FILE).await
+    }
+}
+
+/// A journal in a local or NFS-mounted directory.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn fsync_dir(dir: &Path) -> Result<(), JournalError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| JournalError::io(dir.display(), e))
+}
+
+impl LocalStore {
+    /// A store rooted at `root` (created on first publish).
+    pub fn new(root: PathBuf) -> Self {
+        LocalStore { root }
+    }
+
+    fn publish(&self, name: &str, data: &[u8]) -> Result<Publish, JournalError> {
+        let target = self.root.join(name);
+        let dir = target.parent().unwrap_or(&self.root).to_path_buf();
+        let tmp_dir = self.root.join("tmp");
+        std::fs::create_dir_all(&dir).map_err(|e| JournalError::io(dir.display(), e))?;
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| JournalError::io(tmp_dir.display(), e))?;
+        let tmp = tmp_dir.join(format!(
+            "{}.{}.{}",
+            name.replace('/', "_"),
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| JournalError::io(tmp.display(), e))?;
+            f.write_all(data).map_err(|e| JournalError::io(tmp.display(), e))?;
+            f.sync_all().map_err(|e| JournalError::io(tmp.display(), e))?;
+            match std::fs::hard_link(&tmp, &target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Ok(Publish::Taken)
+                }
+                Err(e) => return Err(JournalError::io(target.display(), e)),
+            }
+            fsync_dir(&dir)?;
+            Ok(Publish::Published)
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        result
+    }
+
+    fn read(&self, name: &str) -> Result<Option<Bytes>, JournalError> {
+        let path = self.root.join(name);
+        match std::fs::read(&path) {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(JournalError::io(path.display(), e)),
+        }
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<String>, JournalError> {
+        let path = self.root.join(dir);
+        let rd = match std::fs::read_dir(&path) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(JournalError::io(path.display(), e)),
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| JournalError::io(path.display(), e))?;
+            if let Some(name) = entry.file_name().to_str() {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A journal on any opendal service that honours create-if-absent writes
+/// (S3 `If-None-Match: *`). Objects are immutable; nothing is appended.
+#[derive(Debug, Clone)]
+pub struct OpendalStore {
+    op: Operator,
+    description: String,
+}
+
+impl OpendalStore {
+    async fn publish(&self, name: &str, data: Bytes) -> Result<Publish, JournalError> {
+        match self.op.write_with(name, data).if_not_exists(true).await {
+            Ok(_) => Ok(Publish::Published),
+            Err(e) if matches!(e.kind(), ErrorKind::ConditionNotMatch | ErrorKind::AlreadyExists) => {
+                Ok(Publish::Taken)
+            }
+            Err(e) => Err(JournalError::io(name, e)),
+        }
+    }
+
+    async fn read(&self, name: &str) -> Result<Option<Bytes>, JournalError> {
+        match self.op.read(name).await {
+            Ok(buf) => Ok(Some(buf.to_bytes())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(JournalError::io(name, e)),
+        }
+    }
+
+    async fn list(&self, dir: &str) -> Result<Vec<String>, JournalError> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let entries = match self.op.list(&prefix).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(JournalError::io(dir, e)),
+        };
+        Ok(entries
+            .into_iter()
+            .filter_map(|e| {
+                let name = e.path().trim_end_matches('/').rsplit('/').next()?.to_string();
+                (!name.is_empty() && !e.path().ends_with('/')).then_some(name)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn local_publish_is_exclusive_and_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+        let a = store.publish("log/1", Bytes::from_static(b"a")).await.unwrap();
+        let b = store.publish("log/1", Bytes::from_static(b"b")).await.unwrap();
+        assert_eq!((a, b), (Publish::Published, Publish::Taken));
+        assert_eq!(store.read("log/1").await.unwrap().unwrap(), Bytes::from_static(b"a"));
+        assert_eq!(store.read("log/2").await.unwrap(), None);
+        assert_eq!(store.list("log").await.unwrap(), vec!["1".to_string()]);
+        assert!(store.list("tmp").await.unwrap().is_empty(), "temp files left behind");
+    }
+
+    #[tokio::test]
+    async fn concurrent_publishers_have_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                s.publish("log/7", Bytes::from(vec![i; 1000])).await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            if t.await.unwrap() == Publish::Published {
+                wins += 1;
+            }
+        }
+        assert_eq!(wins, 1);
+        let data = store.read("log/7").await.unwrap().unwrap();
+        assert_eq!(data.len(), 1000);
+        assert!(data.iter().all(|b| *b == data[0]), "mixed writers in one object");
+    }
+}

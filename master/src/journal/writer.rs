@@ -1,0 +1,201 @@
+//! Group commit. Mutations hand their entries to one writer task in sequence
+//! order; the task packs whatever has queued into one batch object, publishes
+//! it create-if-absent at the next slot, and only then acknowledges the
+//! mutations in it. A publish that fails — above all one whose slot another
+//! master took — poisons the writer: nothing after it is acknowledged and the
+//! master must stop serving.
+
+use std::sync::{Arc, OnceLock};
+
+use alluxio_proto::journal::JournalEntry;
+use bytes::BytesMut;
+use prost::Message;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::error::JournalError;
+use super::frame;
+use super::log_name;
+use super::store::{JournalStore, Publish};
+
+/// Upper bound of one batch object.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
+enum Command {
+    Append {
+        first_seq: u64,
+        entries: Vec<JournalEntry>,
+        done: Option<oneshot::Sender<Result<(), JournalError>>>,
+    },
+    /// Ends the current batch after the entry with this sequence number.
+    Barrier,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct JournalWriter {
+    tx: mpsc::UnboundedSender<Command>,
+    durable: watch::Receiver<u64>,
+    failure: Arc<OnceLock<JournalError>>,
+    term: u64,
+}
+
+/// Statistics of published batches, for benchmarks and status.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WriterStats {
+    pub batches: u64,
+    pub entries: u64,
+}
+
+impl JournalWriter {
+    /// Starts a writer that publishes entries of `term`, the next one being
+    /// `next_seq`.
+    pub fn start(store: JournalStore, term: u64, next_seq: u64) -> JournalWriter {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (durable_tx, durable) = watch::channel(next_seq - 1);
+        let failure = Arc::new(OnceLock::new());
+        tokio::spawn(run(store, term, next_seq, rx, durable_tx, failure.clone()));
+        JournalWriter { tx, durable, failure, term }
+    }
+
+    /// The term this writer publishes in.
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    /// Queues `entries` (sequence numbers `first_seq..`) and returns a future
+    /// that resolves once they are durable. Must be called in sequence order.
+    pub fn append(
+        &self,
+        first_seq: u64,
+        entries: Vec<JournalEntry>,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        let (done, rx) = oneshot::channel();
+        let sent = self.tx.send(Command::Append { first_seq, entries, done: Some(done) });
+        let failure = self.failure.clone();
+        async move {
+            if sent.is_err() {
+                return Err(failure.get().cloned().unwrap_or(JournalError::Closed));
+            }
+            rx.await.unwrap_or_else(|_| Err(failure.get().cloned().unwrap_or(JournalError::Closed)))
+        }
+    }
+
+    /// Makes the current batch end here (used before a checkpoint).
+    pub fn barrier(&self) {
+        let _ = self.tx.send(Command::Barrier);
+    }
+
+    /// Waits until every entry up to `seq` is durable.
+    pub async fn wait_durable(&self, seq: u64) -> Result<(), JournalError> {
+        let mut rx = self.durable.clone();
+        loop {
+            if let Some(err) = self.failure.get() {
+                return Err(err.clone());
+            }
+            if *rx.borrow_and_update() >= seq {
+                return Ok(());
+            }
+            if rx.changed().await.is_err() {
+                return Err(self.failure.get().cloned().unwrap_or(JournalError::Closed));
+            }
+        }
+    }
+
+    /// The last durable sequence number.
+    pub fn durable_seq(&self) -> u64 {
+        *self.durable.borrow()
+    }
+
+    /// Why the writer stopped, if it has.
+    pub fn failure(&self) -> Option<JournalError> {
+        self.failure.get().cloned()
+    }
+}
+
+async fn run(
+    store: JournalStore,
+    term: u64,
+    mut next_seq: u64,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    durable: watch::Sender<u64>,
+    failure: Arc<OnceLock<JournalError>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut buf = BytesMut::new();
+        let mut waiters = Vec::new();
+        let batch_start = next_seq;
+        let mut cmd = Some(first);
+        while let Some(c) = cmd.take() {
+            match c {
+                Command::Barrier => break,
+                Command::Append { first_seq, entries, done } => {
+                    if first_seq != next_seq {
+                        let err = JournalError::io(
+                            "journal writer",
+                            format!("entries out of order: got {first_seq}, expected {next_seq}"),
+                        );
+                        fail(&failure, &durable, err, done, waiters, &mut rx);
+                        return;
+                    }
+                    for e in &entries {
+                        frame::encode(&mut buf, term, &e.encode_to_vec());
+                    }
+                    next_seq += entries.len() as u64;
+                    waiters.extend(done);
+                }
+            }
+            if buf.len() >= MAX_BATCH_BYTES {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(Command::Barrier) => break,
+                Ok(c) => cmd = Some(c),
+                Err(_) => break,
+            }
+        }
+        if buf.is_empty() {
+            continue;
+        }
+        let name = log_name(batch_start);
+        let result = store.publish(&name, buf.freeze()).await;
+        match result {
+            Ok(Publish::Published) => {
+                durable.send_replace(next_seq - 1);
+                for w in waiters {
+                    let _ = w.send(Ok(()));
+                }
+            }
+            Ok(Publish::Taken) => {
+                fail(&failure, &durable, JournalError::Fenced { slot: name }, None, waiters, &mut rx);
+                return;
+            }
+            Err(err) => {
+                fail(&failure, &durable, err, None, waiters, &mut rx);
+                return;
+            }
+        }
+    }
+}
+
+fn fail(
+    failure: &OnceLock<JournalError>,
+    durable: &watch::Sender<u64>,
+    err: JournalError,
+    extra: Option<oneshot::Sender<Result<(), JournalError>>>,
+    waiters: Vec<oneshot::Sender<Result<(), JournalError>>>,
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+) {
+    tracing::error!("journal writer stopped: {err}");
+    let _ = failure.set(err.clone());
+    for w in waiters.into_iter().chain(extra) {
+        let _ = w.send(Err(err.clone()));
+    }
+    rx.close();
+    while let Ok(c) = rx.try_recv() {
+        if let Command::Append { done: Some(d), .. } = c {
+            let _ = d.send(Err(err.clone()));
+        }
+    }
+    // Wake readers waiting for durability so they see the failure.
+    durable.send_modify(|_| {});
+}

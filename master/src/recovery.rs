@@ -1,0 +1,108 @@
+//! Rebuilding the namespace from the journal: the newest checkpoint, then
+//! every batch after it up to the first empty slot, verifying that the slot
+//! really is the end of the log.
+
+use std::collections::VecDeque;
+
+use alluxio_proto::journal::checkpoint_record::Record;
+use alluxio_proto::journal::CheckpointHeader;
+
+use crate::journal::checkpoint::{self, CheckpointEncoder};
+use crate::journal::reader::{self, Tail};
+use crate::journal::{format, log_name, JournalError, JournalStore};
+use crate::namespace::{Namespace, ROOT_ID};
+
+/// Replays the journal in `store` into a fresh namespace.
+pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
+    format::check(store).await?;
+    loop {
+        let mut ns = Namespace::new();
+        if let Some(seq) = checkpoint::latest(store).await? {
+            load_checkpoint(store, seq, &mut ns).await?;
+        }
+        if catch_up(store, &mut ns).await? == Tail::End {
+            return Ok(ns);
+        }
+        tracing::info!("journal was compacted during replay; restarting from the new checkpoint");
+    }
+}
+
+/// Applies batches after `ns.last_seq()` until the log ends. Returns
+/// `NewerCheckpoint` if the log was garbage-collected under the reader.
+pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, JournalError> {
+    loop {
+        let next = ns.last_seq() + 1;
+        let Some(batch) = reader::read_batch(store, next).await? else {
+            return reader::check_tail(store, next).await;
+        };
+        for (i, (term, entry)) in batch.entries.iter().enumerate() {
+            let corrupt = |reason: String| JournalError::Corrupt {
+                file: log_name(next),
+                offset: 0,
+                reason: format!("entry {} (sequence {}): {reason}", i, next + i as u64),
+            };
+            if *term < ns.term() {
+                return Err(corrupt(format!("term {term} after term {}", ns.term())));
+            }
+            ns.apply(next + i as u64, *term, entry).map_err(corrupt)?;
+        }
+    }
+}
+
+async fn load_checkpoint(
+    store: &JournalStore,
+    seq: u64,
+    ns: &mut Namespace,
+) -> Result<(), JournalError> {
+    let (header, records) = checkpoint::read(store, seq).await?;
+    let name = crate::journal::checkpoint_name(seq);
+    for record in records {
+        let result = match record {
+            Record::Inode(inode) => ns.insert_inode(inode),
+            Record::Mount(m) => ns.apply(
+                0,
+                header.term,
+                &alluxio_proto::journal::JournalEntry {
+                    op_id: None,
+                    entry: Some(alluxio_proto::journal::journal_entry::Entry::AddMount(m)),
+                },
+            ),
+            _ => Err("unexpected record in checkpoint body".to_string()),
+        };
+        result.map_err(|reason| JournalError::Corrupt { file: name.clone(), offset: 0, reason })?;
+    }
+    ns.last_seq = header.last_sequence;
+    ns.term = header.term;
+    ns.next_inode_id = ns.next_inode_id.max(header.next_inode_id);
+    ns.next_container_id = ns.next_container_id.max(header.next_container_id);
+    tracing::info!("loaded checkpoint {name} ({} inodes)", ns.inode_count());
+    Ok(())
+}
+
+/// Encodes the whole namespace, parents before children.
+pub fn encode_checkpoint(ns: &Namespace) -> CheckpointEncoder {
+    let mut enc = CheckpointEncoder::new(CheckpointHeader {
+        last_sequence: ns.last_seq(),
+        term: ns.term(),
+        next_inode_id: ns.next_inode_id,
+        next_container_id: ns.next_container_id,
+        time_ms: alluxio_common::time::now_ms(),
+    });
+    let mut queue = VecDeque::from([ROOT_ID]);
+    while let Some(id) = queue.pop_front() {
+        if let Some(inode) = ns.inode(id) {
+            enc.push(Record::Inode(inode.clone()));
+        }
+        if let Some(children) = ns.children(id) {
+            queue.extend(children.values().copied());
+        }
+    }
+    for m in ns.mounts().iter() {
+        enc.push(Record::Mount(alluxio_proto::journal::AddMount {
+            alluxio_path: m.alluxio_path.to_string(),
+            ufs_uri: m.ufs_uri.clone(),
+            options: m.options.clone().into_iter().collect(),
+        }));
+    }
+    enc
+}

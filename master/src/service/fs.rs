@@ -1,0 +1,107 @@
+//! The `FileSystemMaster` service used by clients.
+
+use std::sync::Arc;
+
+use alluxio_proto::file_system_master_server::FileSystemMaster;
+use alluxio_proto::*;
+use tonic::{Request, Response, Status};
+
+use crate::fs_master::FsMaster;
+
+/// Serves namespace RPCs from the leading master.
+pub struct FsService {
+    pub master: Arc<FsMaster>,
+    pub cluster: Arc<ClusterFacts>,
+}
+
+/// Fixed facts reported by getClusterInfo.
+pub struct ClusterFacts {
+    pub address: String,
+    pub cluster_id: String,
+    pub start_time_ms: i64,
+    pub journal_folder: String,
+    pub root_ufs: String,
+}
+
+type R<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl FileSystemMaster for FsService {
+    async fn get_status(&self, req: Request<GetStatusRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master.get_status(&req.into_inner().path).await?))
+    }
+
+    async fn list_status(&self, req: Request<ListStatusRequest>) -> R<ListStatusResponse> {
+        let req = req.into_inner();
+        let infos = self.master.list_status(&req.path, req.recursive).await?;
+        Ok(Response::new(ListStatusResponse { infos }))
+    }
+
+    async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master.create_directory(req.into_inner()).await?))
+    }
+
+    async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master.create_file(req.into_inner()).await?))
+    }
+
+    async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master.complete_file(req.into_inner()).await?))
+    }
+
+    async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
+        self.master.delete(req.into_inner()).await?;
+        Ok(Response::new(DeleteResponse {}))
+    }
+
+    async fn rename(&self, req: Request<RenameRequest>) -> R<RenameResponse> {
+        self.master.rename(req.into_inner()).await?;
+        Ok(Response::new(RenameResponse {}))
+    }
+
+    async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master.set_attribute(req.into_inner()).await?))
+    }
+
+    async fn free(&self, req: Request<FreeRequest>) -> R<FreeResponse> {
+        let req = req.into_inner();
+        let freed_blocks = self.master.free(&req.path, req.recursive).await?;
+        Ok(Response::new(FreeResponse { freed_blocks }))
+    }
+
+    async fn mount(&self, req: Request<MountRequest>) -> R<MountResponse> {
+        self.master.mount(req.into_inner()).await?;
+        Ok(Response::new(MountResponse {}))
+    }
+
+    async fn unmount(&self, req: Request<UnmountRequest>) -> R<UnmountResponse> {
+        self.master.unmount(req.into_inner()).await?;
+        Ok(Response::new(UnmountResponse {}))
+    }
+
+    async fn get_mount_table(&self, _req: Request<GetMountTableRequest>) -> R<GetMountTableResponse> {
+        Ok(Response::new(GetMountTableResponse { mounts: self.master.mount_table() }))
+    }
+
+    async fn get_cluster_info(
+        &self,
+        _req: Request<GetClusterInfoRequest>,
+    ) -> R<GetClusterInfoResponse> {
+        let (inode_count, term) = {
+            let ns = self.master.namespace().read().unwrap_or_else(|p| p.into_inner());
+            (ns.inode_count() as u64, ns.term())
+        };
+        let c = &self.cluster;
+        Ok(Response::new(GetClusterInfoResponse {
+            leader_address: c.address.clone(),
+            cluster_id: c.cluster_id.clone(),
+            journal_sequence: self.master.writer().durable_seq(),
+            term,
+            workers: self.master.blocks().worker_infos(),
+            inode_count,
+            start_time_ms: c.start_time_ms,
+            journal_folder: c.journal_folder.clone(),
+            root_ufs: c.root_ufs.clone(),
+        }))
+    }
+}

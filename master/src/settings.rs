@@ -1,0 +1,43 @@
+//! The master's settings, read once from the configuration and validated.
+
+use std::time::Duration;
+
+use alluxio_common::config::{keys, Config, ConfigError};
+
+/// Everything the master process needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct MasterSettings {
+    pub hostname: String,
+    pub rpc_port: u16,
+    pub web_port: u16,
+    pub journal_folder: String,
+    pub root_ufs: String,
+    pub checkpoint_period_entries: u64,
+    pub worker_timeout: Duration,
+    pub lost_worker_interval: Duration,
+    pub default_block_size: u64,
+}
+
+impl MasterSettings {
+    /// Reads and checks every setting.
+    pub fn from_config(conf: &Config) -> Result<Self, ConfigError> {
+        Ok(MasterSettings {
+            hostname: conf.get(keys::MASTER_HOSTNAME)?,
+            rpc_port: conf.get_port(keys::MASTER_RPC_PORT)?,
+            web_port: conf.get_port(keys::MASTER_WEB_PORT)?,
+            journal_folder: conf.get(keys::MASTER_JOURNAL_FOLDER)?,
+            root_ufs: conf.get(keys::MASTER_MOUNT_TABLE_ROOT_UFS)?,
+            checkpoint_period_entries: conf
+                .get_u64(keys::MASTER_JOURNAL_CHECKPOINT_PERIOD_ENTRIES)?
+                .max(1),
+            worker_timeout: conf.get_duration(keys::MASTER_WORKER_TIMEOUT)?,
+            lost_worker_interval: conf.get_duration(keys::MASTER_LOST_WORKER_DETECTION_INTERVAL)?,
+            default_block_size: conf.get_bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT)?,
+        })
+    }
+
+    /// `host:port` clients use to reach this master.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.hostname, self.rpc_port)
+    }
+}
