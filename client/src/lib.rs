@@ -1,1 +1,19 @@
-//! Client.
+//! The client library: the file-system API every tool uses (CLI, FUSE,
+//! tests). It finds the master, retries across restarts and failovers, and
+//! streams block data to and from workers, falling back to the UFS when no
+//! worker can serve a block.
+
+mod file_system;
+mod in_stream;
+mod master_client;
+mod options;
+mod out_stream;
+mod worker_pool;
+
+pub use file_system::{CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem};
+pub use in_stream::FileInStream;
+pub use options::{ClientOptions, ReadType};
+pub use out_stream::FileOutStream;
+
+pub use alluxio_common::{AlluxioPath, FsError, FsResult};
+pub use alluxio_proto::{FileInfo, FileType, GetClusterInfoResponse, MountPointInfo, WriteType};

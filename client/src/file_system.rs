@@ -1,0 +1,333 @@
+//! The file-system API.
+
+use std::sync::Arc;
+
+use alluxio_common::config::Config;
+use alluxio_common::ufs::UfsCache;
+use alluxio_common::{AlluxioPath, FsError, FsResult};
+use alluxio_proto::*;
+
+use crate::in_stream::FileInStream;
+use crate::master_client::MasterClient;
+use crate::options::ClientOptions;
+use crate::out_stream::FileOutStream;
+use crate::worker_pool::WorkerPool;
+
+pub(crate) struct Inner {
+    pub(crate) opts: ClientOptions,
+    pub(crate) master: MasterClient,
+    pub(crate) workers: WorkerPool,
+    pub(crate) ufs: UfsCache,
+}
+
+/// A handle to the cluster; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub struct FileSystem {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Options of `create_directory`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateDirectoryOptions {
+    pub recursive: bool,
+    pub allow_exists: bool,
+    /// Permission bits; 0 means the default (0755).
+    pub mode: u32,
+}
+
+/// Options of `create_file`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateFileOptions {
+    pub recursive: bool,
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// Permission bits; 0 means the default (0644).
+    pub mode: u32,
+    /// 0 means `alluxio.user.block.size.bytes.default`.
+    pub block_size: u64,
+    pub write_type: Option<WriteType>,
+}
+
+/// Options of `delete`.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub recursive: bool,
+    pub alluxio_only: bool,
+}
+
+fn op_id() -> Option<OperationId> {
+    Some(OperationId { high: rand::random(), low: rand::random() })
+}
+
+fn check(path: &str) -> FsResult<String> {
+    Ok(AlluxioPath::parse(path)?.to_string())
+}
+
+impl FileSystem {
+    /// A client configured from `conf`.
+    pub fn from_config(conf: &Config) -> FsResult<FileSystem> {
+        let opts = ClientOptions::from_config(conf)
+            .map_err(|e| FsError::InvalidArgument(e.to_string()))?;
+        Ok(FileSystem::new(opts))
+    }
+
+    /// A client with explicit options.
+    pub fn new(opts: ClientOptions) -> FileSystem {
+        let master = MasterClient::new(opts.master_addresses.clone(), opts.retry);
+        FileSystem {
+            inner: Arc::new(Inner { opts, master, workers: WorkerPool::default(), ufs: UfsCache::default() }),
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.opts
+    }
+
+    /// The master address last used.
+    pub fn master_address(&self) -> String {
+        self.inner.master.current_address()
+    }
+
+    /// Describes `path`.
+    pub async fn get_status(&self, path: &str) -> FsResult<FileInfo> {
+        let path = check(path)?;
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = GetStatusRequest { path: path.clone() };
+                async move { c.get_status(req).await }
+            })
+            .await
+    }
+
+    /// Lists directory `path` (a file lists as itself).
+    pub async fn list_status(&self, path: &str, recursive: bool) -> FsResult<Vec<FileInfo>> {
+        let path = check(path)?;
+        let resp = self
+            .inner
+            .master
+            .call(|mut c| {
+                let req = ListStatusRequest { path: path.clone(), recursive };
+                async move { c.list_status(req).await }
+            })
+            .await?;
+        Ok(resp.infos)
+    }
+
+    /// Whether `path` exists.
+    pub async fn exists(&self, path: &str) -> FsResult<bool> {
+        match self.get_status(path).await {
+            Ok(_) => Ok(true),
+            Err(FsError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a directory.
+    pub async fn create_directory(
+        &self,
+        path: &str,
+        opts: CreateDirectoryOptions,
+    ) -> FsResult<FileInfo> {
+        let path = check(path)?;
+        let op_id = op_id();
+        let o = &self.inner.opts;
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = CreateDirectoryRequest {
+                    path: path.clone(),
+                    recursive: opts.recursive,
+                    allow_exists: opts.allow_exists,
+                    mode: opts.mode,
+                    owner: o.user.clone(),
+                    group: o.group.clone(),
+                    write_type: o.write_type as i32,
+                    op_id,
+                };
+                async move { c.create_directory(req).await }
+            })
+            .await
+    }
+
+    /// Creates a file and returns a stream to write it; `close` completes it.
+    pub async fn create_file(&self, path: &str, opts: CreateFileOptions) -> FsResult<FileOutStream> {
+        let path = check(path)?;
+        let op_id = op_id();
+        let o = &self.inner.opts;
+        let write_type = opts.write_type.unwrap_or(o.write_type);
+        let info = self
+            .inner
+            .master
+            .call(|mut c| {
+                let req = CreateFileRequest {
+                    path: path.clone(),
+                    block_size: if opts.block_size == 0 { o.block_size } else { opts.block_size },
+                    recursive: opts.recursive,
+                    mode: opts.mode,
+                    owner: o.user.clone(),
+                    group: o.group.clone(),
+                    write_type: write_type as i32,
+                    overwrite: opts.overwrite,
+                    op_id,
+                };
+                async move { c.create_file(req).await }
+            })
+            .await?;
+        FileOutStream::open(self.clone(), info, write_type).await
+    }
+
+    /// Marks a written file complete.
+    pub(crate) async fn complete_file(&self, path: &str, file_id: u64, length: u64) -> FsResult<FileInfo> {
+        let path = path.to_string();
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = CompleteFileRequest { path: path.clone(), file_id, length, op_id };
+                async move { c.complete_file(req).await }
+            })
+            .await
+    }
+
+    /// Opens a file for reading.
+    pub async fn open_file(&self, path: &str) -> FsResult<FileInStream> {
+        let info = self.get_status(path).await?;
+        if info.file_type == FileType::Directory as i32 {
+            return Err(FsError::IsDirectory(info.path));
+        }
+        if !info.completed {
+            return Err(FsError::FailedPrecondition(format!("{} is still being written", info.path)));
+        }
+        Ok(FileInStream::new(self.clone(), info))
+    }
+
+    /// Deletes `path`.
+    pub async fn delete(&self, path: &str, opts: DeleteOptions) -> FsResult<()> {
+        let path = check(path)?;
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = DeleteRequest {
+                    path: path.clone(),
+                    recursive: opts.recursive,
+                    alluxio_only: opts.alluxio_only,
+                    op_id,
+                };
+                async move { c.delete(req).await }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Renames `src` to `dst`, replacing an existing file at `dst`.
+    pub async fn rename(&self, src: &str, dst: &str) -> FsResult<()> {
+        let (src, dst) = (check(src)?, check(dst)?);
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = RenameRequest { src: src.clone(), dst: dst.clone(), op_id };
+                async move { c.rename(req).await }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Changes mode, owner, group or times.
+    pub async fn set_attribute(&self, mut req: SetAttributeRequest) -> FsResult<FileInfo> {
+        req.path = check(&req.path)?;
+        req.op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.set_attribute(req).await }
+            })
+            .await
+    }
+
+    /// Drops cached copies of persisted data under `path`.
+    pub async fn free(&self, path: &str, recursive: bool) -> FsResult<u64> {
+        let path = check(path)?;
+        let resp = self
+            .inner
+            .master
+            .call(|mut c| {
+                let req = FreeRequest { path: path.clone(), recursive };
+                async move { c.free(req).await }
+            })
+            .await?;
+        Ok(resp.freed_blocks)
+    }
+
+    /// Mounts a UFS at `alluxio_path`.
+    pub async fn mount(
+        &self,
+        alluxio_path: &str,
+        ufs_uri: &str,
+        options: std::collections::HashMap<String, String>,
+    ) -> FsResult<()> {
+        let path = check(alluxio_path)?;
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = MountRequest {
+                    alluxio_path: path.clone(),
+                    ufs_uri: ufs_uri.to_string(),
+                    options: options.clone(),
+                    op_id,
+                };
+                async move { c.mount(req).await }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Unmounts `alluxio_path`.
+    pub async fn unmount(&self, alluxio_path: &str) -> FsResult<()> {
+        let path = check(alluxio_path)?;
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = UnmountRequest { alluxio_path: path.clone(), op_id };
+                async move { c.unmount(req).await }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// The mount table.
+    pub async fn mount_table(&self) -> FsResult<Vec<MountPointInfo>> {
+        let resp = self
+            .inner
+            .master
+            .call(|mut c| async move { c.get_mount_table(GetMountTableRequest {}).await })
+            .await?;
+        Ok(resp.mounts)
+    }
+
+    /// Cluster facts: leader, workers, journal position.
+    pub async fn cluster_info(&self) -> FsResult<GetClusterInfoResponse> {
+        self.inner
+            .master
+            .call(|mut c| async move { c.get_cluster_info(GetClusterInfoRequest {}).await })
+            .await
+    }
+
+    /// Live workers (cached for a few seconds).
+    pub(crate) async fn live_workers(&self) -> FsResult<Vec<WorkerNetAddress>> {
+        if let Some(w) = self.inner.workers.cached_live() {
+            return Ok(w);
+        }
+        let info = self.cluster_info().await?;
+        let live: Vec<WorkerNetAddress> =
+            info.workers.into_iter().filter(|w| w.live).filter_map(|w| w.address).collect();
+        self.inner.workers.set_live(live.clone());
+        Ok(live)
+    }
+}

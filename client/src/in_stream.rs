@@ -1,0 +1,301 @@
+//! Reading a file block by block. For each block the reader tries, in
+//! order: workers that cache it (local first), then — for a persisted file —
+//! a live worker that reads it through from the UFS (and caches it), and
+//! finally the UFS directly. A worker that fails mid-stream is skipped and
+//! the read resumes at the same offset from the next source, so a dead
+//! worker costs a cache miss, never an error.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use alluxio_common::ufs::Ufs;
+use alluxio_common::{FsError, FsResult};
+use alluxio_proto::{
+    BlockInfo, FileInfo, ReadBlockChunk, ReadBlockRequest, UfsBlockSource, WorkerNetAddress,
+};
+use bytes::{Bytes, BytesMut};
+use tonic::Streaming;
+
+use crate::file_system::FileSystem;
+use crate::options::ReadType;
+use crate::worker_pool::{preference, worker_key};
+
+enum Source {
+    Worker { key: String, stream: Streaming<ReadBlockChunk> },
+    Ufs { ufs: Arc<Ufs>, path: String },
+}
+
+/// A stream over one block, positioned at `pos` (an offset in the file).
+struct BlockReader {
+    pos: u64,
+    end: u64,
+    pending: Bytes,
+    source: Source,
+}
+
+/// A file open for reading, with a position.
+pub struct FileInStream {
+    fs: FileSystem,
+    info: FileInfo,
+    pos: u64,
+    reader: Option<BlockReader>,
+    /// Workers that failed while serving this file.
+    failed: HashSet<String>,
+}
+
+impl FileInStream {
+    pub(crate) fn new(fs: FileSystem, info: FileInfo) -> Self {
+        FileInStream { fs, info, pos: 0, reader: None, failed: HashSet::new() }
+    }
+
+    /// The file being read.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// File length.
+    pub fn len(&self) -> u64 {
+        self.info.length
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.info.length == 0
+    }
+
+    /// Current position.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves the position; reading past the end returns nothing.
+    pub fn seek(&mut self, pos: u64) {
+        self.pos = pos;
+    }
+
+    /// Returns the next chunk at the position, or `None` at end of file.
+    pub async fn read_chunk(&mut self) -> FsResult<Option<Bytes>> {
+        if self.pos >= self.info.length {
+            return Ok(None);
+        }
+        loop {
+            if self.reader.as_ref().is_none_or(|r| r.pos != self.pos || r.pos >= r.end) {
+                self.reader = Some(self.open_block().await?);
+            }
+            let reader = self.reader.as_mut().expect("opened above");
+            match next_bytes(reader, self.fs.inner.opts.chunk_size).await {
+                Ok(Some(data)) => {
+                    let take = data.len().min((reader.end - reader.pos) as usize);
+                    let data = data.slice(..take);
+                    reader.pos += data.len() as u64;
+                    self.pos = reader.pos;
+                    return Ok(Some(data));
+                }
+                Ok(None) => {
+                    let r = self.reader.take().expect("present");
+                    if r.pos < r.end {
+                        self.note_failure(&r, "stream ended early".into());
+                    }
+                }
+                Err(e) => {
+                    let r = self.reader.take().expect("present");
+                    if matches!(r.source, Source::Ufs { .. }) {
+                        return Err(e);
+                    }
+                    self.note_failure(&r, e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Fills `buf` as far as possible; returns the bytes read (0 at the end).
+    pub async fn read(&mut self, buf: &mut [u8]) -> FsResult<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            let want = buf.len() - n;
+            if let Some(r) = self.reader.as_mut().filter(|r| r.pos == self.pos && !r.pending.is_empty()) {
+                let take = want.min(r.pending.len());
+                buf[n..n + take].copy_from_slice(&r.pending.split_to(take));
+                r.pos += take as u64;
+                self.pos = r.pos;
+                n += take;
+                continue;
+            }
+            match self.read_chunk().await? {
+                None => break,
+                Some(chunk) => {
+                    let take = want.min(chunk.len());
+                    buf[n..n + take].copy_from_slice(&chunk[..take]);
+                    n += take;
+                    if take < chunk.len() {
+                        // Keep the rest for the next call.
+                        let r = self.reader.as_mut().expect("chunk came from a reader");
+                        r.pending = chunk.slice(take..);
+                        r.pos -= (chunk.len() - take) as u64;
+                        self.pos = r.pos;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Reads up to `len` bytes at `offset`.
+    pub async fn read_at(&mut self, offset: u64, len: usize) -> FsResult<Bytes> {
+        self.seek(offset);
+        let mut out = BytesMut::with_capacity(len.min(64 << 20));
+        while out.len() < len {
+            match self.read_chunk().await? {
+                None => break,
+                Some(chunk) => {
+                    let take = (len - out.len()).min(chunk.len());
+                    out.extend_from_slice(&chunk[..take]);
+                    if take < chunk.len() {
+                        self.pos -= (chunk.len() - take) as u64;
+                        self.reader = None;
+                    }
+                }
+            }
+        }
+        Ok(out.freeze())
+    }
+
+    /// Reads the whole file from the current position.
+    pub async fn read_to_end(&mut self) -> FsResult<Bytes> {
+        let mut out = BytesMut::with_capacity((self.info.length - self.pos.min(self.info.length)) as usize);
+        while let Some(chunk) = self.read_chunk().await? {
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+
+    fn note_failure(&mut self, r: &BlockReader, why: String) {
+        if let Source::Worker { key, .. } = &r.source {
+            tracing::warn!("worker {key} failed reading {} (treated as a cache miss): {why}", self.info.path);
+            self.failed.insert(key.clone());
+            self.fs.inner.workers.invalidate();
+        }
+    }
+
+    fn block_at(&self, pos: u64) -> FsResult<BlockInfo> {
+        let bs = self.info.block_size.max(1);
+        self.info
+            .blocks
+            .get((pos / bs) as usize)
+            .cloned()
+            .ok_or_else(|| FsError::Internal(format!("{} has no block at offset {pos}", self.info.path)))
+    }
+
+    async fn open_block(&mut self) -> FsResult<BlockReader> {
+        let block = self.block_at(self.pos)?;
+        let in_block = self.pos - block.offset;
+        let end = block.offset + block.length;
+        let local = self.fs.inner.opts.local_hostname.clone();
+        let chunk_size = self.fs.inner.opts.chunk_size as u32;
+        let mut cached: Vec<WorkerNetAddress> =
+            block.locations.iter().filter_map(|l| l.address.clone()).collect();
+        cached.sort_by_key(|a| a.host != local);
+        for w in cached {
+            if self.failed.contains(&worker_key(&w)) {
+                continue;
+            }
+            let req = ReadBlockRequest {
+                block_id: block.block_id,
+                offset: in_block,
+                length: block.length - in_block,
+                chunk_size,
+                ufs: None,
+                promote: false,
+            };
+            match self.start_worker_read(&w, req).await {
+                Ok((source, first)) => return Ok(self.reader(end, source, first)),
+                Err(e) => {
+                    tracing::debug!("cached copy of block {} on {}: {e}", block.block_id, worker_key(&w));
+                    self.failed.insert(worker_key(&w));
+                }
+            }
+        }
+        if !self.info.persisted {
+            return Err(FsError::DataUnavailable(format!(
+                "block {} of {} is not cached on any live worker and the file is not in the UFS",
+                block.block_id, self.info.path
+            )));
+        }
+        let loc = self
+            .info
+            .ufs
+            .clone()
+            .ok_or_else(|| FsError::Internal(format!("{} has no UFS location", self.info.path)))?;
+        if self.fs.inner.opts.read_type != ReadType::NoCache {
+            let workers = self.fs.live_workers().await.unwrap_or_default();
+            for w in preference(&workers, &local, block.block_id) {
+                if self.failed.contains(&worker_key(&w)) {
+                    continue;
+                }
+                let req = ReadBlockRequest {
+                    block_id: block.block_id,
+                    offset: in_block,
+                    length: block.length - in_block,
+                    chunk_size,
+                    ufs: Some(UfsBlockSource {
+                        location: Some(loc.clone()),
+                        offset_in_file: block.offset,
+                        block_length: block.length,
+                    }),
+                    promote: true,
+                };
+                match self.start_worker_read(&w, req).await {
+                    Ok((source, first)) => return Ok(self.reader(end, source, first)),
+                    Err(e) => {
+                        tracing::debug!("read-through on {}: {e}", worker_key(&w));
+                        self.failed.insert(worker_key(&w));
+                    }
+                }
+            }
+        }
+        let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let ufs = self.fs.inner.ufs.get(&loc.root_uri, &options)?;
+        Ok(self.reader(end, Source::Ufs { ufs, path: loc.path }, Bytes::new()))
+    }
+
+    fn reader(&self, end: u64, source: Source, pending: Bytes) -> BlockReader {
+        BlockReader { pos: self.pos, end, pending, source }
+    }
+
+    /// Starts a worker read and waits for its first chunk, so that "not
+    /// cached here" and connection errors surface now, not mid-read.
+    async fn start_worker_read(
+        &self,
+        w: &WorkerNetAddress,
+        req: ReadBlockRequest,
+    ) -> FsResult<(Source, Bytes)> {
+        let mut client = self.fs.inner.workers.client(w)?;
+        let mut stream = client.read_block(req).await.map_err(FsError::from)?.into_inner();
+        let first = stream.message().await.map_err(FsError::from)?.map(|c| c.data);
+        Ok((Source::Worker { key: worker_key(w), stream }, first.unwrap_or_default()))
+    }
+}
+
+async fn next_bytes(r: &mut BlockReader, chunk: usize) -> FsResult<Option<Bytes>> {
+    if !r.pending.is_empty() {
+        return Ok(Some(std::mem::take(&mut r.pending)));
+    }
+    match &mut r.source {
+        Source::Worker { stream, .. } => match stream.message().await {
+            Ok(Some(c)) => Ok(Some(c.data)),
+            Ok(None) => Ok(None),
+            Err(status) => Err(FsError::from(status)),
+        },
+        Source::Ufs { ufs, path } => {
+            let len = (chunk as u64).min(r.end - r.pos);
+            let data = ufs.read_range(path, r.pos, len).await?;
+            if data.is_empty() {
+                return Err(FsError::Corrupt(format!(
+                    "UFS file {path} ended at {} before its recorded length",
+                    r.pos
+                )));
+            }
+            Ok(Some(data))
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Client settings, read from the configuration (`alluxio.user.*`).
+
+use alluxio_common::config::{keys, Config, ConfigError};
+use alluxio_common::retry::RetryPolicy;
+use alluxio_proto::WriteType;
+
+/// Whether reads cache blocks on workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadType {
+    NoCache,
+    Cache,
+    CachePromote,
+}
+
+/// Everything the client needs to know.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Master RPC addresses (`host:port`) to try, in order.
+    pub master_addresses: Vec<String>,
+    pub retry: RetryPolicy,
+    pub block_size: u64,
+    pub write_type: WriteType,
+    pub read_type: ReadType,
+    pub chunk_size: usize,
+    /// Host name of this machine, to prefer a local worker.
+    pub local_hostname: String,
+    pub user: String,
+    pub group: String,
+}
+
+fn write_type(name: &str) -> WriteType {
+    match name {
+        "MUST_CACHE" => WriteType::MustCache,
+        "THROUGH" => WriteType::Through,
+        "ASYNC_THROUGH" => WriteType::AsyncThrough,
+        _ => WriteType::CacheThrough,
+    }
+}
+
+impl ClientOptions {
+    /// Reads the client settings.
+    pub fn from_config(conf: &Config) -> Result<Self, ConfigError> {
+        let mut master_addresses = conf.get_list(keys::MASTER_RPC_ADDRESSES).unwrap_or_default();
+        if master_addresses.is_empty() {
+            master_addresses.push(format!(
+                "{}:{}",
+                conf.get(keys::MASTER_HOSTNAME)?,
+                conf.get_port(keys::MASTER_RPC_PORT)?
+            ));
+        }
+        let read_type = match conf.get_enum(keys::USER_FILE_READ_TYPE_DEFAULT)?.as_str() {
+            "NO_CACHE" => ReadType::NoCache,
+            "CACHE_PROMOTE" => ReadType::CachePromote,
+            _ => ReadType::Cache,
+        };
+        let (user, group) = alluxio_common::identity::current_user_group();
+        Ok(ClientOptions {
+            master_addresses,
+            retry: RetryPolicy {
+                base_sleep: conf.get_duration(keys::USER_RPC_RETRY_BASE_SLEEP)?,
+                max_sleep: conf.get_duration(keys::USER_RPC_RETRY_MAX_SLEEP)?,
+                max_duration: conf.get_duration(keys::USER_RPC_RETRY_MAX_DURATION)?,
+            },
+            block_size: conf.get_bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT)?,
+            write_type: write_type(&conf.get_enum(keys::USER_FILE_WRITE_TYPE_DEFAULT)?),
+            read_type,
+            chunk_size: conf.get_bytes(keys::USER_NETWORK_READER_CHUNK_SIZE_BYTES)?.clamp(4096, 16 << 20)
+                as usize,
+            local_hostname: conf.get(keys::WORKER_HOSTNAME).unwrap_or_else(|_| "localhost".into()),
+            user,
+            group,
+        })
+    }
+}

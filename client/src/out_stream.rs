@@ -1,0 +1,248 @@
+//! Writing a file: bytes go to a worker block by block (for the caching write
+//! types) and to the file's UFS staging object (for the through types);
+//! `close` completes the file at the master, which then owns the bytes.
+//! With CACHE_THROUGH, a worker failure only costs the cache: the UFS copy
+//! is what makes the write durable.
+
+use alluxio_common::block_id::block_id;
+use alluxio_common::{FsError, FsResult};
+use alluxio_proto::write_block_request::Payload;
+use alluxio_proto::{FileInfo, WriteBlockHeader, WriteBlockRequest, WriteBlockResponse, WriteType};
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::file_system::FileSystem;
+use crate::worker_pool::{preference, worker_key};
+
+/// An open block write stream to one worker.
+struct BlockSink {
+    index: u64,
+    worker: String,
+    tx: mpsc::Sender<WriteBlockRequest>,
+    call: JoinHandle<Result<WriteBlockResponse, tonic::Status>>,
+    written: u64,
+}
+
+/// The worker copy of the block being written.
+enum BlockState {
+    None,
+    Open(BlockSink),
+    /// Caching this block failed or had no worker; the UFS copy carries it.
+    Skipped(u64),
+}
+
+impl BlockState {
+    fn index(&self) -> Option<u64> {
+        match self {
+            BlockState::None => None,
+            BlockState::Open(s) => Some(s.index),
+            BlockState::Skipped(i) => Some(*i),
+        }
+    }
+}
+
+/// A file being written. Call `close` to complete it; dropping it leaves an
+/// incomplete file behind (use `cancel` to remove it).
+pub struct FileOutStream {
+    fs: FileSystem,
+    info: FileInfo,
+    write_type: WriteType,
+    pos: u64,
+    buf: BytesMut,
+    ufs: Option<opendal::Writer>,
+    block: BlockState,
+    closed: bool,
+}
+
+impl FileOutStream {
+    pub(crate) async fn open(fs: FileSystem, info: FileInfo, write_type: WriteType) -> FsResult<Self> {
+        let ufs = if write_type == WriteType::MustCache {
+            None
+        } else {
+            let loc = info.ufs.clone().ok_or_else(|| FsError::Internal("file has no UFS location".into()))?;
+            let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let ufs = fs.inner.ufs.get(&loc.root_uri, &options)?;
+            Some(ufs.writer(&info.ufs_temp_path).await?)
+        };
+        Ok(FileOutStream {
+            fs,
+            info,
+            write_type,
+            pos: 0,
+            buf: BytesMut::new(),
+            ufs,
+            block: BlockState::None,
+            closed: false,
+        })
+    }
+
+    /// The file being written.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// Bytes written so far.
+    pub fn position(&self) -> u64 {
+        self.pos + self.buf.len() as u64
+    }
+
+    fn caches(&self) -> bool {
+        self.write_type != WriteType::Through
+    }
+
+    /// Appends `data`.
+    pub async fn write(&mut self, data: &[u8]) -> FsResult<()> {
+        let chunk = self.fs.inner.opts.chunk_size;
+        self.buf.extend_from_slice(data);
+        while self.buf.len() >= chunk {
+            let piece = self.buf.split_to(chunk).freeze();
+            self.send(piece).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, mut data: Bytes) -> FsResult<()> {
+        let block_size = self.info.block_size;
+        while !data.is_empty() {
+            let room = block_size - self.pos % block_size;
+            let piece = data.split_to((room as usize).min(data.len()));
+            let index = self.pos / block_size;
+            if self.caches() {
+                self.send_to_block(index, piece.clone()).await?;
+            }
+            if let Some(w) = self.ufs.as_mut() {
+                w.write(piece.clone())
+                    .await
+                    .map_err(|e| FsError::Ufs(format!("writing {}: {e}", self.info.path)))?;
+            }
+            self.pos += piece.len() as u64;
+        }
+        Ok(())
+    }
+
+    async fn send_to_block(&mut self, index: u64, data: Bytes) -> FsResult<()> {
+        if self.block.index().is_some_and(|i| i != index) {
+            self.finish_block().await?;
+        }
+        if matches!(self.block, BlockState::None) {
+            self.block = match self.open_block(index).await {
+                Ok(Some(sink)) => BlockState::Open(sink),
+                Ok(None) => BlockState::Skipped(index),
+                Err(e) => return self.cache_failed(index, e),
+            };
+        }
+        let BlockState::Open(sink) = &mut self.block else {
+            return Ok(());
+        };
+        let len = data.len() as u64;
+        if sink.tx.send(WriteBlockRequest { payload: Some(Payload::Data(data)) }).await.is_ok() {
+            sink.written += len;
+            return Ok(());
+        }
+        let BlockState::Open(sink) = std::mem::replace(&mut self.block, BlockState::None) else {
+            unreachable!("matched above");
+        };
+        let err = match sink.call.await {
+            Ok(Err(status)) => FsError::from(status),
+            _ => FsError::Unavailable(format!("worker {} closed the block stream", sink.worker)),
+        };
+        self.cache_failed(index, err)
+    }
+
+    /// Opens a block stream; `Ok(None)` means "no worker: don't cache".
+    async fn open_block(&mut self, index: u64) -> FsResult<Option<BlockSink>> {
+        let id = block_id(self.info.container_id, index);
+        let workers = self.fs.live_workers().await?;
+        let local = &self.fs.inner.opts.local_hostname;
+        let Some(worker) = preference(&workers, local, id).into_iter().next() else {
+            if self.write_type == WriteType::MustCache {
+                return Err(FsError::Unavailable("no live worker to write MUST_CACHE data to".into()));
+            }
+            return Ok(None);
+        };
+        let mut client = self.fs.inner.workers.client(&worker)?;
+        let (tx, rx) = mpsc::channel(4);
+        let header = WriteBlockHeader { block_id: id, length_hint: self.info.block_size };
+        tx.send(WriteBlockRequest { payload: Some(Payload::Header(header)) })
+            .await
+            .map_err(|_| FsError::Internal("block stream closed at once".into()))?;
+        let call = tokio::spawn(async move {
+            client
+                .write_block(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .map(|r| r.into_inner())
+        });
+        Ok(Some(BlockSink { index, worker: worker_key(&worker), tx, call, written: 0 }))
+    }
+
+    async fn finish_block(&mut self) -> FsResult<()> {
+        let BlockState::Open(sink) = std::mem::replace(&mut self.block, BlockState::None) else {
+            return Ok(());
+        };
+        drop(sink.tx);
+        let result = match sink.call.await {
+            Ok(Ok(resp)) if resp.length == sink.written => Ok(()),
+            Ok(Ok(resp)) => Err(FsError::Internal(format!(
+                "worker {} stored {} bytes of block {}, expected {}",
+                sink.worker, resp.length, sink.index, sink.written
+            ))),
+            Ok(Err(status)) => Err(FsError::from(status)),
+            Err(e) => Err(FsError::Internal(format!("block writer task: {e}"))),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.cache_failed(sink.index, e),
+        }
+    }
+
+    /// A worker write failed: fatal for MUST_CACHE, only a lost cache copy
+    /// of block `index` when the UFS copy is being written too.
+    fn cache_failed(&mut self, index: u64, err: FsError) -> FsResult<()> {
+        if self.write_type == WriteType::MustCache {
+            return Err(err);
+        }
+        tracing::warn!("caching {} failed, continuing with the UFS copy: {err}", self.info.path);
+        self.fs.inner.workers.invalidate();
+        if let BlockState::Open(sink) = std::mem::replace(&mut self.block, BlockState::Skipped(index)) {
+            sink.call.abort();
+        }
+        Ok(())
+    }
+
+    /// Flushes everything, completes the file and returns its final state.
+    pub async fn close(mut self) -> FsResult<FileInfo> {
+        self.closed = true;
+        let rest = self.buf.split().freeze();
+        if !rest.is_empty() {
+            self.send(rest).await?;
+        }
+        self.finish_block().await?;
+        if let Some(mut w) = self.ufs.take() {
+            w.close()
+                .await
+                .map_err(|e| FsError::Ufs(format!("closing {}: {e}", self.info.path)))?;
+        }
+        self.fs.complete_file(&self.info.path, self.info.id, self.pos).await
+    }
+
+    /// Abandons the file: aborts the streams and deletes it.
+    pub async fn cancel(mut self) -> FsResult<()> {
+        self.closed = true;
+        if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
+            b.call.abort();
+        }
+        if let Some(mut w) = self.ufs.take() {
+            let _ = w.abort().await;
+        }
+        self.fs.delete(&self.info.path, Default::default()).await
+    }
+}
+
+impl Drop for FileOutStream {
+    fn drop(&mut self) {
+        if !self.closed {
+            tracing::warn!("{} dropped without close: left incomplete", self.info.path);
+        }
+    }
+}

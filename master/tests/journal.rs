@@ -1,0 +1,189 @@
+//! Journal behaviour in-process: group commit, fencing of a second writer,
+//! replay equality, checkpoints with garbage collection, and corruption
+//! reports naming file and offset.
+
+use std::sync::{Arc, RwLock};
+
+use alluxio_master::checkpointer::checkpoint_now;
+use alluxio_master::journal::reader::read_batch;
+use alluxio_master::journal::{format, log_name, JournalError, JournalStore, JournalWriter};
+use alluxio_master::namespace::Namespace;
+use alluxio_master::recovery::recover;
+use alluxio_proto::journal::journal_entry::Entry;
+use alluxio_proto::journal::{CreateInode, InodeRecord, JournalEntry, TermStart};
+use alluxio_proto::FileType;
+
+fn term_start(term: u64) -> JournalEntry {
+    JournalEntry {
+        op_id: None,
+        entry: Some(Entry::TermStart(TermStart { term, address: "test".into(), time_ms: 0 })),
+    }
+}
+
+fn dir(id: u64, parent: u64, name: &str) -> JournalEntry {
+    JournalEntry {
+        op_id: None,
+        entry: Some(Entry::CreateInode(CreateInode {
+            inode: Some(InodeRecord {
+                id,
+                parent_id: parent,
+                name: name.into(),
+                file_type: FileType::Directory as i32,
+                nlink: 1,
+                mode: 0o755,
+                persisted: true,
+                ..Default::default()
+            }),
+        })),
+    }
+}
+
+async fn formatted() -> (tempfile::TempDir, JournalStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+    format::format(&store).await.unwrap();
+    (dir, store)
+}
+
+/// Applies and journals `entries` like the master does.
+async fn commit(ns: &RwLock<Namespace>, w: &JournalWriter, entries: Vec<JournalEntry>) -> Result<(), JournalError> {
+    let fut = {
+        let mut ns = ns.write().unwrap();
+        let first = ns.last_seq() + 1;
+        for (i, e) in entries.iter().enumerate() {
+            ns.apply(first + i as u64, w.term(), e).unwrap();
+        }
+        w.append(first, entries)
+    };
+    fut.await
+}
+
+fn snapshot(ns: &Namespace) -> Vec<(u64, u64, String)> {
+    let mut v: Vec<_> = (1..10_000)
+        .filter_map(|id| ns.inode(id).map(|i| (i.id, i.parent_id, i.name.clone())))
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn group_commit_replays_to_the_same_state() {
+    let (_d, store) = formatted().await;
+    let ns = Arc::new(RwLock::new(Namespace::new()));
+    let w = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let (ns, w) = (ns.clone(), w.clone());
+        tasks.push(tokio::spawn(async move { commit(&ns, &w, vec![dir(100 + i, 1, &format!("d{i}"))]).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let batches = store.list("log").await.unwrap().len();
+    assert!(batches < 201, "no grouping happened: {batches} batches");
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(replayed.last_seq(), 202);
+    assert_eq!(snapshot(&replayed), snapshot(&ns.read().unwrap()));
+}
+
+#[tokio::test]
+async fn a_fenced_writer_acknowledges_nothing() {
+    let (_d, store) = formatted().await;
+    let ns = RwLock::new(Namespace::new());
+    let old = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &old, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &old, vec![dir(2, 1, "before")]).await.unwrap();
+
+    // A new leader replays and takes the next slot with its TermStart.
+    let mut new_ns = recover(&store).await.unwrap();
+    let next = new_ns.last_seq() + 1;
+    let new = JournalWriter::start(store.clone(), 2, next);
+    new_ns.apply(next, 2, &term_start(2)).unwrap();
+    new.append(next, vec![term_start(2)]).await.unwrap();
+
+    // The zombie's next publish targets the same slot and must fail.
+    let err = commit(&ns, &old, vec![dir(3, 1, "zombie")]).await.unwrap_err();
+    assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
+    // ...and so must everything after it, without touching the journal.
+    let err = old.append(ns.read().unwrap().last_seq() + 1, vec![dir(4, 1, "z2")]).await.unwrap_err();
+    assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
+    let replayed = recover(&store).await.unwrap();
+    assert!(replayed.resolve(&"/zombie".parse_path()).is_err(), "zombie entry was published");
+    assert!(replayed.resolve(&"/before".parse_path()).is_ok());
+    assert_eq!(replayed.term(), 2);
+}
+
+trait ParsePath {
+    fn parse_path(&self) -> alluxio_common::AlluxioPath;
+}
+impl ParsePath for str {
+    fn parse_path(&self) -> alluxio_common::AlluxioPath {
+        alluxio_common::AlluxioPath::parse(self).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn checkpoint_collects_garbage_and_replays() {
+    let (_d, store) = formatted().await;
+    let ns = Arc::new(RwLock::new(Namespace::new()));
+    let w = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    for i in 0..50u64 {
+        commit(&ns, &w, vec![dir(10 + i, 1, &format!("a{i}"))]).await.unwrap();
+    }
+    let cp = checkpoint_now(&ns, &w, &store).await.unwrap();
+    assert_eq!(cp, 52);
+    assert!(store.list("log").await.unwrap().is_empty(), "covered batches remain");
+    for i in 0..5u64 {
+        commit(&ns, &w, vec![dir(100 + i, 1, &format!("b{i}"))]).await.unwrap();
+    }
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(replayed.last_seq(), 57);
+    assert_eq!(snapshot(&replayed), snapshot(&ns.read().unwrap()));
+}
+
+#[tokio::test]
+async fn corruption_is_reported_with_file_and_offset() {
+    let (d, store) = formatted().await;
+    let ns = RwLock::new(Namespace::new());
+    let w = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &w, vec![dir(2, 1, "x"), dir(3, 1, "y")]).await.unwrap();
+    assert!(read_batch(&store, 3).await.unwrap().is_some());
+    let path = d.path().join(log_name(3));
+    let mut data = std::fs::read(&path).unwrap();
+    let second_frame = data.len() / 2 + 4;
+    data[second_frame] ^= 1;
+    // Rewrite in place (link count > 1 is fine for the test).
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &data).unwrap();
+    let err = recover(&store).await.unwrap_err().to_string();
+    assert!(err.contains(&log_name(3)) && err.contains("offset"), "{err}");
+    // A truncated object is reported the same way.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, &data[..data.len() - 3]).unwrap();
+    let err = recover(&store).await.unwrap_err().to_string();
+    assert!(err.contains("truncated") && err.contains(&log_name(3)), "{err}");
+}
+
+#[tokio::test]
+async fn a_gap_in_the_log_is_an_error() {
+    let (d, store) = formatted().await;
+    let ns = RwLock::new(Namespace::new());
+    let w = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &w, vec![dir(2, 1, "x")]).await.unwrap();
+    commit(&ns, &w, vec![dir(3, 1, "y")]).await.unwrap();
+    std::fs::remove_file(d.path().join(log_name(3))).unwrap();
+    let err = recover(&store).await.unwrap_err();
+    assert!(matches!(err, JournalError::Gap { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn unformatted_and_future_formats_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+    let err = recover(&store).await.unwrap_err().to_string();
+    assert!(err.contains("not formatted") && err.contains("alluxio format"), "{err}");
+}
