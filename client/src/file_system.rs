@@ -56,7 +56,10 @@ pub struct DeleteOptions {
 }
 
 fn op_id() -> Option<OperationId> {
-    Some(OperationId { high: rand::random(), low: rand::random() })
+    Some(OperationId {
+        high: rand::random(),
+        low: rand::random(),
+    })
 }
 
 fn check(path: &str) -> FsResult<String> {
@@ -75,7 +78,12 @@ impl FileSystem {
     pub fn new(opts: ClientOptions) -> FileSystem {
         let master = MasterClient::new(opts.master_addresses.clone(), opts.retry);
         FileSystem {
-            inner: Arc::new(Inner { opts, master, workers: WorkerPool::default(), ufs: UfsCache::default() }),
+            inner: Arc::new(Inner {
+                opts,
+                master,
+                workers: WorkerPool::default(),
+                ufs: UfsCache::default(),
+            }),
         }
     }
 
@@ -108,7 +116,10 @@ impl FileSystem {
             .inner
             .master
             .call(|mut c| {
-                let req = ListStatusRequest { path: path.clone(), recursive };
+                let req = ListStatusRequest {
+                    path: path.clone(),
+                    recursive,
+                };
                 async move { c.list_status(req).await }
             })
             .await?;
@@ -152,7 +163,11 @@ impl FileSystem {
     }
 
     /// Creates a file and returns a stream to write it; `close` completes it.
-    pub async fn create_file(&self, path: &str, opts: CreateFileOptions) -> FsResult<FileOutStream> {
+    pub async fn create_file(
+        &self,
+        path: &str,
+        opts: CreateFileOptions,
+    ) -> FsResult<FileOutStream> {
         let path = check(path)?;
         let op_id = op_id();
         let o = &self.inner.opts;
@@ -163,7 +178,11 @@ impl FileSystem {
             .call(|mut c| {
                 let req = CreateFileRequest {
                     path: path.clone(),
-                    block_size: if opts.block_size == 0 { o.block_size } else { opts.block_size },
+                    block_size: if opts.block_size == 0 {
+                        o.block_size
+                    } else {
+                        opts.block_size
+                    },
                     recursive: opts.recursive,
                     mode: opts.mode,
                     owner: o.user.clone(),
@@ -179,13 +198,23 @@ impl FileSystem {
     }
 
     /// Marks a written file complete.
-    pub(crate) async fn complete_file(&self, path: &str, file_id: u64, length: u64) -> FsResult<FileInfo> {
+    pub(crate) async fn complete_file(
+        &self,
+        path: &str,
+        file_id: u64,
+        length: u64,
+    ) -> FsResult<FileInfo> {
         let path = path.to_string();
         let op_id = op_id();
         self.inner
             .master
             .call(|mut c| {
-                let req = CompleteFileRequest { path: path.clone(), file_id, length, op_id };
+                let req = CompleteFileRequest {
+                    path: path.clone(),
+                    file_id,
+                    length,
+                    op_id,
+                };
                 async move { c.complete_file(req).await }
             })
             .await
@@ -198,7 +227,10 @@ impl FileSystem {
             return Err(FsError::IsDirectory(info.path));
         }
         if !info.completed {
-            return Err(FsError::FailedPrecondition(format!("{} is still being written", info.path)));
+            return Err(FsError::FailedPrecondition(format!(
+                "{} is still being written",
+                info.path
+            )));
         }
         Ok(FileInStream::new(self.clone(), info))
     }
@@ -229,7 +261,11 @@ impl FileSystem {
         self.inner
             .master
             .call(|mut c| {
-                let req = RenameRequest { src: src.clone(), dst: dst.clone(), op_id };
+                let req = RenameRequest {
+                    src: src.clone(),
+                    dst: dst.clone(),
+                    op_id,
+                };
                 async move { c.rename(req).await }
             })
             .await
@@ -256,7 +292,10 @@ impl FileSystem {
             .inner
             .master
             .call(|mut c| {
-                let req = FreeRequest { path: path.clone(), recursive };
+                let req = FreeRequest {
+                    path: path.clone(),
+                    recursive,
+                };
                 async move { c.free(req).await }
             })
             .await?;
@@ -294,7 +333,10 @@ impl FileSystem {
         self.inner
             .master
             .call(|mut c| {
-                let req = UnmountRequest { alluxio_path: path.clone(), op_id };
+                let req = UnmountRequest {
+                    alluxio_path: path.clone(),
+                    op_id,
+                };
                 async move { c.unmount(req).await }
             })
             .await
@@ -325,8 +367,12 @@ impl FileSystem {
             return Ok(w);
         }
         let info = self.cluster_info().await?;
-        let live: Vec<WorkerNetAddress> =
-            info.workers.into_iter().filter(|w| w.live).filter_map(|w| w.address).collect();
+        let live: Vec<WorkerNetAddress> = info
+            .workers
+            .into_iter()
+            .filter(|w| w.live)
+            .filter_map(|w| w.address)
+            .collect();
         self.inner.workers.set_live(live.clone());
         Ok(live)
     }

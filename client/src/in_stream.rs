@@ -21,8 +21,14 @@ use crate::options::ReadType;
 use crate::worker_pool::{preference, worker_key};
 
 enum Source {
-    Worker { key: String, stream: Streaming<ReadBlockChunk> },
-    Ufs { ufs: Arc<Ufs>, path: String },
+    Worker {
+        key: String,
+        stream: Box<Streaming<ReadBlockChunk>>,
+    },
+    Ufs {
+        ufs: Arc<Ufs>,
+        path: String,
+    },
 }
 
 /// A stream over one block, positioned at `pos` (an offset in the file).
@@ -45,7 +51,13 @@ pub struct FileInStream {
 
 impl FileInStream {
     pub(crate) fn new(fs: FileSystem, info: FileInfo) -> Self {
-        FileInStream { fs, info, pos: 0, reader: None, failed: HashSet::new() }
+        FileInStream {
+            fs,
+            info,
+            pos: 0,
+            reader: None,
+            failed: HashSet::new(),
+        }
     }
 
     /// The file being read.
@@ -79,7 +91,11 @@ impl FileInStream {
             return Ok(None);
         }
         loop {
-            if self.reader.as_ref().is_none_or(|r| r.pos != self.pos || r.pos >= r.end) {
+            if self
+                .reader
+                .as_ref()
+                .is_none_or(|r| r.pos != self.pos || r.pos >= r.end)
+            {
                 self.reader = Some(self.open_block().await?);
             }
             let reader = self.reader.as_mut().expect("opened above");
@@ -113,7 +129,11 @@ impl FileInStream {
         let mut n = 0;
         while n < buf.len() {
             let want = buf.len() - n;
-            if let Some(r) = self.reader.as_mut().filter(|r| r.pos == self.pos && !r.pending.is_empty()) {
+            if let Some(r) = self
+                .reader
+                .as_mut()
+                .filter(|r| r.pos == self.pos && !r.pending.is_empty())
+            {
                 let take = want.min(r.pending.len());
                 buf[n..n + take].copy_from_slice(&r.pending.split_to(take));
                 r.pos += take as u64;
@@ -162,7 +182,8 @@ impl FileInStream {
 
     /// Reads the whole file from the current position.
     pub async fn read_to_end(&mut self) -> FsResult<Bytes> {
-        let mut out = BytesMut::with_capacity((self.info.length - self.pos.min(self.info.length)) as usize);
+        let mut out =
+            BytesMut::with_capacity((self.info.length - self.pos.min(self.info.length)) as usize);
         while let Some(chunk) = self.read_chunk().await? {
             out.extend_from_slice(&chunk);
         }
@@ -171,7 +192,10 @@ impl FileInStream {
 
     fn note_failure(&mut self, r: &BlockReader, why: String) {
         if let Source::Worker { key, .. } = &r.source {
-            tracing::warn!("worker {key} failed reading {} (treated as a cache miss): {why}", self.info.path);
+            tracing::warn!(
+                "worker {key} failed reading {} (treated as a cache miss): {why}",
+                self.info.path
+            );
             self.failed.insert(key.clone());
             self.fs.inner.workers.invalidate();
         }
@@ -183,7 +207,9 @@ impl FileInStream {
             .blocks
             .get((pos / bs) as usize)
             .cloned()
-            .ok_or_else(|| FsError::Internal(format!("{} has no block at offset {pos}", self.info.path)))
+            .ok_or_else(|| {
+                FsError::Internal(format!("{} has no block at offset {pos}", self.info.path))
+            })
     }
 
     async fn open_block(&mut self) -> FsResult<BlockReader> {
@@ -192,8 +218,11 @@ impl FileInStream {
         let end = block.offset + block.length;
         let local = self.fs.inner.opts.local_hostname.clone();
         let chunk_size = self.fs.inner.opts.chunk_size as u32;
-        let mut cached: Vec<WorkerNetAddress> =
-            block.locations.iter().filter_map(|l| l.address.clone()).collect();
+        let mut cached: Vec<WorkerNetAddress> = block
+            .locations
+            .iter()
+            .filter_map(|l| l.address.clone())
+            .collect();
         cached.sort_by_key(|a| a.host != local);
         for w in cached {
             if self.failed.contains(&worker_key(&w)) {
@@ -210,7 +239,11 @@ impl FileInStream {
             match self.start_worker_read(&w, req).await {
                 Ok((source, first)) => return Ok(self.reader(end, source, first)),
                 Err(e) => {
-                    tracing::debug!("cached copy of block {} on {}: {e}", block.block_id, worker_key(&w));
+                    tracing::debug!(
+                        "cached copy of block {} on {}: {e}",
+                        block.block_id,
+                        worker_key(&w)
+                    );
                     self.failed.insert(worker_key(&w));
                 }
             }
@@ -221,11 +254,10 @@ impl FileInStream {
                 block.block_id, self.info.path
             )));
         }
-        let loc = self
-            .info
-            .ufs
-            .clone()
-            .ok_or_else(|| FsError::Internal(format!("{} has no UFS location", self.info.path)))?;
+        let loc =
+            self.info.ufs.clone().ok_or_else(|| {
+                FsError::Internal(format!("{} has no UFS location", self.info.path))
+            })?;
         if self.fs.inner.opts.read_type != ReadType::NoCache {
             let workers = self.fs.live_workers().await.unwrap_or_default();
             for w in preference(&workers, &local, block.block_id) {
@@ -253,13 +285,29 @@ impl FileInStream {
                 }
             }
         }
-        let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let options = loc
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let ufs = self.fs.inner.ufs.get(&loc.root_uri, &options)?;
-        Ok(self.reader(end, Source::Ufs { ufs, path: loc.path }, Bytes::new()))
+        Ok(self.reader(
+            end,
+            Source::Ufs {
+                ufs,
+                path: loc.path,
+            },
+            Bytes::new(),
+        ))
     }
 
     fn reader(&self, end: u64, source: Source, pending: Bytes) -> BlockReader {
-        BlockReader { pos: self.pos, end, pending, source }
+        BlockReader {
+            pos: self.pos,
+            end,
+            pending,
+            source,
+        }
     }
 
     /// Starts a worker read and waits for its first chunk, so that "not
@@ -270,9 +318,23 @@ impl FileInStream {
         req: ReadBlockRequest,
     ) -> FsResult<(Source, Bytes)> {
         let mut client = self.fs.inner.workers.client(w)?;
-        let mut stream = client.read_block(req).await.map_err(FsError::from)?.into_inner();
-        let first = stream.message().await.map_err(FsError::from)?.map(|c| c.data);
-        Ok((Source::Worker { key: worker_key(w), stream }, first.unwrap_or_default()))
+        let mut stream = client
+            .read_block(req)
+            .await
+            .map_err(FsError::from)?
+            .into_inner();
+        let first = stream
+            .message()
+            .await
+            .map_err(FsError::from)?
+            .map(|c| c.data);
+        Ok((
+            Source::Worker {
+                key: worker_key(w),
+                stream: Box::new(stream),
+            },
+            first.unwrap_or_default(),
+        ))
     }
 }
 

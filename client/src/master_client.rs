@@ -44,7 +44,11 @@ impl MasterClient {
         MasterClient {
             addresses,
             retry,
-            current: Mutex::new(Current { index: 0, hinted: None, channel: None }),
+            current: Mutex::new(Current {
+                index: 0,
+                hinted: None,
+                channel: None,
+            }),
         }
     }
 
@@ -57,7 +61,10 @@ impl MasterClient {
         let cur = self.lock();
         match &cur.channel {
             Some((a, _)) => a.clone(),
-            None => cur.hinted.clone().unwrap_or_else(|| self.addresses[cur.index].clone()),
+            None => cur
+                .hinted
+                .clone()
+                .unwrap_or_else(|| self.addresses[cur.index].clone()),
         }
     }
 
@@ -66,7 +73,10 @@ impl MasterClient {
         if let Some(c) = &cur.channel {
             return Ok(c.clone());
         }
-        let addr = cur.hinted.clone().unwrap_or_else(|| self.addresses[cur.index].clone());
+        let addr = cur
+            .hinted
+            .clone()
+            .unwrap_or_else(|| self.addresses[cur.index].clone());
         let ch = channel(&addr)?;
         cur.channel = Some((addr.clone(), ch.clone()));
         Ok((addr, ch))

@@ -40,7 +40,9 @@ fn write_type(name: &str) -> WriteType {
 impl ClientOptions {
     /// Reads the client settings.
     pub fn from_config(conf: &Config) -> Result<Self, ConfigError> {
-        let mut master_addresses = conf.get_list(keys::MASTER_RPC_ADDRESSES).unwrap_or_default();
+        let mut master_addresses = conf
+            .get_list(keys::MASTER_RPC_ADDRESSES)
+            .unwrap_or_default();
         if master_addresses.is_empty() {
             master_addresses.push(format!(
                 "{}:{}",
@@ -64,9 +66,12 @@ impl ClientOptions {
             block_size: conf.get_bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT)?,
             write_type: write_type(&conf.get_enum(keys::USER_FILE_WRITE_TYPE_DEFAULT)?),
             read_type,
-            chunk_size: conf.get_bytes(keys::USER_NETWORK_READER_CHUNK_SIZE_BYTES)?.clamp(4096, 16 << 20)
-                as usize,
-            local_hostname: conf.get(keys::WORKER_HOSTNAME).unwrap_or_else(|_| "localhost".into()),
+            chunk_size: conf
+                .get_bytes(keys::USER_NETWORK_READER_CHUNK_SIZE_BYTES)?
+                .clamp(4096, 16 << 20) as usize,
+            local_hostname: conf
+                .get(keys::WORKER_HOSTNAME)
+                .unwrap_or_else(|_| "localhost".into()),
             user,
             group,
         })

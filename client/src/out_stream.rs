@@ -56,12 +56,23 @@ pub struct FileOutStream {
 }
 
 impl FileOutStream {
-    pub(crate) async fn open(fs: FileSystem, info: FileInfo, write_type: WriteType) -> FsResult<Self> {
+    pub(crate) async fn open(
+        fs: FileSystem,
+        info: FileInfo,
+        write_type: WriteType,
+    ) -> FsResult<Self> {
         let ufs = if write_type == WriteType::MustCache {
             None
         } else {
-            let loc = info.ufs.clone().ok_or_else(|| FsError::Internal("file has no UFS location".into()))?;
-            let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let loc = info
+                .ufs
+                .clone()
+                .ok_or_else(|| FsError::Internal("file has no UFS location".into()))?;
+            let options = loc
+                .options
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let ufs = fs.inner.ufs.get(&loc.root_uri, &options)?;
             Some(ufs.writer(&info.ufs_temp_path).await?)
         };
@@ -136,7 +147,14 @@ impl FileOutStream {
             return Ok(());
         };
         let len = data.len() as u64;
-        if sink.tx.send(WriteBlockRequest { payload: Some(Payload::Data(data)) }).await.is_ok() {
+        if sink
+            .tx
+            .send(WriteBlockRequest {
+                payload: Some(Payload::Data(data)),
+            })
+            .await
+            .is_ok()
+        {
             sink.written += len;
             return Ok(());
         }
@@ -157,23 +175,36 @@ impl FileOutStream {
         let local = &self.fs.inner.opts.local_hostname;
         let Some(worker) = preference(&workers, local, id).into_iter().next() else {
             if self.write_type == WriteType::MustCache {
-                return Err(FsError::Unavailable("no live worker to write MUST_CACHE data to".into()));
+                return Err(FsError::Unavailable(
+                    "no live worker to write MUST_CACHE data to".into(),
+                ));
             }
             return Ok(None);
         };
         let mut client = self.fs.inner.workers.client(&worker)?;
         let (tx, rx) = mpsc::channel(4);
-        let header = WriteBlockHeader { block_id: id, length_hint: self.info.block_size };
-        tx.send(WriteBlockRequest { payload: Some(Payload::Header(header)) })
-            .await
-            .map_err(|_| FsError::Internal("block stream closed at once".into()))?;
+        let header = WriteBlockHeader {
+            block_id: id,
+            length_hint: self.info.block_size,
+        };
+        tx.send(WriteBlockRequest {
+            payload: Some(Payload::Header(header)),
+        })
+        .await
+        .map_err(|_| FsError::Internal("block stream closed at once".into()))?;
         let call = tokio::spawn(async move {
             client
                 .write_block(tokio_stream::wrappers::ReceiverStream::new(rx))
                 .await
                 .map(|r| r.into_inner())
         });
-        Ok(Some(BlockSink { index, worker: worker_key(&worker), tx, call, written: 0 }))
+        Ok(Some(BlockSink {
+            index,
+            worker: worker_key(&worker),
+            tx,
+            call,
+            written: 0,
+        }))
     }
 
     async fn finish_block(&mut self) -> FsResult<()> {
@@ -202,9 +233,14 @@ impl FileOutStream {
         if self.write_type == WriteType::MustCache {
             return Err(err);
         }
-        tracing::warn!("caching {} failed, continuing with the UFS copy: {err}", self.info.path);
+        tracing::warn!(
+            "caching {} failed, continuing with the UFS copy: {err}",
+            self.info.path
+        );
         self.fs.inner.workers.invalidate();
-        if let BlockState::Open(sink) = std::mem::replace(&mut self.block, BlockState::Skipped(index)) {
+        if let BlockState::Open(sink) =
+            std::mem::replace(&mut self.block, BlockState::Skipped(index))
+        {
             sink.call.abort();
         }
         Ok(())
@@ -223,7 +259,9 @@ impl FileOutStream {
                 .await
                 .map_err(|e| FsError::Ufs(format!("closing {}: {e}", self.info.path)))?;
         }
-        self.fs.complete_file(&self.info.path, self.info.id, self.pos).await
+        self.fs
+            .complete_file(&self.info.path, self.info.id, self.pos)
+            .await
     }
 
     /// Abandons the file: aborts the streams and deletes it.

@@ -50,7 +50,9 @@ impl WorkerPool {
     /// The cached live worker list if still fresh.
     pub fn cached_live(&self) -> Option<Vec<WorkerNetAddress>> {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        live.as_ref().filter(|(t, _)| t.elapsed() < WORKER_LIST_TTL).map(|(_, w)| w.clone())
+        live.as_ref()
+            .filter(|(t, _)| t.elapsed() < WORKER_LIST_TTL)
+            .map(|(_, w)| w.clone())
     }
 
     /// Stores a fresh live worker list.

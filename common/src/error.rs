@@ -137,7 +137,10 @@ impl FsError {
             "AlreadyExists" => FsError::AlreadyExists(detail),
             "InvalidPath" => {
                 let (path, reason) = detail.split_once('\u{0}').unwrap_or((&detail, ""));
-                FsError::InvalidPath { path: path.to_string(), reason: reason.to_string() }
+                FsError::InvalidPath {
+                    path: path.to_string(),
+                    reason: reason.to_string(),
+                }
             }
             "InvalidArgument" => FsError::InvalidArgument(detail),
             "NotDirectory" => FsError::NotDirectory(detail),
@@ -148,7 +151,9 @@ impl FsError {
             "NotSupported" => FsError::NotSupported(detail),
             "FailedPrecondition" => FsError::FailedPrecondition(detail),
             "NoSpace" => FsError::NoSpace(detail),
-            "NotLeader" => FsError::NotLeader { leader: leader.filter(|l| !l.is_empty()) },
+            "NotLeader" => FsError::NotLeader {
+                leader: leader.filter(|l| !l.is_empty()),
+            },
             "Unavailable" => FsError::Unavailable(detail),
             "DataUnavailable" => FsError::DataUnavailable(detail),
             "Ufs" => FsError::Ufs(detail),
@@ -165,7 +170,10 @@ impl From<FsError> for Status {
         if let Ok(v) = err.kind_name().parse() {
             status.metadata_mut().insert(KIND_KEY, v);
         }
-        if let FsError::NotLeader { leader: Some(leader) } = &err {
+        if let FsError::NotLeader {
+            leader: Some(leader),
+        } = &err
+        {
             if let Ok(v) = leader.parse() {
                 status.metadata_mut().insert(LEADER_KEY, v);
             }
@@ -176,7 +184,10 @@ impl From<FsError> for Status {
 
 impl From<Status> for FsError {
     fn from(status: Status) -> FsError {
-        let kind = status.metadata().get(KIND_KEY).and_then(|v| v.to_str().ok());
+        let kind = status
+            .metadata()
+            .get(KIND_KEY)
+            .and_then(|v| v.to_str().ok());
         let leader = status
             .metadata()
             .get(LEADER_KEY)
@@ -224,7 +235,10 @@ mod tests {
         let all = vec![
             FsError::NotFound("/a".into()),
             FsError::AlreadyExists("/a".into()),
-            FsError::InvalidPath { path: "a".into(), reason: "relative".into() },
+            FsError::InvalidPath {
+                path: "a".into(),
+                reason: "relative".into(),
+            },
             FsError::InvalidArgument("x".into()),
             FsError::NotDirectory("/a".into()),
             FsError::IsDirectory("/a".into()),
@@ -234,7 +248,9 @@ mod tests {
             FsError::NotSupported("x".into()),
             FsError::FailedPrecondition("x".into()),
             FsError::NoSpace("x".into()),
-            FsError::NotLeader { leader: Some("h:1".into()) },
+            FsError::NotLeader {
+                leader: Some("h:1".into()),
+            },
             FsError::NotLeader { leader: None },
             FsError::Unavailable("x".into()),
             FsError::DataUnavailable("x".into()),

@@ -15,7 +15,9 @@ pub fn current_user_group() -> (String, String) {
             if pw.is_null() {
                 uid.to_string()
             } else {
-                std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+                std::ffi::CStr::from_ptr((*pw).pw_name)
+                    .to_string_lossy()
+                    .into_owned()
             }
         };
         let group = {
@@ -23,7 +25,9 @@ pub fn current_user_group() -> (String, String) {
             if gr.is_null() {
                 gid.to_string()
             } else {
-                std::ffi::CStr::from_ptr((*gr).gr_name).to_string_lossy().into_owned()
+                std::ffi::CStr::from_ptr((*gr).gr_name)
+                    .to_string_lossy()
+                    .into_owned()
             }
         };
         (user, group)

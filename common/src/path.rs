@@ -20,13 +20,18 @@ pub struct AlluxioPath {
 }
 
 fn invalid(path: &str, reason: &str) -> FsError {
-    FsError::InvalidPath { path: path.to_string(), reason: reason.to_string() }
+    FsError::InvalidPath {
+        path: path.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 impl AlluxioPath {
     /// The root path `/`.
     pub fn root() -> Self {
-        AlluxioPath { components: Vec::new() }
+        AlluxioPath {
+            components: Vec::new(),
+        }
     }
 
     /// Parses and normalizes `raw`. `.` parts are dropped and `..` removes the
@@ -121,7 +126,9 @@ impl AlluxioPath {
         if self.is_root() {
             return None;
         }
-        Some(AlluxioPath { components: self.components[..self.components.len() - 1].to_vec() })
+        Some(AlluxioPath {
+            components: self.components[..self.components.len() - 1].to_vec(),
+        })
     }
 
     /// Appends one validated name.
@@ -141,7 +148,8 @@ impl AlluxioPath {
     /// The components of `self` below `prefix`, joined with `/`, if `self`
     /// starts with `prefix`.
     pub fn strip_prefix(&self, prefix: &AlluxioPath) -> Option<String> {
-        self.starts_with(prefix).then(|| self.components[prefix.components.len()..].join("/"))
+        self.starts_with(prefix)
+            .then(|| self.components[prefix.components.len()..].join("/"))
     }
 }
 
@@ -188,7 +196,10 @@ mod tests {
             );
         }
         let long = format!("/{}", "x".repeat(256));
-        assert!(matches!(AlluxioPath::parse(&long), Err(FsError::NameTooLong(_))));
+        assert!(matches!(
+            AlluxioPath::parse(&long),
+            Err(FsError::NameTooLong(_))
+        ));
         assert!(AlluxioPath::parse(&format!("/{}", "x".repeat(255))).is_ok());
     }
 

@@ -29,7 +29,11 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Starts a new sequence of attempts.
     pub fn start(&self) -> Backoff {
-        Backoff { policy: *self, attempt: 0, started: Instant::now() }
+        Backoff {
+            policy: *self,
+            attempt: 0,
+            started: Instant::now(),
+        }
     }
 }
 
@@ -49,7 +53,10 @@ impl Backoff {
         if elapsed >= self.policy.max_duration {
             return None;
         }
-        let exp = self.policy.base_sleep.saturating_mul(1u32 << self.attempt.min(16));
+        let exp = self
+            .policy
+            .base_sleep
+            .saturating_mul(1u32 << self.attempt.min(16));
         let cap = exp.min(self.policy.max_sleep);
         self.attempt += 1;
         // Full jitter in [cap/2, cap] keeps retries from synchronising.
@@ -90,7 +97,10 @@ mod tests {
 
     #[test]
     fn stops_after_budget() {
-        let policy = RetryPolicy { max_duration: Duration::ZERO, ..Default::default() };
+        let policy = RetryPolicy {
+            max_duration: Duration::ZERO,
+            ..Default::default()
+        };
         assert!(policy.start().next_delay().is_none());
     }
 }

@@ -27,27 +27,39 @@ impl UfsKind {
     pub fn parse(uri: &str) -> FsResult<UfsKind> {
         let bad = |reason: &str| FsError::InvalidArgument(format!("UFS URI {uri:?}: {reason}"));
         if uri.starts_with('/') {
-            return Ok(UfsKind::Local { root: uri.to_string() });
+            return Ok(UfsKind::Local {
+                root: uri.to_string(),
+            });
         }
         if let Some(rest) = uri.strip_prefix("file://") {
             if !rest.starts_with('/') {
                 return Err(bad("file:// URIs need an absolute path (file:///dir)"));
             }
-            return Ok(UfsKind::Local { root: rest.to_string() });
+            return Ok(UfsKind::Local {
+                root: rest.to_string(),
+            });
         }
-        if let Some(rest) = uri.strip_prefix("s3://").or_else(|| uri.strip_prefix("s3a://")) {
+        if let Some(rest) = uri
+            .strip_prefix("s3://")
+            .or_else(|| uri.strip_prefix("s3a://"))
+        {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(bad("missing bucket name"));
             }
-            return Ok(UfsKind::S3 { bucket: bucket.to_string(), prefix: prefix.to_string() });
+            return Ok(UfsKind::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.to_string(),
+            });
         }
         if uri.starts_with("hdfs://") {
             return Err(FsError::NotSupported(format!(
                 "UFS URI {uri:?}: HDFS is not built into this release"
             )));
         }
-        Err(bad("expected an absolute path, file:///path or s3://bucket/prefix"))
+        Err(bad(
+            "expected an absolute path, file:///path or s3://bucket/prefix",
+        ))
     }
 }
 
@@ -102,7 +114,11 @@ impl Ufs {
             }
             UfsKind::S3 { bucket, prefix } => open_s3(uri, bucket, prefix, options)?,
         };
-        Ok(Ufs { op, kind, uri: uri.to_string() })
+        Ok(Ufs {
+            op,
+            kind,
+            uri: uri.to_string(),
+        })
     }
 
     /// The root URI this UFS was opened with.
@@ -153,7 +169,11 @@ impl Ufs {
         Ok(Some(UfsStatus {
             name,
             is_dir: meta.is_dir(),
-            length: if meta.is_dir() { 0 } else { meta.content_length() },
+            length: if meta.is_dir() {
+                0
+            } else {
+                meta.content_length()
+            },
             mtime_ns: meta
                 .last_modified()
                 .map(|t| t.into_inner().as_nanosecond() as i64)
@@ -177,9 +197,18 @@ impl Ufs {
                 continue;
             }
             let is_dir = entry.metadata().is_dir();
-            let child = if path.is_empty() { name.to_string() } else { format!("{path}/{name}") };
+            let child = if path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{path}/{name}")
+            };
             let status = if is_dir {
-                UfsStatus { name: name.to_string(), is_dir, length: 0, mtime_ns: 0 }
+                UfsStatus {
+                    name: name.to_string(),
+                    is_dir,
+                    length: 0,
+                    mtime_ns: 0,
+                }
             } else {
                 match self.stat(&child).await? {
                     Some(s) => s,
@@ -207,12 +236,19 @@ impl Ufs {
 
     /// Opens a writer that creates or replaces `path`; bytes are durable after `close`.
     pub async fn writer(&self, path: &str) -> FsResult<opendal::Writer> {
-        self.op.writer(path).await.map_err(|e| ufs_err("write", path, e))
+        self.op
+            .writer(path)
+            .await
+            .map_err(|e| ufs_err("write", path, e))
     }
 
     /// Writes a whole small object.
     pub async fn write_all(&self, path: &str, data: Bytes) -> FsResult<()> {
-        self.op.write(path, data).await.map(|_| ()).map_err(|e| ufs_err("write", path, e))
+        self.op
+            .write(path, data)
+            .await
+            .map(|_| ())
+            .map_err(|e| ufs_err("write", path, e))
     }
 
     /// Creates directory `path` and its parents.
@@ -220,7 +256,10 @@ impl Ufs {
         if path.is_empty() {
             return Ok(());
         }
-        self.op.create_dir(&dir_path(path)).await.map_err(|e| ufs_err("mkdir", path, e))
+        self.op
+            .create_dir(&dir_path(path))
+            .await
+            .map_err(|e| ufs_err("mkdir", path, e))
     }
 
     /// Deletes file `path`; a missing file is not an error.
@@ -235,7 +274,9 @@ impl Ufs {
     /// Deletes directory `path` and everything below it.
     pub async fn delete_dir_all(&self, path: &str) -> FsResult<()> {
         if path.is_empty() {
-            return Err(FsError::InvalidArgument("refusing to delete a UFS root".into()));
+            return Err(FsError::InvalidArgument(
+                "refusing to delete a UFS root".into(),
+            ));
         }
         match self.op.delete_with(&dir_path(path)).recursive(true).await {
             Ok(()) => Ok(()),
@@ -247,15 +288,25 @@ impl Ufs {
     /// Renames `from` to `to`, replacing a file at `to`. Object stores copy and delete.
     pub async fn rename(&self, from: &str, to: &str) -> FsResult<()> {
         if self.supports_rename() {
-            return self.op.rename(from, to).await.map_err(|e| ufs_err("rename", from, e));
+            return self
+                .op
+                .rename(from, to)
+                .await
+                .map_err(|e| ufs_err("rename", from, e));
         }
-        let meta = self.stat(from).await?.ok_or_else(|| FsError::NotFound(from.to_string()))?;
+        let meta = self
+            .stat(from)
+            .await?
+            .ok_or_else(|| FsError::NotFound(from.to_string()))?;
         if meta.is_dir {
             return Err(FsError::NotSupported(format!(
                 "renaming directory {from} on an object store"
             )));
         }
-        self.op.copy(from, to).await.map_err(|e| ufs_err("copy", from, e))?;
+        self.op
+            .copy(from, to)
+            .await
+            .map_err(|e| ufs_err("copy", from, e))?;
         self.delete_file(from).await
     }
 }
@@ -267,8 +318,9 @@ fn open_s3(
     prefix: &str,
     options: &BTreeMap<String, String>,
 ) -> FsResult<Operator> {
-    let mut builder =
-        opendal::services::S3::default().bucket(bucket).root(&format!("/{prefix}"));
+    let mut builder = opendal::services::S3::default()
+        .bucket(bucket)
+        .root(&format!("/{prefix}"));
     let opt = |keys: &[&str]| keys.iter().find_map(|k| options.get(*k).cloned());
     if let Some(v) = opt(&["s3a.accessKeyId", "aws.accessKeyId", "s3.access_key_id"]) {
         builder = builder.access_key_id(&v);
@@ -284,8 +336,7 @@ fn open_s3(
     if opt(&["alluxio.underfs.s3.disable.dns.buckets"]).as_deref() != Some("true") {
         // Path-style addressing is what S3-compatible servers expect.
     }
-    Operator::new(builder)
-        .map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))
+    Operator::new(builder).map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))
 }
 
 #[cfg(not(feature = "s3"))]
@@ -295,7 +346,9 @@ fn open_s3(
     _prefix: &str,
     _options: &BTreeMap<String, String>,
 ) -> FsResult<Operator> {
-    Err(FsError::NotSupported(format!("UFS URI {uri:?}: this build has no S3 support")))
+    Err(FsError::NotSupported(format!(
+        "UFS URI {uri:?}: this build has no S3 support"
+    )))
 }
 
 /// A UFS root URI with its mount options.
@@ -327,15 +380,27 @@ mod tests {
 
     #[test]
     fn parses_uris() {
-        assert_eq!(UfsKind::parse("/d").unwrap(), UfsKind::Local { root: "/d".into() });
-        assert_eq!(UfsKind::parse("file:///d").unwrap(), UfsKind::Local { root: "/d".into() });
+        assert_eq!(
+            UfsKind::parse("/d").unwrap(),
+            UfsKind::Local { root: "/d".into() }
+        );
+        assert_eq!(
+            UfsKind::parse("file:///d").unwrap(),
+            UfsKind::Local { root: "/d".into() }
+        );
         assert_eq!(
             UfsKind::parse("s3://b/p/q").unwrap(),
-            UfsKind::S3 { bucket: "b".into(), prefix: "p/q".into() }
+            UfsKind::S3 {
+                bucket: "b".into(),
+                prefix: "p/q".into()
+            }
         );
         assert!(UfsKind::parse("relative").is_err());
         assert!(UfsKind::parse("file://rel").is_err());
-        assert!(matches!(UfsKind::parse("hdfs://nn:8020/x"), Err(FsError::NotSupported(_))));
+        assert!(matches!(
+            UfsKind::parse("hdfs://nn:8020/x"),
+            Err(FsError::NotSupported(_))
+        ));
     }
 
     #[tokio::test]
@@ -343,13 +408,24 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ufs-test-{}", std::process::id()));
         let ufs = Ufs::open(dir.to_str().unwrap(), &BTreeMap::new()).unwrap();
         ufs.create_dir("a/b").await.unwrap();
-        ufs.write_all("a/f", Bytes::from_static(b"hello world")).await.unwrap();
-        assert_eq!(ufs.read_range("a/f", 6, 5).await.unwrap(), Bytes::from_static(b"world"));
+        ufs.write_all("a/f", Bytes::from_static(b"hello world"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ufs.read_range("a/f", 6, 5).await.unwrap(),
+            Bytes::from_static(b"world")
+        );
         let st = ufs.stat("a/f").await.unwrap().unwrap();
         assert_eq!((st.is_dir, st.length), (false, 11));
         assert!(ufs.stat("a").await.unwrap().unwrap().is_dir);
         assert!(ufs.stat("missing").await.unwrap().is_none());
-        let mut names: Vec<_> = ufs.list("a").await.unwrap().into_iter().map(|s| s.name).collect();
+        let mut names: Vec<_> = ufs
+            .list("a")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         names.sort();
         assert_eq!(names, vec!["b", "f"]);
         ufs.rename("a/f", "a/g").await.unwrap();

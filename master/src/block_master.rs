@@ -66,7 +66,10 @@ impl BlockMaster {
     /// A registry that marks workers lost after `worker_timeout` of silence.
     pub fn new(worker_timeout: Duration) -> Self {
         BlockMaster {
-            inner: Mutex::new(Inner { next_id: 1, ..Default::default() }),
+            inner: Mutex::new(Inner {
+                next_id: 1,
+                ..Default::default()
+            }),
             worker_timeout,
         }
     }
@@ -127,7 +130,10 @@ impl BlockMaster {
     ) -> HeartbeatResponse {
         let mut inner = self.lock();
         let Some(w) = inner.workers.get_mut(&worker_id).filter(|w| w.live) else {
-            return HeartbeatResponse { command: CommandType::CommandRegister as i32, block_ids: vec![] };
+            return HeartbeatResponse {
+                command: CommandType::CommandRegister as i32,
+                block_ids: vec![],
+            };
         };
         w.last_contact = Instant::now();
         w.tiers = tiers;
@@ -143,9 +149,15 @@ impl BlockMaster {
         }
         inner.drop_locations(worker_id, removed);
         if to_free.is_empty() {
-            HeartbeatResponse { command: CommandType::CommandNothing as i32, block_ids: vec![] }
+            HeartbeatResponse {
+                command: CommandType::CommandNothing as i32,
+                block_ids: vec![],
+            }
         } else {
-            HeartbeatResponse { command: CommandType::CommandFree as i32, block_ids: to_free }
+            HeartbeatResponse {
+                command: CommandType::CommandFree as i32,
+                block_ids: to_free,
+            }
         }
     }
 
@@ -253,21 +265,32 @@ mod tests {
     use super::*;
 
     fn addr(port: u32) -> WorkerNetAddress {
-        WorkerNetAddress { host: "h".into(), rpc_port: port, web_port: 0 }
+        WorkerNetAddress {
+            host: "h".into(),
+            rpc_port: port,
+            web_port: 0,
+        }
     }
 
     #[test]
     fn register_heartbeat_and_lose() {
         let bm = BlockMaster::new(Duration::from_millis(50));
         let id = bm.register(addr(1), vec![], vec![10, 11], 0);
-        assert_eq!(bm.register(addr(1), vec![], vec![10], 0), id, "same address, same id");
+        assert_eq!(
+            bm.register(addr(1), vec![], vec![10], 0),
+            id,
+            "same address, same id"
+        );
         assert_eq!(bm.locations(11).len(), 0, "full report replaces old blocks");
         bm.heartbeat(id, vec![], vec![12], vec![10]);
         assert!(bm.locations(10).is_empty());
         assert_eq!(bm.locations(12)[0].worker_id, id);
         assert_eq!(bm.free_blocks(&[12]), 1);
         let r = bm.heartbeat(id, vec![], vec![], vec![]);
-        assert_eq!((r.command, r.block_ids), (CommandType::CommandFree as i32, vec![12]));
+        assert_eq!(
+            (r.command, r.block_ids),
+            (CommandType::CommandFree as i32, vec![12])
+        );
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(bm.detect_lost(), vec![id]);
         let r = bm.heartbeat(id, vec![], vec![], vec![]);

@@ -41,7 +41,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     let conf = Config::load(Process::Master, parse_overrides(&args.properties)?)?;
     conf.validate()?;
     let settings = MasterSettings::from_config(&conf)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(alluxio_master::server::run(settings, shutdown_signal()))
 }
 

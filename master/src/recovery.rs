@@ -69,7 +69,11 @@ async fn load_checkpoint(
             ),
             _ => Err("unexpected record in checkpoint body".to_string()),
         };
-        result.map_err(|reason| JournalError::Corrupt { file: name.clone(), offset: 0, reason })?;
+        result.map_err(|reason| JournalError::Corrupt {
+            file: name.clone(),
+            offset: 0,
+            reason,
+        })?;
     }
     ns.last_seq = header.last_sequence;
     ns.term = header.term;

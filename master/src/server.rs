@@ -39,7 +39,9 @@ pub async fn run(
         ns.inode_count(),
         started.elapsed()
     );
-    let last_checkpoint = crate::journal::checkpoint::latest(&store).await?.unwrap_or(0);
+    let last_checkpoint = crate::journal::checkpoint::latest(&store)
+        .await?
+        .unwrap_or(0);
     let ns = Arc::new(RwLock::new(ns));
     let (user, group) = identity::current_user_group();
     let writer = start_term(&ns, &store, &settings, &user, &group).await?;
@@ -61,7 +63,10 @@ pub async fn run(
         settings.checkpoint_period_entries,
         last_checkpoint,
     ));
-    tokio::spawn(detect_lost_workers(blocks.clone(), settings.lost_worker_interval));
+    tokio::spawn(detect_lost_workers(
+        blocks.clone(),
+        settings.lost_worker_interval,
+    ));
 
     let cluster = Arc::new(ClusterFacts {
         address: settings.address(),
@@ -70,9 +75,12 @@ pub async fn run(
         journal_folder: settings.journal_folder.clone(),
         root_ufs: settings.root_ufs.clone(),
     });
-    let fs_service = FileSystemMasterServer::new(FsService { master: fs.clone(), cluster })
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let fs_service = FileSystemMasterServer::new(FsService {
+        master: fs.clone(),
+        cluster,
+    })
+    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let block_service = BlockMasterServer::new(BlockService { blocks })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -145,23 +153,25 @@ async fn start_term(
         }))];
         if !ns.has_root() {
             let now = time::now_ns();
-            entries.push(entry(Entry::CreateInode(alluxio_proto::journal::CreateInode {
-                inode: Some(InodeRecord {
-                    id: ROOT_ID,
-                    file_type: FileType::Directory as i32,
-                    mode: 0o755,
-                    owner: user.to_string(),
-                    group: group.to_string(),
-                    nlink: 1,
-                    atime_ns: now,
-                    mtime_ns: now,
-                    ctime_ns: now,
-                    crtime_ns: now,
-                    completed: true,
-                    persisted: true,
-                    ..Default::default()
-                }),
-            })));
+            entries.push(entry(Entry::CreateInode(
+                alluxio_proto::journal::CreateInode {
+                    inode: Some(InodeRecord {
+                        id: ROOT_ID,
+                        file_type: FileType::Directory as i32,
+                        mode: 0o755,
+                        owner: user.to_string(),
+                        group: group.to_string(),
+                        nlink: 1,
+                        atime_ns: now,
+                        mtime_ns: now,
+                        ctime_ns: now,
+                        crtime_ns: now,
+                        completed: true,
+                        persisted: true,
+                        ..Default::default()
+                    }),
+                },
+            )));
         }
         let root = alluxio_common::AlluxioPath::root();
         match ns.mounts().get(&root) {
@@ -185,15 +195,27 @@ async fn start_term(
         let done = writer.append(first_seq, entries);
         (writer, done)
     };
-    done.await.context("publishing the new term's first batch")?;
-    // Make sure the root UFS exists.
-    alluxio_common::ufs::Ufs::open(&settings.root_ufs, &Default::default())
-        .context("opening the root UFS")?;
+    done.await
+        .context("publishing the new term's first batch")?;
+    // Make sure the root UFS (the journal's, which wins over the setting) opens.
+    let root = {
+        let ns = ns.read().unwrap_or_else(|p| p.into_inner());
+        ns.mounts()
+            .get(&alluxio_common::AlluxioPath::root())
+            .cloned()
+    };
+    if let Some(root) = root {
+        alluxio_common::ufs::Ufs::open(&root.ufs_uri, &root.options)
+            .with_context(|| format!("opening the root UFS {}", root.ufs_uri))?;
+    }
     Ok(writer)
 }
 
 fn entry(e: Entry) -> JournalEntry {
-    JournalEntry { op_id: None, entry: Some(e) }
+    JournalEntry {
+        op_id: None,
+        entry: Some(e),
+    }
 }
 
 async fn detect_lost_workers(blocks: Arc<BlockMaster>, interval: Duration) {
@@ -201,7 +223,9 @@ async fn detect_lost_workers(blocks: Arc<BlockMaster>, interval: Duration) {
     loop {
         tick.tick().await;
         for id in blocks.detect_lost() {
-            tracing::warn!("worker {id} is lost: no heartbeat within alluxio.master.worker.timeout");
+            tracing::warn!(
+                "worker {id} is lost: no heartbeat within alluxio.master.worker.timeout"
+            );
         }
     }
 }

@@ -16,7 +16,11 @@ use alluxio_proto::FileType;
 fn term_start(term: u64) -> JournalEntry {
     JournalEntry {
         op_id: None,
-        entry: Some(Entry::TermStart(TermStart { term, address: "test".into(), time_ms: 0 })),
+        entry: Some(Entry::TermStart(TermStart {
+            term,
+            address: "test".into(),
+            time_ms: 0,
+        })),
     }
 }
 
@@ -46,7 +50,11 @@ async fn formatted() -> (tempfile::TempDir, JournalStore) {
 }
 
 /// Applies and journals `entries` like the master does.
-async fn commit(ns: &RwLock<Namespace>, w: &JournalWriter, entries: Vec<JournalEntry>) -> Result<(), JournalError> {
+async fn commit(
+    ns: &RwLock<Namespace>,
+    w: &JournalWriter,
+    entries: Vec<JournalEntry>,
+) -> Result<(), JournalError> {
     let fut = {
         let mut ns = ns.write().unwrap();
         let first = ns.last_seq() + 1;
@@ -71,11 +79,15 @@ async fn group_commit_replays_to_the_same_state() {
     let (_d, store) = formatted().await;
     let ns = Arc::new(RwLock::new(Namespace::new()));
     let w = JournalWriter::start(store.clone(), 1, 1);
-    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for i in 0..200u64 {
         let (ns, w) = (ns.clone(), w.clone());
-        tasks.push(tokio::spawn(async move { commit(&ns, &w, vec![dir(100 + i, 1, &format!("d{i}"))]).await }));
+        tasks.push(tokio::spawn(async move {
+            commit(&ns, &w, vec![dir(100 + i, 1, &format!("d{i}"))]).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
@@ -92,7 +104,9 @@ async fn a_fenced_writer_acknowledges_nothing() {
     let (_d, store) = formatted().await;
     let ns = RwLock::new(Namespace::new());
     let old = JournalWriter::start(store.clone(), 1, 1);
-    commit(&ns, &old, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &old, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
     commit(&ns, &old, vec![dir(2, 1, "before")]).await.unwrap();
 
     // A new leader replays and takes the next slot with its TermStart.
@@ -103,13 +117,19 @@ async fn a_fenced_writer_acknowledges_nothing() {
     new.append(next, vec![term_start(2)]).await.unwrap();
 
     // The zombie's next publish targets the same slot and must fail.
-    let err = commit(&ns, &old, vec![dir(3, 1, "zombie")]).await.unwrap_err();
+    let err = commit(&ns, &old, vec![dir(3, 1, "zombie")])
+        .await
+        .unwrap_err();
     assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
     // ...and so must everything after it, without touching the journal.
-    let err = old.append(ns.read().unwrap().last_seq() + 1, vec![dir(4, 1, "z2")]).await.unwrap_err();
+    let next = ns.read().unwrap().last_seq() + 1;
+    let err = old.append(next, vec![dir(4, 1, "z2")]).await.unwrap_err();
     assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
     let replayed = recover(&store).await.unwrap();
-    assert!(replayed.resolve(&"/zombie".parse_path()).is_err(), "zombie entry was published");
+    assert!(
+        replayed.resolve(&"/zombie".parse_path()).is_err(),
+        "zombie entry was published"
+    );
     assert!(replayed.resolve(&"/before".parse_path()).is_ok());
     assert_eq!(replayed.term(), 2);
 }
@@ -128,15 +148,24 @@ async fn checkpoint_collects_garbage_and_replays() {
     let (_d, store) = formatted().await;
     let ns = Arc::new(RwLock::new(Namespace::new()));
     let w = JournalWriter::start(store.clone(), 1, 1);
-    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
     for i in 0..50u64 {
-        commit(&ns, &w, vec![dir(10 + i, 1, &format!("a{i}"))]).await.unwrap();
+        commit(&ns, &w, vec![dir(10 + i, 1, &format!("a{i}"))])
+            .await
+            .unwrap();
     }
     let cp = checkpoint_now(&ns, &w, &store).await.unwrap();
     assert_eq!(cp, 52);
-    assert!(store.list("log").await.unwrap().is_empty(), "covered batches remain");
+    assert!(
+        store.list("log").await.unwrap().is_empty(),
+        "covered batches remain"
+    );
     for i in 0..5u64 {
-        commit(&ns, &w, vec![dir(100 + i, 1, &format!("b{i}"))]).await.unwrap();
+        commit(&ns, &w, vec![dir(100 + i, 1, &format!("b{i}"))])
+            .await
+            .unwrap();
     }
     let replayed = recover(&store).await.unwrap();
     assert_eq!(replayed.last_seq(), 57);
@@ -148,8 +177,12 @@ async fn corruption_is_reported_with_file_and_offset() {
     let (d, store) = formatted().await;
     let ns = RwLock::new(Namespace::new());
     let w = JournalWriter::start(store.clone(), 1, 1);
-    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
-    commit(&ns, &w, vec![dir(2, 1, "x"), dir(3, 1, "y")]).await.unwrap();
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
+    commit(&ns, &w, vec![dir(2, 1, "x"), dir(3, 1, "y")])
+        .await
+        .unwrap();
     assert!(read_batch(&store, 3).await.unwrap().is_some());
     let path = d.path().join(log_name(3));
     let mut data = std::fs::read(&path).unwrap();
@@ -159,12 +192,18 @@ async fn corruption_is_reported_with_file_and_offset() {
     std::fs::remove_file(&path).unwrap();
     std::fs::write(&path, &data).unwrap();
     let err = recover(&store).await.unwrap_err().to_string();
-    assert!(err.contains(&log_name(3)) && err.contains("offset"), "{err}");
+    assert!(
+        err.contains(&log_name(3)) && err.contains("offset"),
+        "{err}"
+    );
     // A truncated object is reported the same way.
     std::fs::remove_file(&path).unwrap();
     std::fs::write(&path, &data[..data.len() - 3]).unwrap();
     let err = recover(&store).await.unwrap_err().to_string();
-    assert!(err.contains("truncated") && err.contains(&log_name(3)), "{err}");
+    assert!(
+        err.contains("truncated") && err.contains(&log_name(3)),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +211,9 @@ async fn a_gap_in_the_log_is_an_error() {
     let (d, store) = formatted().await;
     let ns = RwLock::new(Namespace::new());
     let w = JournalWriter::start(store.clone(), 1, 1);
-    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")]).await.unwrap();
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
     commit(&ns, &w, vec![dir(2, 1, "x")]).await.unwrap();
     commit(&ns, &w, vec![dir(3, 1, "y")]).await.unwrap();
     std::fs::remove_file(d.path().join(log_name(3))).unwrap();
@@ -185,5 +226,8 @@ async fn unformatted_and_future_formats_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
     let err = recover(&store).await.unwrap_err().to_string();
-    assert!(err.contains("not formatted") && err.contains("alluxio format"), "{err}");
+    assert!(
+        err.contains("not formatted") && err.contains("alluxio format"),
+        "{err}"
+    );
 }

@@ -1,1 +1,24 @@
-//! Test harness.
+//! Harness for multi-process tests: real `alluxio-master`, `alluxio-worker`
+//! and `alluxio` binaries started in a temporary directory with their own
+//! configuration, ports and logs, killed and restarted on demand, and always
+//! cleaned up (processes are killed when their handle drops, also on panic).
+
+pub mod cluster;
+pub mod process;
+
+pub use cluster::{CliOutput, Cluster, ClusterOptions};
+pub use process::{bin_path, free_port, Proc};
+
+/// Deterministic pseudo-random bytes: the same `seed` always gives the same
+/// content, so a test can check data after a crash without keeping copies.
+pub fn test_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}

@@ -17,13 +17,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
 
 use alluxio_common::FsError;
 use lru::LruCache;
 use tracing::{info, warn};
 
 use crate::settings::TierSettings;
+use scan::{clean_temp_dir, load_tier};
 
 /// Name of the staging directory inside a tier directory.
 const TEMP_DIR: &str = ".tmp";
@@ -186,14 +186,27 @@ impl BlockStore {
             fs::create_dir_all(&dir)
                 .map_err(io_err(format!("creating tier directory {}", dir.display())))?;
             clean_temp_dir(&tmp)?;
-            let dir = TierDir { alias: tier.alias.clone(), dir, tmp, capacity: tier.quota };
+            let dir = TierDir {
+                alias: tier.alias.clone(),
+                dir,
+                tmp,
+                capacity: tier.quota,
+            };
             let state = load_tier(&dir, level, &mut seen)?;
             tiers.push(dir);
             states.push(state);
         }
-        let state = State { tiers: states, pins: HashMap::new(), deltas: BlockDeltas::default() };
+        let state = State {
+            tiers: states,
+            pins: HashMap::new(),
+            deltas: BlockDeltas::default(),
+        };
         Ok(BlockStore {
-            inner: Arc::new(Inner { tiers, state: Mutex::new(state), next_temp: AtomicU64::new(0) }),
+            inner: Arc::new(Inner {
+                tiers,
+                state: Mutex::new(state),
+                next_temp: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -232,7 +245,10 @@ impl BlockStore {
             file,
             length,
             tier_alias: self.inner.tiers[tier].alias.clone(),
-            _pin: PinGuard { inner: self.inner.clone(), block_id },
+            _pin: PinGuard {
+                inner: self.inner.clone(),
+                block_id,
+            },
         }))
     }
 
@@ -293,8 +309,11 @@ impl BlockStore {
     pub fn full_report(&self) -> Vec<u64> {
         let mut state = self.inner.lock();
         state.deltas = BlockDeltas::default();
-        let mut ids: Vec<u64> =
-            state.tiers.iter().flat_map(|t| t.lru.iter().map(|(id, _)| *id)).collect();
+        let mut ids: Vec<u64> = state
+            .tiers
+            .iter()
+            .flat_map(|t| t.lru.iter().map(|(id, _)| *id))
+            .collect();
         ids.sort_unstable();
         ids
     }
@@ -432,7 +451,10 @@ impl TempBlock {
     /// and returns its length.
     pub fn commit(mut self) -> Result<u64, StoreError> {
         let length = fs::metadata(&self.path)
-            .map_err(io_err(format!("reading the length of {}", self.path.display())))?
+            .map_err(io_err(format!(
+                "reading the length of {}",
+                self.path.display()
+            )))?
             .len();
         self.reserve_to(length)?;
         let dir = &self.inner.tiers[self.tier];
@@ -453,7 +475,11 @@ impl TempBlock {
             if old_tier != self.tier {
                 let old_path = self.inner.tiers[old_tier].block_path(self.block_id);
                 if let Err(e) = remove_file_if_exists(&old_path) {
-                    warn!("replacing block {}: cannot remove {}: {e}", self.block_id, old_path.display());
+                    warn!(
+                        "replacing block {}: cannot remove {}: {e}",
+                        self.block_id,
+                        old_path.display()
+                    );
                 }
             }
         }
@@ -471,7 +497,10 @@ impl Drop for TempBlock {
             return;
         }
         if let Err(e) = remove_file_if_exists(&self.path) {
-            warn!("cannot remove abandoned temporary block {}: {e}", self.path.display());
+            warn!(
+                "cannot remove abandoned temporary block {}: {e}",
+                self.path.display()
+            );
         }
         let mut state = self.inner.lock();
         state.tiers[self.tier].reserved -= self.reserved;
@@ -485,90 +514,6 @@ fn remove_file_if_exists(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Empties (or creates) the staging directory: temporary blocks of an earlier
-/// run were never committed and nobody will finish them.
-fn clean_temp_dir(tmp: &Path) -> Result<(), StoreError> {
-    match fs::read_dir(tmp) {
-        Ok(entries) => {
-            for entry in entries {
-                let entry = entry.map_err(io_err(format!("listing {}", tmp.display())))?;
-                let path = entry.path();
-                let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed.map_err(io_err(format!("removing stale {}", path.display())))?;
-                info!("removed stale temporary block {}", path.display());
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(tmp).map_err(io_err(format!("creating {}", tmp.display())))
-        }
-        Err(e) => Err(io_err(format!("listing {}", tmp.display()))(e)),
-    }
-}
-
-/// Loads the committed blocks of one tier, least recently modified first so
-/// that the LRU order survives a restart approximately. `seen` maps block ids
-/// already found in upper tiers; a duplicate in a lower tier is deleted. If
-/// the quota shrank since the last run, the oldest blocks are evicted.
-fn load_tier(
-    dir: &TierDir,
-    level: usize,
-    seen: &mut HashMap<u64, usize>,
-) -> Result<TierState, StoreError> {
-    let mut found = Vec::new();
-    let entries =
-        fs::read_dir(&dir.dir).map_err(io_err(format!("listing {}", dir.dir.display())))?;
-    for entry in entries {
-        let entry = entry.map_err(io_err(format!("listing {}", dir.dir.display())))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name == TEMP_DIR {
-            continue;
-        }
-        let meta = entry.metadata().map_err(io_err(format!("stat {}", entry.path().display())))?;
-        match name.parse::<u64>() {
-            Ok(id) if meta.is_file() && id.to_string() == name => {
-                if let Some(upper) = seen.get(&id) {
-                    warn!("block {id} is in tiers {upper} and {level}; dropping the copy in tier {level}");
-                    remove_file_if_exists(&entry.path())
-                        .map_err(io_err(format!("removing {}", entry.path().display())))?;
-                    continue;
-                }
-                let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                found.push((mtime, id, meta.len()));
-            }
-            _ => warn!("ignoring unexpected file {} in the block store", entry.path().display()),
-        }
-    }
-    found.sort();
-    let mut state = TierState { lru: LruCache::unbounded(), committed: 0, reserved: 0 };
-    for (_, id, len) in found {
-        seen.insert(id, level);
-        state.lru.put(id, len);
-        state.committed += len;
-    }
-    while state.committed > dir.capacity {
-        let Some((id, len)) = state.lru.pop_lru() else { break };
-        state.committed -= len;
-        seen.remove(&id);
-        remove_file_if_exists(&dir.block_path(id))
-            .map_err(io_err(format!("removing {}", dir.block_path(id).display())))?;
-        warn!("evicted block {id} at start: tier {} holds more than its quota", dir.alias);
-    }
-    info!(
-        "tier {} ({}): {} blocks, {} of {} bytes used",
-        dir.alias,
-        dir.dir.display(),
-        state.lru.len(),
-        state.committed,
-        dir.capacity
-    );
-    Ok(state)
-}
-
+mod scan;
 #[cfg(test)]
 mod tests;

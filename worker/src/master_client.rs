@@ -9,7 +9,7 @@
 //! decision (registration and heartbeats have different patience).
 
 use std::collections::VecDeque;
-use std::error::Error as _;
+use std::error::Error;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -70,12 +70,19 @@ pub struct MasterClient {
 impl MasterClient {
     /// A client that finds masters through `locator`; it connects lazily.
     pub fn new(locator: Arc<dyn MasterLocator>) -> MasterClient {
-        MasterClient { locator, conn: AsyncMutex::new(None), last_success: Mutex::new(None) }
+        MasterClient {
+            locator,
+            conn: AsyncMutex::new(None),
+            last_success: Mutex::new(None),
+        }
     }
 
     /// Address of the master that answered the last successful call.
     pub fn leader_address(&self) -> Option<String> {
-        self.last_success.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.last_success
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Runs `rpc` against the leader: the current connection first, then
@@ -108,16 +115,18 @@ impl MasterClient {
             };
             match rpc(client).await {
                 Ok(response) => {
-                    *self.last_success.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some(address);
+                    *self
+                        .last_success
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(address);
                     return Ok(response.into_inner());
                 }
                 Err(status) => {
                     let err = FsError::from(status);
                     match &err {
-                        FsError::NotLeader { leader: Some(leader) }
-                            if redirects < MAX_REDIRECTS && *leader != address =>
-                        {
+                        FsError::NotLeader {
+                            leader: Some(leader),
+                        } if redirects < MAX_REDIRECTS && *leader != address => {
                             debug!("master {address} is not the leader; trying {leader}");
                             redirects += 1;
                             queue.retain(|a| a != leader);
@@ -148,8 +157,7 @@ impl MasterClient {
             .timeout(RPC_TIMEOUT)
             .tcp_nodelay(true);
         let channel = endpoint.connect().await.map_err(|e| {
-            let cause = e.source().map(|s| format!(": {s}")).unwrap_or_default();
-            FsError::Unavailable(format!("cannot connect to master {address}: {e}{cause}"))
+            FsError::Unavailable(format!("cannot connect to master {address}: {}", chain(&e)))
         })?;
         if conn.as_ref().is_some_and(|c| c.address != address) {
             info!("switching to master {address}");
@@ -157,7 +165,10 @@ impl MasterClient {
         let client = BlockMasterClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
-        *conn = Some(Connection { address: address.to_string(), client: client.clone() });
+        *conn = Some(Connection {
+            address: address.to_string(),
+            client: client.clone(),
+        });
         Ok(client)
     }
 
@@ -168,4 +179,22 @@ impl MasterClient {
             *conn = None;
         }
     }
+}
+
+/// Formats an error with its causes: transport errors hide the useful part
+/// ("connection refused") a few sources down.
+fn chain(err: &dyn Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    let mut last = text.clone();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if next != last {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        last = next;
+        cause = c.source();
+    }
+    text
 }

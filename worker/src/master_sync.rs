@@ -102,7 +102,10 @@ impl MasterSync {
 
     /// The id the master gave this worker, once registered.
     pub fn worker_id(&self) -> Option<u64> {
-        *self.worker_id.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .worker_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tells the master a block was committed here. Failures are logged, not
@@ -135,10 +138,12 @@ impl MasterSync {
     /// longer than the heartbeat timeout.
     pub async fn run(&self) -> Result<Infallible, SyncError> {
         let deadline = Instant::now() + self.connect_timeout;
-        self.register(deadline).await.map_err(|last| SyncError::RegisterTimeout {
-            timeout: self.connect_timeout,
-            last,
-        })?;
+        self.register(deadline)
+            .await
+            .map_err(|last| SyncError::RegisterTimeout {
+                timeout: self.connect_timeout,
+                last,
+            })?;
         let mut registered_with = self.master.leader_address();
         let mut last_ok = Instant::now();
         let mut pending = BlockDeltas::default();
@@ -160,7 +165,10 @@ impl MasterSync {
                     let leader = self.master.leader_address();
                     if leader != registered_with {
                         // A new leader learns block locations fastest from a full report.
-                        info!("the leading master is now {}", leader.as_deref().unwrap_or("?"));
+                        info!(
+                            "the leading master is now {}",
+                            leader.as_deref().unwrap_or("?")
+                        );
                         Next::Register
                     } else {
                         next
@@ -190,9 +198,12 @@ impl MasterSync {
                 }
             };
             if let Next::Register = next {
-                self.register(last_ok + self.heartbeat_timeout).await.map_err(|last| {
-                    SyncError::HeartbeatTimeout { timeout: self.heartbeat_timeout, last }
-                })?;
+                self.register(last_ok + self.heartbeat_timeout)
+                    .await
+                    .map_err(|last| SyncError::HeartbeatTimeout {
+                        timeout: self.heartbeat_timeout,
+                        last,
+                    })?;
                 // The full report superseded whatever was pending.
                 pending = BlockDeltas::default();
                 registered_with = self.master.leader_address();
@@ -203,7 +214,9 @@ impl MasterSync {
 
     /// Sleep before the next heartbeat: the interval, growing while they fail.
     fn backoff(&self, failures: u32) -> Duration {
-        let grown = self.heartbeat_interval.saturating_mul(1 << failures.min(10));
+        let grown = self
+            .heartbeat_interval
+            .saturating_mul(1 << failures.min(10));
         grown.min(self.heartbeat_interval.max(MAX_BACKOFF))
     }
 
@@ -231,8 +244,10 @@ impl MasterSync {
                 .await;
             let err = match result {
                 Ok(response) => {
-                    *self.worker_id.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some(response.worker_id);
+                    *self
+                        .worker_id
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(response.worker_id);
                     info!(
                         "registered with master {} as worker {} ({blocks} blocks)",
                         self.master.leader_address().unwrap_or_default(),
@@ -297,7 +312,14 @@ impl MasterSync {
         self.store
             .tier_usage()
             .into_iter()
-            .map(|t| TierUsage { alias: t.alias, capacity_bytes: t.capacity, used_bytes: t.used })
+            .map(|t| TierUsage {
+                alias: t.alias,
+                capacity_bytes: t.capacity,
+                used_bytes: t.used,
+            })
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

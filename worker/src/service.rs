@@ -15,6 +15,7 @@ use alluxio_proto::{
     ReadBlockChunk, ReadBlockRequest, RemoveBlockRequest, RemoveBlockResponse, WriteBlockRequest,
     WriteBlockResponse,
 };
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -46,7 +47,11 @@ pub struct BlockWorkerService {
 impl BlockWorkerService {
     /// A service over `store` that reports commits through `master`.
     pub fn new(store: BlockStore, master: Arc<MasterSync>) -> BlockWorkerService {
-        BlockWorkerService { ufs: Arc::new(UfsReader::new(store.clone())), store, master }
+        BlockWorkerService {
+            ufs: Arc::new(UfsReader::new(store.clone())),
+            store,
+            master,
+        }
     }
 
     /// Wraps the service for tonic, with large message limits.
@@ -67,14 +72,19 @@ impl BlockWorkerService {
             return Ok(stream_cached(block, offset, length, chunk_size));
         }
         let Some(src) = req.ufs else {
-            return Err(FsError::NotFound(format!("block {block_id} is not cached on this worker")));
+            return Err(FsError::NotFound(format!(
+                "block {block_id} is not cached on this worker"
+            )));
         };
         let src = UfsSource::try_from(src)?;
         let (offset, length) = resolve_range(block_id, req.offset, req.length, src.block_length)?;
         if req.promote {
             match self.ufs.cache_block(block_id, src.clone()).await {
                 Ok(Some(stored)) => {
-                    info!("cached block {block_id} ({stored} bytes) from {}", src.root_uri);
+                    info!(
+                        "cached block {block_id} ({stored} bytes) from {}",
+                        src.root_uri
+                    );
                     self.announce(block_id, stored);
                 }
                 Ok(None) => {}
@@ -103,7 +113,9 @@ impl BlockWorkerService {
 
     async fn write(&self, mut stream: Streaming<WriteBlockRequest>) -> FsResult<u64> {
         let header = match stream.message().await? {
-            Some(WriteBlockRequest { payload: Some(Payload::Header(header)) }) => header,
+            Some(WriteBlockRequest {
+                payload: Some(Payload::Header(header)),
+            }) => header,
             _ => {
                 return Err(FsError::InvalidArgument(
                     "the first WriteBlock message must be a header".into(),
@@ -125,7 +137,9 @@ impl BlockWorkerService {
             match message.payload {
                 Some(Payload::Data(data)) => {
                     temp.reserve_to(written + data.len() as u64)?;
-                    file.write_all(&data).await.map_err(|e| local_write_error(block_id, e))?;
+                    file.write_all(&data)
+                        .await
+                        .map_err(|e| local_write_error(block_id, e))?;
                     written += data.len() as u64;
                 }
                 Some(Payload::Header(_)) => {
@@ -140,7 +154,9 @@ impl BlockWorkerService {
                 }
             }
         }
-        file.flush().await.map_err(|e| local_write_error(block_id, e))?;
+        file.flush()
+            .await
+            .map_err(|e| local_write_error(block_id, e))?;
         drop(file);
         let length = temp.commit()?;
         debug!("wrote block {block_id} ({length} bytes)");
@@ -184,7 +200,12 @@ impl BlockWorker for BlockWorkerService {
 }
 
 /// Checks a requested range against a block's length; length 0 means "to the end".
-fn resolve_range(block_id: u64, offset: u64, length: u64, block_length: u64) -> FsResult<(u64, u64)> {
+fn resolve_range(
+    block_id: u64,
+    offset: u64,
+    length: u64,
+    block_length: u64,
+) -> FsResult<(u64, u64)> {
     if offset > block_length {
         return Err(FsError::InvalidArgument(format!(
             "offset {offset} is beyond the end of block {block_id} ({block_length} bytes)"
@@ -217,7 +238,7 @@ async fn send_range(
     offset: u64,
     length: u64,
     chunk_size: u64,
-    tx: &mpsc::Sender<FsResult<Vec<u8>>>,
+    tx: &mpsc::Sender<FsResult<Bytes>>,
 ) -> FsResult<()> {
     let io_err = |e: std::io::Error| FsError::Internal(format!("reading a cached block: {e}"));
     let file = block.file.try_clone().map_err(io_err)?;
@@ -228,7 +249,7 @@ async fn send_range(
         let n = chunk_size.min(left);
         let mut buf = vec![0u8; n as usize];
         file.read_exact(&mut buf).await.map_err(io_err)?;
-        if tx.send(Ok(buf)).await.is_err() {
+        if tx.send(Ok(Bytes::from(buf))).await.is_err() {
             break; // The reader hung up.
         }
         left -= n;
@@ -238,7 +259,11 @@ async fn send_range(
 }
 
 fn into_chunk_stream(rx: ChunkReceiver) -> ReadBlockStream {
-    Box::pin(ReceiverStream::new(rx).map(|chunk| chunk.map(|data| ReadBlockChunk { data }).map_err(Status::from)))
+    Box::pin(ReceiverStream::new(rx).map(|chunk| {
+        chunk
+            .map(|data| ReadBlockChunk { data })
+            .map_err(Status::from)
+    }))
 }
 
 #[cfg(test)]

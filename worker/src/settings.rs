@@ -58,9 +58,15 @@ impl WorkerSettings {
     pub fn from_config(config: &Config) -> Result<WorkerSettings, ConfigError> {
         let levels = config.get_u64(keys::WORKER_TIERED_STORE_LEVELS)?;
         if !(1..=3).contains(&levels) {
-            return Err(invalid(config, keys::WORKER_TIERED_STORE_LEVELS, "1, 2 or 3"));
+            return Err(invalid(
+                config,
+                keys::WORKER_TIERED_STORE_LEVELS,
+                "1, 2 or 3",
+            ));
         }
-        let tiers = (0..levels as usize).map(|level| tier(config, level)).collect::<Result<_, _>>()?;
+        let tiers = (0..levels as usize)
+            .map(|level| tier(config, level))
+            .collect::<Result<_, _>>()?;
         Ok(WorkerSettings {
             hostname: config.get(keys::WORKER_HOSTNAME)?,
             rpc_port: config.get_port(keys::WORKER_RPC_PORT)?,
@@ -68,7 +74,8 @@ impl WorkerSettings {
             tiers,
             heartbeat_interval: positive(config, keys::WORKER_BLOCK_HEARTBEAT_INTERVAL)?,
             heartbeat_timeout: positive(config, keys::WORKER_BLOCK_HEARTBEAT_TIMEOUT)?,
-            master_connect_timeout: config.get_duration(keys::WORKER_MASTER_CONNECT_RETRY_TIMEOUT)?,
+            master_connect_timeout: config
+                .get_duration(keys::WORKER_MASTER_CONNECT_RETRY_TIMEOUT)?,
             master_addresses: master_addresses(config)?,
         })
     }
@@ -88,9 +95,18 @@ fn tier(config: &Config, level: usize) -> Result<TierSettings, ConfigError> {
     };
     let quotas = config.get_bytes_list(&quota_key)?;
     let [quota] = quotas.as_slice() else {
-        return Err(invalid(config, &quota_key, "one size, for the tier's one directory"));
+        return Err(invalid(
+            config,
+            &quota_key,
+            "one size, for the tier's one directory",
+        ));
     };
-    Ok(TierSettings { level, alias, path: PathBuf::from(path), quota: *quota })
+    Ok(TierSettings {
+        level,
+        alias,
+        path: PathBuf::from(path),
+        quota: *quota,
+    })
 }
 
 /// The masters to try: `alluxio.master.rpc.addresses` if set, else the
@@ -189,7 +205,10 @@ mod tests {
             (keys::MASTER_RPC_ADDRESSES, "m1:19998, m2:19998"),
         ]))
         .unwrap();
-        assert_eq!(s.master_addresses, vec!["m1:19998".to_string(), "m2:19998".to_string()]);
+        assert_eq!(
+            s.master_addresses,
+            vec!["m1:19998".to_string(), "m2:19998".to_string()]
+        );
     }
 
     #[test]
@@ -212,12 +231,10 @@ mod tests {
         .to_string();
         assert!(err.contains("not supported"), "{err}");
 
-        let err = WorkerSettings::from_config(&config(&[(
-            keys::WORKER_BLOCK_HEARTBEAT_INTERVAL,
-            "0ms",
-        )]))
-        .unwrap_err()
-        .to_string();
+        let err =
+            WorkerSettings::from_config(&config(&[(keys::WORKER_BLOCK_HEARTBEAT_INTERVAL, "0ms")]))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains(keys::WORKER_BLOCK_HEARTBEAT_INTERVAL), "{err}");
     }
 

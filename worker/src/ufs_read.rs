@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use alluxio_common::ufs::{Ufs, UfsCache};
 use alluxio_common::{FsError, FsResult};
 use alluxio_proto::UfsBlockSource;
+use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Mutex as AsyncMutex};
 
@@ -40,18 +41,22 @@ impl TryFrom<UfsBlockSource> for UfsSource {
     type Error = FsError;
 
     fn try_from(src: UfsBlockSource) -> FsResult<UfsSource> {
-        let location = src
-            .location
-            .ok_or_else(|| FsError::InvalidArgument("UFS block source without a location".into()))?;
-        if location.root_uri.is_empty() {
-            return Err(FsError::InvalidArgument("UFS block source without a root URI".into()));
-        }
-        src.offset_in_file.checked_add(src.block_length).ok_or_else(|| {
-            FsError::InvalidArgument(format!(
-                "UFS block range {}+{} overflows",
-                src.offset_in_file, src.block_length
-            ))
+        let location = src.location.ok_or_else(|| {
+            FsError::InvalidArgument("UFS block source without a location".into())
         })?;
+        if location.root_uri.is_empty() {
+            return Err(FsError::InvalidArgument(
+                "UFS block source without a root URI".into(),
+            ));
+        }
+        src.offset_in_file
+            .checked_add(src.block_length)
+            .ok_or_else(|| {
+                FsError::InvalidArgument(format!(
+                    "UFS block range {}+{} overflows",
+                    src.offset_in_file, src.block_length
+                ))
+            })?;
         Ok(UfsSource {
             root_uri: location.root_uri,
             options: location.options.into_iter().collect(),
@@ -63,7 +68,7 @@ impl TryFrom<UfsBlockSource> for UfsSource {
 }
 
 /// Channel end that receives the chunks of a streamed read.
-pub type ChunkReceiver = mpsc::Receiver<FsResult<Vec<u8>>>;
+pub type ChunkReceiver = mpsc::Receiver<FsResult<Bytes>>;
 
 /// Reads blocks from UFSes, caching them in the block store on request.
 pub struct UfsReader {
@@ -76,13 +81,21 @@ pub struct UfsReader {
 impl UfsReader {
     /// A reader that caches into `store`.
     pub fn new(store: BlockStore) -> UfsReader {
-        UfsReader { store, ufs: UfsCache::default(), inflight: Mutex::new(HashMap::new()) }
+        UfsReader {
+            store,
+            ufs: UfsCache::default(),
+            inflight: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Caches the whole block from the UFS unless it is already cached.
     /// Returns the length if this call stored the block, `None` if it was
     /// there already (possibly fetched by a concurrent call).
-    pub async fn cache_block(self: &Arc<Self>, block_id: u64, src: UfsSource) -> FsResult<Option<u64>> {
+    pub async fn cache_block(
+        self: &Arc<Self>,
+        block_id: u64,
+        src: UfsSource,
+    ) -> FsResult<Option<u64>> {
         let this = self.clone();
         tokio::spawn(async move { this.fetch_once(block_id, &src).await })
             .await
@@ -98,8 +111,7 @@ impl UfsReader {
         let ufs = self.ufs.get(&src.root_uri, &src.options)?;
         let (temp, file) = self.store.create_temp(block_id, src.block_length)?;
         let mut file = tokio::fs::File::from_std(file);
-        let write_err =
-            |e: std::io::Error| local_write_error(block_id, e);
+        let write_err = |e: std::io::Error| local_write_error(block_id, e);
         let mut pos = 0;
         while pos < src.block_length {
             let n = UFS_PIECE.min(src.block_length - pos);
@@ -135,10 +147,13 @@ impl UfsReader {
                         return;
                     }
                 };
-                for chunk in data.chunks(chunk_size as usize) {
-                    if tx.send(Ok(chunk.to_vec())).await.is_err() {
+                let mut start = 0;
+                while start < data.len() {
+                    let stop = data.len().min(start + chunk_size as usize);
+                    if tx.send(Ok(data.slice(start..stop))).await.is_err() {
                         return; // The reader hung up.
                     }
+                    start = stop;
                 }
                 pos += n;
             }
@@ -149,13 +164,10 @@ impl UfsReader {
 
 /// Reads `length` bytes at `offset` inside the block, failing if the UFS file
 /// is shorter than the master said.
-async fn read_exact_range(
-    ufs: &Ufs,
-    src: &UfsSource,
-    offset: u64,
-    length: u64,
-) -> FsResult<bytes::Bytes> {
-    let data = ufs.read_range(&src.path, src.offset_in_file + offset, length).await?;
+async fn read_exact_range(ufs: &Ufs, src: &UfsSource, offset: u64, length: u64) -> FsResult<Bytes> {
+    let data = ufs
+        .read_range(&src.path, src.offset_in_file + offset, length)
+        .await?;
     if data.len() as u64 != length {
         return Err(FsError::Ufs(format!(
             "{}/{}: expected {length} bytes at offset {}, got {} (the file changed in the UFS?)",
@@ -171,7 +183,9 @@ async fn read_exact_range(
 /// Maps a failed write to local block storage; a full disk is `NoSpace`.
 pub fn local_write_error(block_id: u64, e: std::io::Error) -> FsError {
     if e.kind() == std::io::ErrorKind::StorageFull {
-        FsError::NoSpace(format!("writing block {block_id}: the worker's storage is full: {e}"))
+        FsError::NoSpace(format!(
+            "writing block {block_id}: the worker's storage is full: {e}"
+        ))
     } else {
         FsError::Internal(format!("writing block {block_id} to local storage: {e}"))
     }
@@ -186,15 +200,26 @@ struct InflightSlot<'a> {
 
 impl<'a> InflightSlot<'a> {
     fn take(reader: &'a UfsReader, block_id: u64) -> InflightSlot<'a> {
-        let mut map = reader.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = reader
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let lock = map.entry(block_id).or_default().clone();
-        InflightSlot { reader, block_id, lock }
+        InflightSlot {
+            reader,
+            block_id,
+            lock,
+        }
     }
 }
 
 impl Drop for InflightSlot<'_> {
     fn drop(&mut self) {
-        let mut map = self.reader.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .reader
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // Two references: the map's and ours. More means someone is waiting.
         if Arc::strong_count(&self.lock) == 2 {
             map.remove(&self.block_id);

@@ -29,7 +29,9 @@ impl FsMaster {
             let ns = self.read();
             match ns.lookup(&path)? {
                 Lookup::Found(id) => {
-                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    let inode = ns
+                        .inode(id)
+                        .ok_or_else(|| FsError::Internal("dangling".into()))?;
                     if inode.is_dir() && req.allow_exists {
                         let info = self.info(&ns, inode, &path)?;
                         drop(ns);
@@ -46,7 +48,11 @@ impl FsMaster {
         // Directories always exist in the UFS too, so files of any write type
         // can be persisted under them later.
         self.mkdirs_in_ufs(&path, missing).await?;
-        let creator = Creator { owner: &req.owner, group: &req.group, mode: mode_or(req.mode, 0o755) };
+        let creator = Creator {
+            owner: &req.owner,
+            group: &req.group,
+            mode: mode_or(req.mode, 0o755),
+        };
         let (done, id) = {
             let mut ns = self.write();
             let (parent, depth) = match ns.lookup(&path)? {
@@ -59,7 +65,9 @@ impl FsMaster {
         };
         done.await?;
         let ns = self.read();
-        let inode = ns.inode(id).ok_or_else(|| FsError::NotFound(path.to_string()))?;
+        let inode = ns
+            .inode(id)
+            .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         self.info(&ns, inode, &path)
     }
 
@@ -71,7 +79,11 @@ impl FsMaster {
             return Err(FsError::AlreadyExists("/".into()));
         }
         self.load_path(&path).await?;
-        let block_size = if req.block_size == 0 { self.opts.default_block_size } else { req.block_size };
+        let block_size = if req.block_size == 0 {
+            self.opts.default_block_size
+        } else {
+            req.block_size
+        };
         if block_size < 1024 {
             return Err(FsError::InvalidArgument(format!(
                 "block size {block_size} is too small (minimum 1KB)"
@@ -82,7 +94,9 @@ impl FsMaster {
             let ns = self.read();
             match ns.lookup(&path)? {
                 Lookup::Found(id) => {
-                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    let inode = ns
+                        .inode(id)
+                        .ok_or_else(|| FsError::Internal("dangling".into()))?;
                     if !req.overwrite {
                         return Err(FsError::AlreadyExists(path.to_string()));
                     }
@@ -107,14 +121,20 @@ impl FsMaster {
             self.ufs_for(&loc)?.delete_file(&loc.path).await?;
         }
         let mode = mode_or(req.mode, 0o644);
-        let creator = Creator { owner: &req.owner, group: &req.group, mode: 0o755 };
+        let creator = Creator {
+            owner: &req.owner,
+            group: &req.group,
+            mode: 0o755,
+        };
         let (done, id, freed) = {
             let mut ns = self.write();
             let mut entries = Vec::new();
             let mut freed = Vec::new();
             let (parent, depth) = match ns.lookup(&path)? {
                 Lookup::Found(id) if Some(id) == replaced => {
-                    let inode = ns.inode(id).ok_or_else(|| FsError::Internal("dangling".into()))?;
+                    let inode = ns
+                        .inode(id)
+                        .ok_or_else(|| FsError::Internal("dangling".into()))?;
                     freed = self.file_blocks(inode);
                     entries.push(remove_entry(inode.parent_id, path.name()));
                     (inode.parent_id, path.components().len() - 1)
@@ -155,7 +175,9 @@ impl FsMaster {
         done.await?;
         self.blocks.free_blocks(&freed);
         let ns = self.read();
-        let inode = ns.inode(id).ok_or_else(|| FsError::NotFound(path.to_string()))?;
+        let inode = ns
+            .inode(id)
+            .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         let mut info = self.info(&ns, inode, &path)?;
         let write_type = WriteType::try_from(req.write_type).unwrap_or(WriteType::CacheThrough);
         if write_type != WriteType::MustCache {
@@ -185,7 +207,9 @@ impl FsMaster {
                 if inode.length == req.length {
                     return self.info(&ns, inode, &path);
                 }
-                return Err(FsError::FailedPrecondition(format!("{path} is already complete")));
+                return Err(FsError::FailedPrecondition(format!(
+                    "{path} is already complete"
+                )));
             }
             let staging = self.staging_path(&ns, &path, inode.container_id)?;
             (ns.mounts().ufs_location(&path)?, staging, inode.id)
@@ -216,7 +240,9 @@ impl FsMaster {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;
             if inode.id != file_id || inode.completed {
-                return Err(FsError::FailedPrecondition(format!("{path} changed while completing")));
+                return Err(FsError::FailedPrecondition(format!(
+                    "{path} changed while completing"
+                )));
             }
             let entry = JournalEntry {
                 op_id: None,
@@ -245,7 +271,9 @@ impl FsMaster {
         depth: usize,
         recursive: bool,
     ) -> FsResult<()> {
-        let parent_inode = ns.inode(parent).ok_or_else(|| FsError::Internal("dangling".into()))?;
+        let parent_inode = ns
+            .inode(parent)
+            .ok_or_else(|| FsError::Internal("dangling".into()))?;
         if !parent_inode.is_dir() {
             return Err(FsError::NotDirectory(ns.path_of(parent)?.to_string()));
         }
@@ -269,8 +297,7 @@ impl FsMaster {
         let now = time::now_ns();
         let mut entries = Vec::new();
         let mut parent_id = parent;
-        let mut id = ns.next_inode_id;
-        for name in &path.components()[depth..] {
+        for (id, name) in (ns.next_inode_id..).zip(&path.components()[depth..]) {
             let inode = InodeRecord {
                 id,
                 parent_id,
@@ -292,7 +319,6 @@ impl FsMaster {
             };
             entries.push(create_entry(inode));
             parent_id = id;
-            id += 1;
         }
         (entries, parent_id)
     }
@@ -320,11 +346,19 @@ impl FsMaster {
     }
 
     pub(super) fn owner(&self, requested: &str) -> String {
-        if requested.is_empty() { self.opts.default_owner.clone() } else { requested.to_string() }
+        if requested.is_empty() {
+            self.opts.default_owner.clone()
+        } else {
+            requested.to_string()
+        }
     }
 
     pub(super) fn group(&self, requested: &str) -> String {
-        if requested.is_empty() { self.opts.default_group.clone() } else { requested.to_string() }
+        if requested.is_empty() {
+            self.opts.default_group.clone()
+        } else {
+            requested.to_string()
+        }
     }
 
     /// Block ids of a file, for freeing its cached copies.
@@ -333,12 +367,18 @@ impl FsMaster {
             return Vec::new();
         }
         let n = alluxio_common::block_id::block_count(inode.length, inode.block_size);
-        (0..n).map(|i| alluxio_common::block_id::block_id(inode.container_id, i)).collect()
+        (0..n)
+            .map(|i| alluxio_common::block_id::block_id(inode.container_id, i))
+            .collect()
     }
 }
 
 fn mode_or(mode: u32, default: u32) -> u32 {
-    if mode == 0 { default } else { mode & 0o7777 }
+    if mode == 0 {
+        default
+    } else {
+        mode & 0o7777
+    }
 }
 
 fn is_create(e: &JournalEntry) -> bool {
@@ -346,7 +386,10 @@ fn is_create(e: &JournalEntry) -> bool {
 }
 
 pub(super) fn create_entry(inode: InodeRecord) -> JournalEntry {
-    JournalEntry { op_id: None, entry: Some(Entry::CreateInode(j::CreateInode { inode: Some(inode) })) }
+    JournalEntry {
+        op_id: None,
+        entry: Some(Entry::CreateInode(j::CreateInode { inode: Some(inode) })),
+    }
 }
 
 pub(super) fn remove_entry(parent_id: u64, name: &str) -> JournalEntry {

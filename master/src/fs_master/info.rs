@@ -19,7 +19,12 @@ pub const TEMP_SUFFIX: &str = ".alluxio-tmp";
 
 impl FsMaster {
     /// The reply describing `inode` at `path`.
-    pub(super) fn info(&self, ns: &Namespace, inode: &Inode, path: &AlluxioPath) -> FsResult<FileInfo> {
+    pub(super) fn info(
+        &self,
+        ns: &Namespace,
+        inode: &Inode,
+        path: &AlluxioPath,
+    ) -> FsResult<FileInfo> {
         let mut blocks = Vec::new();
         let mut cached = 0u64;
         if inode.is_file() && inode.block_size > 0 {
@@ -31,11 +36,17 @@ impl FsMaster {
                 if !locations.is_empty() {
                     cached += length;
                 }
-                blocks.push(BlockInfo { block_id: id, offset, length, locations });
+                blocks.push(BlockInfo {
+                    block_id: id,
+                    offset,
+                    length,
+                    locations,
+                });
             }
         }
-        let in_memory_percentage =
-            if inode.length == 0 { 100 } else { (cached * 100 / inode.length) as u32 };
+        let in_memory_percentage = (cached * 100)
+            .checked_div(inode.length)
+            .map_or(100, |p| p as u32);
         Ok(FileInfo {
             id: inode.id,
             path: path.to_string(),
@@ -48,7 +59,11 @@ impl FsMaster {
             owner: inode.owner.clone(),
             group: inode.group.clone(),
             mode: inode.mode,
-            nlink: if inode.is_dir() { 2 + subdir_count(ns, inode.id) } else { inode.nlink },
+            nlink: if inode.is_dir() {
+                2 + subdir_count(ns, inode.id)
+            } else {
+                inode.nlink
+            },
             atime_ns: inode.atime_ns,
             mtime_ns: inode.mtime_ns,
             ctime_ns: inode.ctime_ns,

@@ -54,7 +54,13 @@ impl FsMaster {
         blocks: Arc<BlockMaster>,
         opts: FsMasterOptions,
     ) -> Self {
-        FsMaster { ns, writer, blocks, ufs: UfsCache::default(), opts }
+        FsMaster {
+            ns,
+            writer,
+            blocks,
+            ufs: UfsCache::default(),
+            opts,
+        }
     }
 
     /// The journal writer.
@@ -81,7 +87,11 @@ impl FsMaster {
     }
 
     fn ufs_for(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
-        let options = loc.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let options = loc
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         self.ufs.get(&loc.root_uri, &options)
     }
 
@@ -103,7 +113,10 @@ impl FsMaster {
             if let Err(msg) = ns.apply(first_seq + i as u64, term, e) {
                 // Validation let through an entry the state machine rejects:
                 // memory and journal would diverge. Stop rather than limp on.
-                tracing::error!("BUG: entry {} does not apply: {msg}: {e:?}", first_seq + i as u64);
+                tracing::error!(
+                    "BUG: entry {} does not apply: {msg}: {e:?}",
+                    first_seq + i as u64
+                );
                 std::process::abort();
             }
         }

@@ -30,12 +30,26 @@ impl FsMaster {
                 )))
             }
         }
-        let parent = path.parent().unwrap_or_else(alluxio_common::AlluxioPath::root);
+        let parent = path
+            .parent()
+            .unwrap_or_else(alluxio_common::AlluxioPath::root);
         self.load_path(&path).await?;
         let done = {
             let mut ns = self.write();
             if ns.resolve(&path).is_ok() {
-                return Err(FsError::AlreadyExists(format!("{path}: mount points must not exist")));
+                return Err(FsError::AlreadyExists(format!(
+                    "{path}: mount points must not exist"
+                )));
+            }
+            if let Some(m) = ns
+                .mounts()
+                .iter()
+                .find(|m| ufs_overlaps(&m.ufs_uri, &req.ufs_uri))
+            {
+                return Err(FsError::InvalidArgument(format!(
+                    "{} overlaps the UFS {} already mounted at {}",
+                    req.ufs_uri, m.ufs_uri, m.alluxio_path
+                )));
             }
             let p = ns.resolve(&parent)?;
             if !p.is_dir() {
@@ -87,7 +101,9 @@ impl FsMaster {
                 return Err(FsError::NotFound(format!("{path} is not a mount point")));
             }
             if ns.mounts().has_mount_below(&path) {
-                return Err(FsError::FailedPrecondition(format!("{path} contains other mounts")));
+                return Err(FsError::FailedPrecondition(format!(
+                    "{path} contains other mounts"
+                )));
             }
             let inode = ns.resolve(&path)?;
             let mut entries = Vec::new();
@@ -101,7 +117,9 @@ impl FsMaster {
             entries.push(remove_entry(inode.parent_id, &inode.name));
             entries.push(JournalEntry {
                 op_id: None,
-                entry: Some(Entry::DeleteMount(DeleteMount { alluxio_path: path.to_string() })),
+                entry: Some(Entry::DeleteMount(DeleteMount {
+                    alluxio_path: path.to_string(),
+                })),
             });
             (self.commit(&mut ns, entries, req.op_id), freed)
         };
@@ -126,5 +144,27 @@ impl FsMaster {
     /// Whether `id` is a directory (for services that hold ids).
     pub fn is_dir(&self, id: u64) -> bool {
         self.read().inode(id).is_some_and(|i| i.is_dir())
+    }
+}
+
+/// Whether one UFS URI lies inside the other (after normalising `file://`
+/// and trailing slashes): mounting both would show the same data twice.
+fn ufs_overlaps(a: &str, b: &str) -> bool {
+    let norm = |u: &str| {
+        let u = u.strip_prefix("file://").unwrap_or(u).trim_end_matches('/');
+        format!("{u}/")
+    };
+    let (a, b) = (norm(a), norm(b));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn overlapping_ufs_uris() {
+        assert!(super::ufs_overlaps("/a/b", "file:///a/b/"));
+        assert!(super::ufs_overlaps("/a", "/a/b"));
+        assert!(!super::ufs_overlaps("/a/b", "/a/bc"));
+        assert!(!super::ufs_overlaps("s3://x/p", "s3://x/q"));
     }
 }

@@ -13,7 +13,9 @@ impl FsMaster {
     pub async fn delete(&self, req: DeleteRequest) -> FsResult<()> {
         let path = parse_path(&req.path)?;
         if path.is_root() {
-            return Err(FsError::InvalidArgument("cannot delete the root directory".into()));
+            return Err(FsError::InvalidArgument(
+                "cannot delete the root directory".into(),
+            ));
         }
         self.load_path(&path).await?;
         let is_dir = self.read().resolve(&path)?.is_dir();
@@ -46,7 +48,9 @@ impl FsMaster {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;
             if inode.id != id {
-                return Err(FsError::NotFound(format!("{path} (replaced while deleting)")));
+                return Err(FsError::NotFound(format!(
+                    "{path} (replaced while deleting)"
+                )));
             }
             let mut entries = Vec::new();
             let mut freed = Vec::new();

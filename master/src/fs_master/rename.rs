@@ -15,7 +15,9 @@ impl FsMaster {
         let src = parse_path(&req.src)?;
         let dst = parse_path(&req.dst)?;
         if src.is_root() || dst.is_root() {
-            return Err(FsError::InvalidArgument("cannot rename the root directory".into()));
+            return Err(FsError::InvalidArgument(
+                "cannot rename the root directory".into(),
+            ));
         }
         if src == dst {
             self.load_path(&src).await?;
@@ -23,11 +25,15 @@ impl FsMaster {
             return Ok(());
         }
         if dst.starts_with(&src) {
-            return Err(FsError::InvalidArgument(format!("cannot move {src} into itself ({dst})")));
+            return Err(FsError::InvalidArgument(format!(
+                "cannot move {src} into itself ({dst})"
+            )));
         }
         self.load_path(&src).await?;
         self.load_path(&dst).await?;
-        let dst_parent = dst.parent().unwrap_or_else(alluxio_common::AlluxioPath::root);
+        let dst_parent = dst
+            .parent()
+            .unwrap_or_else(alluxio_common::AlluxioPath::root);
         let (src_id, src_persisted, dst_existing, src_loc, dst_loc) = {
             let ns = self.read();
             let s = ns.resolve(&src)?;
@@ -53,14 +59,22 @@ impl FsMaster {
             };
             let mounts = ns.mounts();
             if mounts.get(&src).is_some() || mounts.has_mount_below(&src) {
-                return Err(FsError::FailedPrecondition(format!("{src} is or contains a mount point")));
+                return Err(FsError::FailedPrecondition(format!(
+                    "{src} is or contains a mount point"
+                )));
             }
             if mounts.resolve(&src)?.alluxio_path != mounts.resolve(&dst)?.alluxio_path {
                 return Err(FsError::NotSupported(format!(
                     "rename across mount points ({src} -> {dst})"
                 )));
             }
-            (s.id, s.persisted, existing, mounts.ufs_location(&src)?, mounts.ufs_location(&dst)?)
+            (
+                s.id,
+                s.persisted,
+                existing,
+                mounts.ufs_location(&src)?,
+                mounts.ufs_location(&dst)?,
+            )
         };
         let ufs = self.ufs_for(&src_loc)?;
         if src_persisted {
@@ -77,7 +91,9 @@ impl FsMaster {
             let mut ns = self.write();
             let s = ns.resolve(&src)?;
             if s.id != src_id {
-                return Err(FsError::NotFound(format!("{src} (replaced while renaming)")));
+                return Err(FsError::NotFound(format!(
+                    "{src} (replaced while renaming)"
+                )));
             }
             let src_parent = s.parent_id;
             let dst_parent_id = ns.resolve(&dst_parent)?.id;

@@ -30,10 +30,8 @@ impl FsMaster {
                     Some(p) if p.is_dir() && p.persisted => {}
                     _ => return Ok(()),
                 }
-                let child = AlluxioPath::parse(&format!(
-                    "/{}",
-                    path.components()[..=depth].join("/")
-                ))?;
+                let child =
+                    AlluxioPath::parse(&format!("/{}", path.components()[..=depth].join("/")))?;
                 let loc = ns.mounts().ufs_location(&child)?;
                 (child, parent, loc)
             };
@@ -83,7 +81,9 @@ impl FsMaster {
             for status in &listing {
                 if status.name.ends_with(TEMP_SUFFIX)
                     || AlluxioPath::validate_name(&status.name).is_err()
-                    || ns.children(dir_id).is_some_and(|c| c.contains_key(&status.name))
+                    || ns
+                        .children(dir_id)
+                        .is_some_and(|c| c.contains_key(&status.name))
                 {
                     continue;
                 }
@@ -114,12 +114,20 @@ impl FsMaster {
         let now = time::now_ns();
         let mtime = if st.mtime_ns > 0 { st.mtime_ns } else { now };
         let id = ns.next_inode_id + offset as u64;
-        let container_id = if st.is_dir { 0 } else { ns.next_container_id + offset as u64 };
+        let container_id = if st.is_dir {
+            0
+        } else {
+            ns.next_container_id + offset as u64
+        };
         let inode = InodeRecord {
             id,
             parent_id: parent,
             name: st.name.clone(),
-            file_type: if st.is_dir { FileType::Directory } else { FileType::Regular } as i32,
+            file_type: if st.is_dir {
+                FileType::Directory
+            } else {
+                FileType::Regular
+            } as i32,
             mode: if st.is_dir { 0o755 } else { 0o644 },
             owner: self.opts.default_owner.clone(),
             group: self.opts.default_group.clone(),
@@ -129,12 +137,19 @@ impl FsMaster {
             ctime_ns: mtime,
             crtime_ns: mtime,
             length: st.length,
-            block_size: if st.is_dir { 0 } else { self.opts.default_block_size },
+            block_size: if st.is_dir {
+                0
+            } else {
+                self.opts.default_block_size
+            },
             container_id,
             completed: true,
             persisted: true,
             ..Default::default()
         };
-        JournalEntry { op_id: None, entry: Some(Entry::CreateInode(CreateInode { inode: Some(inode) })) }
+        JournalEntry {
+            op_id: None,
+            entry: Some(Entry::CreateInode(CreateInode { inode: Some(inode) })),
+        }
     }
 }

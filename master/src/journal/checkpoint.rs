@@ -36,7 +36,9 @@ impl CheckpointEncoder {
 
     /// Adds one record.
     pub fn push(&mut self, record: Record) {
-        let rec = CheckpointRecord { record: Some(record) };
+        let rec = CheckpointRecord {
+            record: Some(record),
+        };
         frame::encode(&mut self.buf, self.term, &rec.encode_to_vec());
         self.count += 1;
     }
@@ -49,20 +51,31 @@ impl CheckpointEncoder {
     /// Seals the object with a footer.
     pub fn finish(mut self) -> bytes::Bytes {
         let count = self.count;
-        self.push(Record::Footer(CheckpointFooter { record_count: count }));
+        self.push(Record::Footer(CheckpointFooter {
+            record_count: count,
+        }));
         self.buf.freeze()
     }
 }
 
 /// Publishes a sealed checkpoint for `seq`. If one exists already it holds
 /// the same state (replay is deterministic), so that is fine.
-pub async fn publish(store: &JournalStore, seq: u64, data: bytes::Bytes) -> Result<(), JournalError> {
+pub async fn publish(
+    store: &JournalStore,
+    seq: u64,
+    data: bytes::Bytes,
+) -> Result<(), JournalError> {
     store.publish(&checkpoint_name(seq), data).await.map(|_| ())
 }
 
 /// The newest checkpoint's sequence number.
 pub async fn latest(store: &JournalStore) -> Result<Option<u64>, JournalError> {
-    Ok(store.list(CHECKPOINT_DIR).await?.iter().filter_map(|n| parse_seq(n)).max())
+    Ok(store
+        .list(CHECKPOINT_DIR)
+        .await?
+        .iter()
+        .filter_map(|n| parse_seq(n))
+        .max())
 }
 
 /// Reads and fully verifies checkpoint `seq`: header first, footer count last.
@@ -71,11 +84,14 @@ pub async fn read(
     seq: u64,
 ) -> Result<(CheckpointHeader, Vec<Record>), JournalError> {
     let name = checkpoint_name(seq);
-    let data = store.read(&name).await?.ok_or_else(|| JournalError::Corrupt {
-        file: name.clone(),
-        offset: 0,
-        reason: "checkpoint disappeared while being read".into(),
-    })?;
+    let data = store
+        .read(&name)
+        .await?
+        .ok_or_else(|| JournalError::Corrupt {
+            file: name.clone(),
+            offset: 0,
+            reason: "checkpoint disappeared while being read".into(),
+        })?;
     let mut header = None;
     let mut body = Vec::new();
     let mut footer = None;
@@ -85,8 +101,11 @@ pub async fn read(
             offset: e.offset,
             reason: e.reason,
         })?;
-        let corrupt =
-            |reason: &str| JournalError::Corrupt { file: name.clone(), offset, reason: reason.into() };
+        let corrupt = |reason: &str| JournalError::Corrupt {
+            file: name.clone(),
+            offset,
+            reason: reason.into(),
+        };
         let rec = CheckpointRecord::decode(payload)
             .map_err(|e| corrupt(&format!("undecodable record: {e}")))?;
         if footer.is_some() {
@@ -112,7 +131,11 @@ pub async fn read(
             return Err(JournalError::Corrupt {
                 file: name,
                 offset,
-                reason: format!("footer counts {} records, found {}", f.record_count, body.len() + 1),
+                reason: format!(
+                    "footer counts {} records, found {}",
+                    f.record_count,
+                    body.len() + 1
+                ),
             })
         }
         None => {
@@ -138,13 +161,23 @@ pub async fn read(
 /// `seq` is covered.
 pub async fn collect_garbage(store: &JournalStore, seq: u64) -> Result<usize, JournalError> {
     let mut removed = 0;
-    for s in store.list(LOG_DIR).await?.iter().filter_map(|n| parse_seq(n)) {
+    for s in store
+        .list(LOG_DIR)
+        .await?
+        .iter()
+        .filter_map(|n| parse_seq(n))
+    {
         if s <= seq {
             store.delete(&log_name(s)).await?;
             removed += 1;
         }
     }
-    for s in store.list(CHECKPOINT_DIR).await?.iter().filter_map(|n| parse_seq(n)) {
+    for s in store
+        .list(CHECKPOINT_DIR)
+        .await?
+        .iter()
+        .filter_map(|n| parse_seq(n))
+    {
         if s < seq {
             store.delete(&checkpoint_name(s)).await?;
         }

@@ -9,9 +9,17 @@ pub enum JournalError {
     #[error("journal folder {folder} is not formatted: run `alluxio format` first")]
     NotFormatted { folder: String },
     #[error("journal folder {folder} has format {found:?}; this master reads format {supported}")]
-    WrongFormat { folder: String, found: String, supported: u32 },
+    WrongFormat {
+        folder: String,
+        found: String,
+        supported: u32,
+    },
     #[error("corrupt journal object {file} at offset {offset}: {reason}")]
-    Corrupt { file: String, offset: u64, reason: String },
+    Corrupt {
+        file: String,
+        offset: u64,
+        reason: String,
+    },
     #[error("journal has a gap: next object {expected} is missing but {found} exists")]
     Gap { expected: String, found: String },
     #[error("journal slot {slot} was taken by another master: this master was fenced")]
@@ -24,7 +32,10 @@ pub enum JournalError {
 
 impl JournalError {
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
-        JournalError::Io { path: path.to_string(), message: err.to_string() }
+        JournalError::Io {
+            path: path.to_string(),
+            message: err.to_string(),
+        }
     }
 }
 

@@ -23,10 +23,17 @@ pub struct FormatInfo {
 /// Wipes the folder and writes a fresh marker with a new cluster id.
 pub async fn format(store: &JournalStore) -> Result<FormatInfo, JournalError> {
     store.wipe().await?;
-    let cluster_id = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+    let cluster_id = format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    );
     let text = format!("{MAGIC}\nversion={FORMAT_VERSION}\ncluster_id={cluster_id}\n");
     match store.publish(FORMAT_FILE, Bytes::from(text)).await? {
-        Publish::Published => Ok(FormatInfo { version: FORMAT_VERSION, cluster_id }),
+        Publish::Published => Ok(FormatInfo {
+            version: FORMAT_VERSION,
+            cluster_id,
+        }),
         Publish::Taken => Err(JournalError::io(
             store.describe(),
             "another process formatted the journal at the same time",
@@ -40,7 +47,9 @@ pub async fn check(store: &JournalStore) -> Result<FormatInfo, JournalError> {
     let data = store
         .read(FORMAT_FILE)
         .await?
-        .ok_or_else(|| JournalError::NotFormatted { folder: folder.clone() })?;
+        .ok_or_else(|| JournalError::NotFormatted {
+            folder: folder.clone(),
+        })?;
     let text = String::from_utf8_lossy(&data).to_string();
     let wrong = |found: &str| JournalError::WrongFormat {
         folder: folder.clone(),
@@ -61,7 +70,10 @@ pub async fn check(store: &JournalStore) -> Result<FormatInfo, JournalError> {
         }
     }
     match version {
-        Some(FORMAT_VERSION) => Ok(FormatInfo { version: FORMAT_VERSION, cluster_id }),
+        Some(FORMAT_VERSION) => Ok(FormatInfo {
+            version: FORMAT_VERSION,
+            cluster_id,
+        }),
         Some(v) => Err(wrong(&format!("version {v}"))),
         None => Err(wrong("no version line")),
     }
@@ -75,11 +87,21 @@ mod tests {
     async fn format_then_check() {
         let dir = tempfile::tempdir().unwrap();
         let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
-        assert!(matches!(check(&store).await, Err(JournalError::NotFormatted { .. })));
+        assert!(matches!(
+            check(&store).await,
+            Err(JournalError::NotFormatted { .. })
+        ));
         let info = format(&store).await.unwrap();
         assert_eq!(check(&store).await.unwrap(), info);
-        std::fs::write(dir.path().join(FORMAT_FILE), "alluxio-rs-journal\nversion=9\n").unwrap();
+        std::fs::write(
+            dir.path().join(FORMAT_FILE),
+            "alluxio-rs-journal\nversion=9\n",
+        )
+        .unwrap();
         let err = check(&store).await.unwrap_err().to_string();
-        assert!(err.contains("version 9") && err.contains("reads format 1"), "{err}");
+        assert!(
+            err.contains("version 9") && err.contains("reads format 1"),
+            "{err}"
+        );
     }
 }

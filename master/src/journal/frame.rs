@@ -53,7 +53,9 @@ impl Iterator for Frames {
         let fail = |reason: String| Some(Err(FrameError { offset, reason }));
         if rest < HEADER_LEN {
             self.pos = self.data.len();
-            return fail(format!("truncated frame header ({rest} of {HEADER_LEN} bytes)"));
+            return fail(format!(
+                "truncated frame header ({rest} of {HEADER_LEN} bytes)"
+            ));
         }
         let h = &self.data[self.pos..self.pos + HEADER_LEN];
         let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
@@ -61,7 +63,9 @@ impl Iterator for Frames {
         let term = u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]);
         if len > MAX_PAYLOAD {
             self.pos = self.data.len();
-            return fail(format!("frame length {len} exceeds the limit {MAX_PAYLOAD}"));
+            return fail(format!(
+                "frame length {len} exceeds the limit {MAX_PAYLOAD}"
+            ));
         }
         if rest - HEADER_LEN < len {
             self.pos = self.data.len();
@@ -75,7 +79,9 @@ impl Iterator for Frames {
         let actual = crc32c::crc32c_append(crc32c::crc32c(&h[8..16]), &payload);
         if actual != crc {
             self.pos = self.data.len();
-            return fail(format!("checksum mismatch (stored {crc:#010x}, computed {actual:#010x})"));
+            return fail(format!(
+                "checksum mismatch (stored {crc:#010x}, computed {actual:#010x})"
+            ));
         }
         self.pos = start + len;
         Some(Ok((offset, term, payload)))

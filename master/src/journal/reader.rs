@@ -99,6 +99,9 @@ pub async fn check_tail(store: &JournalStore, seq: u64) -> Result<Tail, JournalE
         .max();
     match newest_checkpoint {
         Some(cp) if cp >= seq => Ok(Tail::NewerCheckpoint(cp)),
-        _ => Err(JournalError::Gap { expected: log_name(seq), found: log_name(later) }),
+        _ => Err(JournalError::Gap {
+            expected: log_name(seq),
+            found: log_name(later),
+        }),
     }
 }

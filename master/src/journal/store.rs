@@ -44,7 +44,10 @@ impl JournalStore {
             UfsKind::S3 { .. } => {
                 let ufs = alluxio_common::ufs::Ufs::open(uri, &Default::default())
                     .map_err(|e| JournalError::io(uri, e))?;
-                Ok(JournalStore::from_operator(ufs.operator().clone(), uri.to_string()))
+                Ok(JournalStore::from_operator(
+                    ufs.operator().clone(),
+                    uri.to_string(),
+                ))
             }
         }
     }
@@ -174,8 +177,10 @@ impl LocalStore {
                 .create_new(true)
                 .open(&tmp)
                 .map_err(|e| JournalError::io(tmp.display(), e))?;
-            f.write_all(data).map_err(|e| JournalError::io(tmp.display(), e))?;
-            f.sync_all().map_err(|e| JournalError::io(tmp.display(), e))?;
+            f.write_all(data)
+                .map_err(|e| JournalError::io(tmp.display(), e))?;
+            f.sync_all()
+                .map_err(|e| JournalError::io(tmp.display(), e))?;
             match std::fs::hard_link(&tmp, &target) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -229,7 +234,12 @@ impl OpendalStore {
     async fn publish(&self, name: &str, data: Bytes) -> Result<Publish, JournalError> {
         match self.op.write_with(name, data).if_not_exists(true).await {
             Ok(_) => Ok(Publish::Published),
-            Err(e) if matches!(e.kind(), ErrorKind::ConditionNotMatch | ErrorKind::AlreadyExists) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConditionNotMatch | ErrorKind::AlreadyExists
+                ) =>
+            {
                 Ok(Publish::Taken)
             }
             Err(e) => Err(JournalError::io(name, e)),
@@ -254,7 +264,12 @@ impl OpendalStore {
         Ok(entries
             .into_iter()
             .filter_map(|e| {
-                let name = e.path().trim_end_matches('/').rsplit('/').next()?.to_string();
+                let name = e
+                    .path()
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()?
+                    .to_string();
                 (!name.is_empty() && !e.path().ends_with('/')).then_some(name)
             })
             .collect())
@@ -269,13 +284,25 @@ mod tests {
     async fn local_publish_is_exclusive_and_durable() {
         let dir = tempfile::tempdir().unwrap();
         let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
-        let a = store.publish("log/1", Bytes::from_static(b"a")).await.unwrap();
-        let b = store.publish("log/1", Bytes::from_static(b"b")).await.unwrap();
+        let a = store
+            .publish("log/1", Bytes::from_static(b"a"))
+            .await
+            .unwrap();
+        let b = store
+            .publish("log/1", Bytes::from_static(b"b"))
+            .await
+            .unwrap();
         assert_eq!((a, b), (Publish::Published, Publish::Taken));
-        assert_eq!(store.read("log/1").await.unwrap().unwrap(), Bytes::from_static(b"a"));
+        assert_eq!(
+            store.read("log/1").await.unwrap().unwrap(),
+            Bytes::from_static(b"a")
+        );
         assert_eq!(store.read("log/2").await.unwrap(), None);
         assert_eq!(store.list("log").await.unwrap(), vec!["1".to_string()]);
-        assert!(store.list("tmp").await.unwrap().is_empty(), "temp files left behind");
+        assert!(
+            store.list("tmp").await.unwrap().is_empty(),
+            "temp files left behind"
+        );
     }
 
     #[tokio::test]
@@ -286,7 +313,9 @@ mod tests {
         for i in 0..8u8 {
             let s = store.clone();
             tasks.push(tokio::spawn(async move {
-                s.publish("log/7", Bytes::from(vec![i; 1000])).await.unwrap()
+                s.publish("log/7", Bytes::from(vec![i; 1000]))
+                    .await
+                    .unwrap()
             }));
         }
         let mut wins = 0;
@@ -298,6 +327,9 @@ mod tests {
         assert_eq!(wins, 1);
         let data = store.read("log/7").await.unwrap().unwrap();
         assert_eq!(data.len(), 1000);
-        assert!(data.iter().all(|b| *b == data[0]), "mixed writers in one object");
+        assert!(
+            data.iter().all(|b| *b == data[0]),
+            "mixed writers in one object"
+        );
     }
 }

@@ -54,7 +54,12 @@ impl JournalWriter {
         let (durable_tx, durable) = watch::channel(next_seq - 1);
         let failure = Arc::new(OnceLock::new());
         tokio::spawn(run(store, term, next_seq, rx, durable_tx, failure.clone()));
-        JournalWriter { tx, durable, failure, term }
+        JournalWriter {
+            tx,
+            durable,
+            failure,
+            term,
+        }
     }
 
     /// The term this writer publishes in.
@@ -70,13 +75,18 @@ impl JournalWriter {
         entries: Vec<JournalEntry>,
     ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
         let (done, rx) = oneshot::channel();
-        let sent = self.tx.send(Command::Append { first_seq, entries, done: Some(done) });
+        let sent = self.tx.send(Command::Append {
+            first_seq,
+            entries,
+            done: Some(done),
+        });
         let failure = self.failure.clone();
         async move {
             if sent.is_err() {
                 return Err(failure.get().cloned().unwrap_or(JournalError::Closed));
             }
-            rx.await.unwrap_or_else(|_| Err(failure.get().cloned().unwrap_or(JournalError::Closed)))
+            rx.await
+                .unwrap_or_else(|_| Err(failure.get().cloned().unwrap_or(JournalError::Closed)))
         }
     }
 
@@ -128,7 +138,11 @@ async fn run(
         while let Some(c) = cmd.take() {
             match c {
                 Command::Barrier => break,
-                Command::Append { first_seq, entries, done } => {
+                Command::Append {
+                    first_seq,
+                    entries,
+                    done,
+                } => {
                     if first_seq != next_seq {
                         let err = JournalError::io(
                             "journal writer",
@@ -166,7 +180,14 @@ async fn run(
                 }
             }
             Ok(Publish::Taken) => {
-                fail(&failure, &durable, JournalError::Fenced { slot: name }, None, waiters, &mut rx);
+                fail(
+                    &failure,
+                    &durable,
+                    JournalError::Fenced { slot: name },
+                    None,
+                    waiters,
+                    &mut rx,
+                );
                 return;
             }
             Err(err) => {

@@ -100,15 +100,24 @@ impl Namespace {
                 self.mounts.add(MountPoint {
                     alluxio_path: path,
                     ufs_uri: m.ufs_uri.clone(),
-                    options: m.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+                    options: m
+                        .options
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<BTreeMap<_, _>>(),
                 });
             }
             Entry::DeleteMount(m) => {
                 let path = AlluxioPath::parse(&m.alluxio_path).map_err(|e| e.to_string())?;
-                self.mounts.remove(&path).ok_or_else(|| format!("no mount at {path}"))?;
+                self.mounts
+                    .remove(&path)
+                    .ok_or_else(|| format!("no mount at {path}"))?;
             }
             Entry::SetDirectoryLoaded(d) => {
-                self.inodes.get_mut(&d.id).ok_or_else(|| missing(d.id))?.ufs_loaded = true;
+                self.inodes
+                    .get_mut(&d.id)
+                    .ok_or_else(|| missing(d.id))?
+                    .ufs_loaded = true;
             }
         }
         self.last_seq = seq;
@@ -122,9 +131,15 @@ impl Namespace {
             return Err(format!("inode {} exists already", inode.id));
         }
         if inode.id != ROOT_ID {
-            let dir = self.children.get_mut(&inode.parent_id).ok_or_else(|| missing(inode.parent_id))?;
+            let dir = self
+                .children
+                .get_mut(&inode.parent_id)
+                .ok_or_else(|| missing(inode.parent_id))?;
             if dir.contains_key(&inode.name) {
-                return Err(format!("entry {:?} exists in directory {}", inode.name, inode.parent_id));
+                return Err(format!(
+                    "entry {:?} exists in directory {}",
+                    inode.name, inode.parent_id
+                ));
             }
             dir.insert(inode.name.clone(), inode.id);
             let t = inode.crtime_ns;

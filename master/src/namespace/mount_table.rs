@@ -50,7 +50,9 @@ impl MountTable {
             }
             cur = p.parent();
         }
-        Err(FsError::Internal(format!("no mount covers {path} (is the root mounted?)")))
+        Err(FsError::Internal(format!(
+            "no mount covers {path} (is the root mounted?)"
+        )))
     }
 
     /// Where `path` lives in the UFS.
@@ -81,12 +83,19 @@ mod tests {
     fn longest_prefix_wins() {
         let mut t = MountTable::default();
         for (a, u) in [("/", "/ufs"), ("/mnt/s3", "s3://b/x")] {
-            t.add(MountPoint { alluxio_path: p(a), ufs_uri: u.into(), options: BTreeMap::new() });
+            t.add(MountPoint {
+                alluxio_path: p(a),
+                ufs_uri: u.into(),
+                options: BTreeMap::new(),
+            });
         }
         let l = t.ufs_location(&p("/mnt/s3/a/b")).unwrap();
         assert_eq!((l.root_uri.as_str(), l.path.as_str()), ("s3://b/x", "a/b"));
         let l = t.ufs_location(&p("/mnt/other")).unwrap();
-        assert_eq!((l.root_uri.as_str(), l.path.as_str()), ("/ufs", "mnt/other"));
+        assert_eq!(
+            (l.root_uri.as_str(), l.path.as_str()),
+            ("/ufs", "mnt/other")
+        );
         assert!(t.has_mount_below(&p("/mnt")));
         assert!(!t.has_mount_below(&p("/mnt/s3")));
     }

@@ -37,7 +37,11 @@ pub enum Lookup {
 impl Namespace {
     /// An empty namespace (no root yet: the first leader journals it).
     pub fn new() -> Self {
-        Namespace { next_inode_id: ROOT_ID + 1, next_container_id: 1, ..Default::default() }
+        Namespace {
+            next_inode_id: ROOT_ID + 1,
+            next_container_id: 1,
+            ..Default::default()
+        }
     }
 
     /// Sequence number of the last applied entry.
@@ -83,12 +87,10 @@ impl Namespace {
         }
         for (depth, name) in path.components().iter().enumerate() {
             let Some(entries) = self.children.get(&cur) else {
-                let so_far = AlluxioPath::parse(&format!(
-                    "/{}",
-                    path.components()[..depth].join("/")
-                ))
-                .map(|p| p.to_string())
-                .unwrap_or_default();
+                let so_far =
+                    AlluxioPath::parse(&format!("/{}", path.components()[..depth].join("/")))
+                        .map(|p| p.to_string())
+                        .unwrap_or_default();
                 return Err(FsError::NotDirectory(so_far));
             };
             match entries.get(name) {

@@ -28,7 +28,9 @@ type R<T> = Result<Response<T>, Status>;
 #[tonic::async_trait]
 impl FileSystemMaster for FsService {
     async fn get_status(&self, req: Request<GetStatusRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master.get_status(&req.into_inner().path).await?))
+        Ok(Response::new(
+            self.master.get_status(&req.into_inner().path).await?,
+        ))
     }
 
     async fn list_status(&self, req: Request<ListStatusRequest>) -> R<ListStatusResponse> {
@@ -38,15 +40,21 @@ impl FileSystemMaster for FsService {
     }
 
     async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master.create_directory(req.into_inner()).await?))
+        Ok(Response::new(
+            self.master.create_directory(req.into_inner()).await?,
+        ))
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master.create_file(req.into_inner()).await?))
+        Ok(Response::new(
+            self.master.create_file(req.into_inner()).await?,
+        ))
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master.complete_file(req.into_inner()).await?))
+        Ok(Response::new(
+            self.master.complete_file(req.into_inner()).await?,
+        ))
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
@@ -60,7 +68,9 @@ impl FileSystemMaster for FsService {
     }
 
     async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master.set_attribute(req.into_inner()).await?))
+        Ok(Response::new(
+            self.master.set_attribute(req.into_inner()).await?,
+        ))
     }
 
     async fn free(&self, req: Request<FreeRequest>) -> R<FreeResponse> {
@@ -79,8 +89,13 @@ impl FileSystemMaster for FsService {
         Ok(Response::new(UnmountResponse {}))
     }
 
-    async fn get_mount_table(&self, _req: Request<GetMountTableRequest>) -> R<GetMountTableResponse> {
-        Ok(Response::new(GetMountTableResponse { mounts: self.master.mount_table() }))
+    async fn get_mount_table(
+        &self,
+        _req: Request<GetMountTableRequest>,
+    ) -> R<GetMountTableResponse> {
+        Ok(Response::new(GetMountTableResponse {
+            mounts: self.master.mount_table(),
+        }))
     }
 
     async fn get_cluster_info(
@@ -88,7 +103,11 @@ impl FileSystemMaster for FsService {
         _req: Request<GetClusterInfoRequest>,
     ) -> R<GetClusterInfoResponse> {
         let (inode_count, term) = {
-            let ns = self.master.namespace().read().unwrap_or_else(|p| p.into_inner());
+            let ns = self
+                .master
+                .namespace()
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
             (ns.inode_count() as u64, ns.term())
         };
         let c = &self.cluster;

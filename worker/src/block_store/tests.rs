@@ -5,7 +5,12 @@ use std::io::{Read, Write};
 use super::*;
 
 fn tier(dir: &Path, quota: u64) -> Vec<TierSettings> {
-    vec![TierSettings { level: 0, alias: "MEM".into(), path: dir.to_path_buf(), quota }]
+    vec![TierSettings {
+        level: 0,
+        alias: "MEM".into(),
+        path: dir.to_path_buf(),
+        quota,
+    }]
 }
 
 fn open(dir: &Path, quota: u64) -> BlockStore {
@@ -88,11 +93,27 @@ fn no_space_names_the_tier_and_numbers() {
         Ok(_) => panic!("reservation beyond the quota succeeded"),
     };
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::NoSpace { requested: 50, capacity: 100, .. }), "{msg}");
-    assert!(msg.contains("MEM") && msg.contains("100") && msg.contains("50"), "{msg}");
+    assert!(
+        matches!(
+            err,
+            StoreError::NoSpace {
+                requested: 50,
+                capacity: 100,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("MEM") && msg.contains("100") && msg.contains("50"),
+        "{msg}"
+    );
     assert!(matches!(FsError::from(err), FsError::NoSpace(_)));
     // A writer that grows past the quota fails the same way and frees its space.
-    assert!(matches!(put(&store, 3, 41), Err(StoreError::NoSpace { .. })));
+    assert!(matches!(
+        put(&store, 3, 41),
+        Err(StoreError::NoSpace { .. })
+    ));
     assert_eq!(used(&store), 60);
     assert!(store.contains(1));
 }
@@ -102,8 +123,14 @@ fn request_larger_than_the_tier_fails() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), 100);
     put(&store, 1, 10).unwrap();
-    assert!(matches!(store.create_temp(2, 101), Err(StoreError::NoSpace { .. })));
-    assert!(store.contains(1), "a hopeless request must not evict anything");
+    assert!(matches!(
+        store.create_temp(2, 101),
+        Err(StoreError::NoSpace { .. })
+    ));
+    assert!(
+        store.contains(1),
+        "a hopeless request must not evict anything"
+    );
 }
 
 #[test]
@@ -155,7 +182,10 @@ fn deltas_track_commits_removals_and_evictions() {
     assert!(store.take_deltas().is_empty());
     put(&store, 4, 10).unwrap();
     assert_eq!(store.full_report(), vec![3, 4]);
-    assert!(store.take_deltas().is_empty(), "a full report supersedes the deltas");
+    assert!(
+        store.take_deltas().is_empty(),
+        "a full report supersedes the deltas"
+    );
 }
 
 #[test]
@@ -194,7 +224,13 @@ fn restart_finds_committed_blocks_and_drops_temp_files() {
     assert_eq!(used(&store), 50);
     assert_eq!(store.block_info(12), Some((30, "MEM".to_string())));
     let mut data = Vec::new();
-    store.open_block(11).unwrap().unwrap().file.read_to_end(&mut data).unwrap();
+    store
+        .open_block(11)
+        .unwrap()
+        .unwrap()
+        .file
+        .read_to_end(&mut data)
+        .unwrap();
     assert_eq!(data, vec![11u8; 20]);
 }
 

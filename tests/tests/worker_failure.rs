@@ -1,0 +1,67 @@
+//! Losing the only worker: CACHE_THROUGH data stays readable from the UFS,
+//! the master marks the worker lost, and a restarted worker registers again.
+
+use std::time::Duration;
+
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_through_files_survive_the_only_worker() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    let fs = cluster.client();
+    let sizes = [0usize, 10, (1 << 20) + 7, 3 << 20];
+    for (i, size) in sizes.iter().enumerate() {
+        let mut out = fs
+            .create_file(&format!("/f{i}"), Default::default())
+            .await
+            .unwrap();
+        out.write(&test_bytes(i as u64, *size)).await.unwrap();
+        out.close().await.unwrap();
+    }
+    let info = fs.get_status("/f3").await.unwrap();
+    assert!(
+        info.blocks.iter().all(|b| !b.locations.is_empty()),
+        "blocks were not cached"
+    );
+
+    cluster.kill_worker(0);
+    // Before the master notices, locations still name the dead worker: the
+    // client must treat it as a cache miss and read the UFS.
+    for (i, size) in sizes.iter().enumerate() {
+        let mut input = fs.open_file(&format!("/f{i}")).await.unwrap();
+        assert_eq!(
+            &input.read_to_end().await.unwrap()[..],
+            &test_bytes(i as u64, *size)[..]
+        );
+    }
+    let cli = cluster.cli(&["fs", "cat", "/f1"]).ok();
+    assert_eq!(&cli.bytes[..], &test_bytes(1, 10)[..]);
+
+    // The master marks it lost after alluxio.master.worker.timeout (3s here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let info = fs.cluster_info().await.unwrap();
+        if info.workers.iter().all(|w| !w.live) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worker never marked lost"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let report = cluster.cli(&["fsadmin", "report"]).ok().stdout;
+    assert!(report.to_lowercase().contains("lost"), "{report}");
+
+    cluster.start_worker(0);
+    cluster.wait_live_workers(1, Duration::from_secs(20)).await;
+    // The restarted worker kept its blocks (the tier directory survived) or
+    // re-reads them through; either way reads are right.
+    for (i, size) in sizes.iter().enumerate() {
+        let mut input = fs.open_file(&format!("/f{i}")).await.unwrap();
+        assert_eq!(
+            &input.read_to_end().await.unwrap()[..],
+            &test_bytes(i as u64, *size)[..]
+        );
+    }
+}
