@@ -9,7 +9,9 @@ use alluxio_proto::journal::CheckpointHeader;
 
 use crate::journal::checkpoint::{self, CheckpointEncoder};
 use crate::journal::reader::{self, Tail};
-use crate::journal::{format, log_name, JournalError, JournalStore};
+use futures::StreamExt;
+
+use crate::journal::{format, log_name, parse_seq, JournalError, JournalStore, LOG_DIR};
 use crate::namespace::{Namespace, ROOT_ID};
 
 /// Replays the journal in `store` into a fresh namespace.
@@ -27,26 +29,58 @@ pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
     }
 }
 
+/// Batch objects read ahead during bulk replay.
+const READ_AHEAD: usize = 16;
+
 /// Applies batches after `ns.last_seq()` until the log ends. Returns
 /// `NewerCheckpoint` if the log was garbage-collected under the reader.
+///
+/// Bulk replay lists the log once and reads objects ahead in parallel; the
+/// tail is then followed by point reads, so the end is always confirmed by
+/// an empty slot (and `check_tail`), never by the listing.
 pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, JournalError> {
+    let start = ns.last_seq() + 1;
+    let listed: Vec<u64> = store
+        .list(LOG_DIR)
+        .await?
+        .iter()
+        .filter_map(|n| parse_seq(n))
+        .filter(|s| *s >= start)
+        .collect();
+    let mut reads = futures::stream::iter(listed)
+        .map(|seq| async move { (seq, store.read(&log_name(seq)).await) })
+        .buffered(READ_AHEAD);
+    while let Some((seq, data)) = reads.next().await {
+        if seq != ns.last_seq() + 1 {
+            break; // not contiguous: let the point reads below sort it out
+        }
+        let Some(data) = data? else { break };
+        apply_batch(ns, reader::decode_batch(&log_name(seq), seq, data)?)?;
+    }
+    drop(reads);
     loop {
         let next = ns.last_seq() + 1;
         let Some(batch) = reader::read_batch(store, next).await? else {
             return reader::check_tail(store, next).await;
         };
-        for (i, (term, entry)) in batch.entries.iter().enumerate() {
-            let corrupt = |reason: String| JournalError::Corrupt {
-                file: log_name(next),
-                offset: 0,
-                reason: format!("entry {} (sequence {}): {reason}", i, next + i as u64),
-            };
-            if *term < ns.term() {
-                return Err(corrupt(format!("term {term} after term {}", ns.term())));
-            }
-            ns.apply(next + i as u64, *term, entry).map_err(corrupt)?;
-        }
+        apply_batch(ns, batch)?;
     }
+}
+
+fn apply_batch(ns: &mut Namespace, batch: reader::Batch) -> Result<(), JournalError> {
+    let next = batch.first_seq;
+    for (i, (term, entry)) in batch.entries.iter().enumerate() {
+        let corrupt = |reason: String| JournalError::Corrupt {
+            file: log_name(next),
+            offset: 0,
+            reason: format!("entry {} (sequence {}): {reason}", i, next + i as u64),
+        };
+        if *term < ns.term() {
+            return Err(corrupt(format!("term {term} after term {}", ns.term())));
+        }
+        ns.apply(next + i as u64, *term, entry).map_err(corrupt)?;
+    }
+    Ok(())
 }
 
 async fn load_checkpoint(
