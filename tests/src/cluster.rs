@@ -230,6 +230,13 @@ impl Cluster {
         self.workers[i] = Some(Proc::spawn(&format!("worker{i}"), cmd, &log));
     }
 
+    /// SIGTERMs worker `i` and returns its exit code.
+    pub fn terminate_worker(&mut self, i: usize) -> Option<i32> {
+        self.workers[i]
+            .take()
+            .and_then(|mut w| w.terminate(Duration::from_secs(15)))
+    }
+
     /// SIGKILLs worker `i`.
     pub fn kill_worker(&mut self, i: usize) {
         if let Some(mut w) = self.workers[i].take() {

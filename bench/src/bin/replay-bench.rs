@@ -22,7 +22,11 @@ fn create(id: u64, parent: u64, name: String, dir: bool) -> JournalEntry {
                 id,
                 parent_id: parent,
                 name,
-                file_type: if dir { FileType::Directory } else { FileType::Regular } as i32,
+                file_type: if dir {
+                    FileType::Directory
+                } else {
+                    FileType::Regular
+                } as i32,
                 mode: 0o644,
                 owner: "bench".into(),
                 group: "bench".into(),
@@ -40,16 +44,29 @@ fn create(id: u64, parent: u64, name: String, dir: bool) -> JournalEntry {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let entries: u64 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
+    let entries: u64 = args
+        .get(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let batch: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(16);
-    let dir = tempfile::Builder::new().prefix("replay-bench-").tempdir_in(".")?;
+    let dir = tempfile::Builder::new()
+        .prefix("replay-bench-")
+        .tempdir_in(".")?;
     let store = JournalStore::open(dir.path().to_str().expect("utf-8"))?;
     format::format(&store).await?;
     let writer = JournalWriter::start(store.clone(), 1, 1);
     let mut ns = Namespace::new();
     let mut seq = 1;
     let head = vec![
-        JournalEntry { op_id: None, entry: Some(Entry::TermStart(TermStart { term: 1, address: "bench".into(), time_ms: 0 })) },
+        JournalEntry {
+            op_id: None,
+            entry: Some(Entry::TermStart(TermStart {
+                term: 1,
+                address: "bench".into(),
+                time_ms: 0,
+            })),
+        },
         create(1, 0, String::new(), true),
     ];
     for (i, e) in head.iter().enumerate() {
@@ -83,7 +100,10 @@ async fn main() -> anyhow::Result<()> {
     }
     futures::future::try_join_all(pending).await?;
     let batches = store.list("log").await?.len();
-    println!("wrote {entries} entries in {batches} batch objects in {:?}", started.elapsed());
+    println!(
+        "wrote {entries} entries in {batches} batch objects in {:?}",
+        started.elapsed()
+    );
     let started = Instant::now();
     let replayed = recover(&store).await?;
     let elapsed = started.elapsed();

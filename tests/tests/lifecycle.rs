@@ -1,0 +1,112 @@
+//! Process lifecycle: servers stop cleanly on SIGTERM, and the one-command
+//! local cluster starts, serves and stops.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use alluxio_tests::{free_port, Cluster, ClusterOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_exit_zero_on_sigterm_and_master_restart_relearns_blocks() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    let fs = cluster.client();
+    let mut out = fs.create_file("/f", Default::default()).await.unwrap();
+    out.write(&[7u8; 3000]).await.unwrap();
+    out.close().await.unwrap();
+    assert_eq!(cluster.master().terminate(Duration::from_secs(10)), Some(0));
+    // The worker keeps running while the master is away...
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.start_master().await;
+    // ...and registers again with its blocks, so locations are known.
+    cluster.wait_live_workers(1, Duration::from_secs(20)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = fs.get_status("/f").await.unwrap();
+        if !info.blocks[0].locations.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "block locations not re-reported");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cluster.terminate_worker(0), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_cluster_command_starts_serves_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mport, wport) = (free_port(), free_port());
+    let props = [
+        format!("-Dalluxio.master.rpc.port={mport}"),
+        format!("-Dalluxio.master.web.port={}", free_port()),
+        format!("-Dalluxio.worker.rpc.port={wport}"),
+        format!("-Dalluxio.worker.web.port={}", free_port()),
+        format!(
+            "-Dalluxio.worker.tieredstore.level0.dirs.path={}",
+            dir.path().join("mem").display()
+        ),
+    ];
+    let mut child = std::process::Command::new(alluxio_tests::bin_path("alluxio"))
+        .env("HOME", dir.path())
+        .env_remove("ALLUXIO_CONF_DIR")
+        .args(&props)
+        .arg("local")
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_default();
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.to_lowercase().contains("ready") {
+                return (true, seen);
+            }
+        }
+        (false, seen)
+    });
+    let started = Instant::now();
+    while !ready.is_finished() && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (ok, seen) = ready.join().unwrap();
+    assert!(ok, "local cluster did not report ready:\n{seen}");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(alluxio_tests::bin_path("alluxio"))
+            .env("HOME", dir.path())
+            .arg(format!("-Dalluxio.master.rpc.port={mport}"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(cli(&["fs", "mkdir", "/hello"]).status.success());
+    let ls = cli(&["fs", "ls", "/"]);
+    assert!(String::from_utf8_lossy(&ls.stdout).contains("/hello"));
+    assert!(
+        data.join("underFSStorage/hello").is_dir(),
+        "UFS not under the data dir"
+    );
+    assert!(
+        data.join("journal/FORMAT").exists(),
+        "journal not formatted"
+    );
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(Instant::now() < deadline, "alluxio local did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
