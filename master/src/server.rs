@@ -9,13 +9,13 @@ use alluxio_common::{identity, time};
 use alluxio_proto::block_master_server::BlockMasterServer;
 use alluxio_proto::file_system_master_server::FileSystemMasterServer;
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{AddMount, InodeRecord, JournalEntry, TermStart};
-use alluxio_proto::FileType;
+use alluxio_proto::journal::{AddMount, CreateInode, JournalEntry, TermStart};
 use anyhow::Context;
 
 use crate::block_master::BlockMaster;
 use crate::fs_master::{FsMaster, FsMasterOptions};
 use crate::journal::{format, JournalStore, JournalWriter};
+use crate::namespace::inode::new_directory;
 use crate::namespace::{Namespace, ROOT_ID};
 use crate::service::block::BlockService;
 use crate::service::fs::{ClusterFacts, FsService};
@@ -152,26 +152,8 @@ async fn start_term(
             time_ms: time::now_ms(),
         }))];
         if !ns.has_root() {
-            let now = time::now_ns();
-            entries.push(entry(Entry::CreateInode(
-                alluxio_proto::journal::CreateInode {
-                    inode: Some(InodeRecord {
-                        id: ROOT_ID,
-                        file_type: FileType::Directory as i32,
-                        mode: 0o755,
-                        owner: user.to_string(),
-                        group: group.to_string(),
-                        nlink: 1,
-                        atime_ns: now,
-                        mtime_ns: now,
-                        ctime_ns: now,
-                        crtime_ns: now,
-                        completed: true,
-                        persisted: true,
-                        ..Default::default()
-                    }),
-                },
-            )));
+            let root = new_directory(ROOT_ID, 0, "", 0o755, user, group, time::now_ns());
+            entries.push(entry(Entry::CreateInode(CreateInode { inode: Some(root) })));
         }
         let root = alluxio_common::AlluxioPath::root();
         match ns.mounts().get(&root) {

@@ -91,9 +91,12 @@ async fn corrupt_journal_stops_the_master_with_file_and_offset() {
 async fn unformatted_journal_and_bad_configuration_values() {
     let cluster = Cluster::start(ClusterOptions {
         workers: 0,
-        ..Default::default()
+        properties: vec![("alluxio.bogus.key".into(), "1".into())],
     })
     .await;
+    // An unknown alluxio.* key is a warning naming it, not an error.
+    let log = cluster.master_log();
+    assert!(log.contains("WARN") && log.contains("alluxio.bogus.key"), "{log}");
     // An unformatted journal folder.
     let empty = cluster.path().join("empty-journal");
     let out = cluster

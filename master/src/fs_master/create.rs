@@ -9,7 +9,7 @@ use alluxio_proto::{
 
 use super::info::temp_ufs_name;
 use super::{parse_path, FsMaster};
-use crate::namespace::inode::InodeExt;
+use crate::namespace::inode::{new_directory, InodeExt};
 use crate::namespace::tree::Lookup;
 use crate::namespace::Namespace;
 
@@ -298,25 +298,17 @@ impl FsMaster {
         let mut entries = Vec::new();
         let mut parent_id = parent;
         for (id, name) in (ns.next_inode_id..).zip(&path.components()[depth..]) {
-            let inode = InodeRecord {
+            let mut inode = new_directory(
                 id,
                 parent_id,
-                name: name.clone(),
-                file_type: FileType::Directory as i32,
-                mode: creator.mode,
-                owner: self.owner(creator.owner),
-                group: self.group(creator.group),
-                nlink: 1,
-                atime_ns: now,
-                mtime_ns: now,
-                ctime_ns: now,
-                crtime_ns: now,
-                completed: true,
-                persisted: true,
-                // A new directory has nothing in the UFS to merge.
-                ufs_loaded: true,
-                ..Default::default()
-            };
+                name,
+                creator.mode,
+                &self.owner(creator.owner),
+                &self.group(creator.group),
+                now,
+            );
+            // A new directory has nothing in the UFS to merge.
+            inode.ufs_loaded = true;
             entries.push(create_entry(inode));
             parent_id = id;
         }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use alluxio_common::ufs::Ufs;
 use alluxio_common::{time, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{AddMount, DeleteMount, InodeRecord, JournalEntry};
-use alluxio_proto::{FileType, MountPointInfo, MountRequest, UnmountRequest};
+use alluxio_proto::journal::{AddMount, DeleteMount, JournalEntry};
+use alluxio_proto::{MountPointInfo, MountRequest, UnmountRequest};
 
 use super::create::{create_entry, remove_entry};
 use super::{parse_path, FsMaster};
-use crate::namespace::inode::InodeExt;
+use crate::namespace::inode::{new_directory, InodeExt};
 
 impl FsMaster {
     /// Mounts `ufs_uri` at a new directory `alluxio_path`.
@@ -56,23 +56,15 @@ impl FsMaster {
                 return Err(FsError::NotDirectory(parent.to_string()));
             }
             let now = time::now_ns();
-            let dir = InodeRecord {
-                id: ns.next_inode_id,
-                parent_id: p.id,
-                name: path.name().to_string(),
-                file_type: FileType::Directory as i32,
-                mode: 0o755,
-                owner: self.opts.default_owner.clone(),
-                group: self.opts.default_group.clone(),
-                nlink: 1,
-                atime_ns: now,
-                mtime_ns: now,
-                ctime_ns: now,
-                crtime_ns: now,
-                completed: true,
-                persisted: true,
-                ..Default::default()
-            };
+            let dir = new_directory(
+                ns.next_inode_id,
+                p.id,
+                path.name(),
+                0o755,
+                &self.opts.default_owner,
+                &self.opts.default_group,
+                now,
+            );
             let entries = vec![
                 create_entry(dir),
                 JournalEntry {

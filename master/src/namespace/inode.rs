@@ -29,3 +29,32 @@ impl InodeExt for Inode {
         self.file_type == FileType::Regular as i32
     }
 }
+
+/// A new, persisted directory inode with all times set to `now_ns`.
+pub fn new_directory(
+    id: u64,
+    parent_id: u64,
+    name: &str,
+    mode: u32,
+    owner: &str,
+    group: &str,
+    now_ns: i64,
+) -> Inode {
+    Inode {
+        id,
+        parent_id,
+        name: name.to_string(),
+        file_type: FileType::Directory as i32,
+        mode,
+        owner: owner.to_string(),
+        group: group.to_string(),
+        nlink: 1,
+        atime_ns: now_ns,
+        mtime_ns: now_ns,
+        ctime_ns: now_ns,
+        crtime_ns: now_ns,
+        completed: true,
+        persisted: true,
+        ..Default::default()
+    }
+}
