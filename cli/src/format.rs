@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use std::collections::BTreeMap;
+
 use alluxio_common::config::{keys, Config};
 use alluxio_master::journal::format::{self as journal_format, FormatInfo};
 use alluxio_master::journal::{JournalError, JournalStore};
@@ -28,8 +30,9 @@ pub enum Outcome {
 /// Runs `alluxio format`.
 pub async fn run(conf: &Config, args: FormatArgs) -> anyhow::Result<()> {
     let folder = conf.get(keys::MASTER_JOURNAL_FOLDER)?;
+    let options = journal_options(conf);
     if args.if_not_formatted {
-        match ensure_formatted(&folder).await? {
+        match ensure_formatted(&folder, &options).await? {
             Outcome::Formatted(info) => print_formatted(&folder, &info)?,
             Outcome::AlreadyFormatted(info) => writeln!(
                 std::io::stdout(),
@@ -39,7 +42,7 @@ pub async fn run(conf: &Config, args: FormatArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let store = open(&folder)?;
+    let store = open(&folder, &options)?;
     let info = journal_format::format(&store)
         .await
         .with_context(|| format!("formatting journal folder {folder}"))?;
@@ -48,8 +51,11 @@ pub async fn run(conf: &Config, args: FormatArgs) -> anyhow::Result<()> {
 
 /// Formats the journal at `folder` unless it already holds a valid marker.
 /// A marker of another version is an error, never overwritten.
-pub async fn ensure_formatted(folder: &str) -> anyhow::Result<Outcome> {
-    let store = open(folder)?;
+pub async fn ensure_formatted(
+    folder: &str,
+    options: &BTreeMap<String, String>,
+) -> anyhow::Result<Outcome> {
+    let store = open(folder, options)?;
     match journal_format::check(&store).await {
         Ok(info) => Ok(Outcome::AlreadyFormatted(info)),
         Err(JournalError::NotFormatted { .. }) => {
@@ -65,8 +71,13 @@ pub async fn ensure_formatted(folder: &str) -> anyhow::Result<Outcome> {
     }
 }
 
-fn open(folder: &str) -> anyhow::Result<JournalStore> {
-    JournalStore::open(folder).with_context(|| format!("opening journal folder {folder}"))
+/// Options for opening the journal folder (object-store credentials).
+pub fn journal_options(conf: &Config) -> BTreeMap<String, String> {
+    conf.ufs_options("alluxio.master.journal.ufs.option.")
+}
+
+fn open(folder: &str, options: &BTreeMap<String, String>) -> anyhow::Result<JournalStore> {
+    JournalStore::open(folder, options).with_context(|| format!("opening journal folder {folder}"))
 }
 
 fn print_formatted(folder: &str, info: &FormatInfo) -> anyhow::Result<()> {

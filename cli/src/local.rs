@@ -123,7 +123,8 @@ pub async fn run(overrides: Vec<(String, String)>, args: LocalArgs) -> anyhow::R
     let plan = Plan::new(&overrides, args.data_dir)?;
 
     let journal = plan.master_conf.get(keys::MASTER_JOURNAL_FOLDER)?;
-    let cluster_id = match ensure_formatted(&journal).await? {
+    let journal_options = crate::format::journal_options(&plan.master_conf);
+    let cluster_id = match ensure_formatted(&journal, &journal_options).await? {
         Outcome::Formatted(info) => {
             say!(
                 "Formatted journal folder {journal} (cluster id {}).",

@@ -318,6 +318,9 @@ fn open_s3(
     prefix: &str,
     options: &BTreeMap<String, String>,
 ) -> FsResult<Operator> {
+    // The S3 service sends requests through opendal's process-wide HTTP transport.
+    static HTTP: std::sync::Once = std::sync::Once::new();
+    HTTP.call_once(opendal::install_default);
     let mut builder = opendal::services::S3::default()
         .bucket(bucket)
         .root(&format!("/{prefix}"));
@@ -333,9 +336,6 @@ fn open_s3(
     }
     let region = opt(&["alluxio.underfs.s3.region", "s3.region"]).unwrap_or("us-east-1".into());
     builder = builder.region(&region);
-    if opt(&["alluxio.underfs.s3.disable.dns.buckets"]).as_deref() != Some("true") {
-        // Path-style addressing is what S3-compatible servers expect.
-    }
     Operator::new(builder).map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))
 }
 

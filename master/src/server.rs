@@ -28,7 +28,7 @@ pub async fn run(
     settings: MasterSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = JournalStore::open(&settings.journal_folder)?;
+    let store = JournalStore::open(&settings.journal_folder, &settings.journal_options)?;
     let format_info = format::check(&store).await?;
     let started = std::time::Instant::now();
     let ns = recovery::recover(&store).await?;
@@ -160,7 +160,7 @@ async fn start_term(
             None => entries.push(entry(Entry::AddMount(AddMount {
                 alluxio_path: "/".into(),
                 ufs_uri: settings.root_ufs.clone(),
-                options: Default::default(),
+                options: settings.root_ufs_options.clone().into_iter().collect(),
             }))),
             Some(m) if m.ufs_uri != settings.root_ufs => tracing::warn!(
                 "alluxio.master.mount.table.root.ufs is {} but the journal mounts {} at /; \

@@ -1,5 +1,6 @@
 //! The master's settings, read once from the configuration and validated.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use alluxio_common::config::{keys, Config, ConfigError};
@@ -12,6 +13,10 @@ pub struct MasterSettings {
     pub web_port: u16,
     pub journal_folder: String,
     pub root_ufs: String,
+    /// Options of the root mount (credentials, endpoint).
+    pub root_ufs_options: BTreeMap<String, String>,
+    /// Options for opening the journal folder when it is an object store.
+    pub journal_options: BTreeMap<String, String>,
     pub checkpoint_period_entries: u64,
     pub worker_timeout: Duration,
     pub lost_worker_interval: Duration,
@@ -27,6 +32,8 @@ impl MasterSettings {
             web_port: conf.get_port(keys::MASTER_WEB_PORT)?,
             journal_folder: conf.get(keys::MASTER_JOURNAL_FOLDER)?,
             root_ufs: conf.get(keys::MASTER_MOUNT_TABLE_ROOT_UFS)?,
+            root_ufs_options: conf.ufs_options("alluxio.master.mount.table.root.option."),
+            journal_options: conf.ufs_options("alluxio.master.journal.ufs.option."),
             checkpoint_period_entries: conf
                 .get_u64(keys::MASTER_JOURNAL_CHECKPOINT_PERIOD_ENTRIES)?
                 .max(1),

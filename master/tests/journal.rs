@@ -44,7 +44,7 @@ fn dir(id: u64, parent: u64, name: &str) -> JournalEntry {
 
 async fn formatted() -> (tempfile::TempDir, JournalStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+    let store = JournalStore::open(dir.path().to_str().unwrap(), &Default::default()).unwrap();
     format::format(&store).await.unwrap();
     (dir, store)
 }
@@ -224,7 +224,7 @@ async fn a_gap_in_the_log_is_an_error() {
 #[tokio::test]
 async fn unformatted_and_future_formats_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+    let store = JournalStore::open(dir.path().to_str().unwrap(), &Default::default()).unwrap();
     let err = recover(&store).await.unwrap_err().to_string();
     assert!(
         err.contains("not formatted") && err.contains("alluxio format"),

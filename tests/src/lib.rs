@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod process;
+pub mod s3;
 
 pub use cluster::{CliOutput, Cluster, ClusterOptions};
 pub use process::{bin_path, free_port, Proc};

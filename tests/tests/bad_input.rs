@@ -96,7 +96,10 @@ async fn unformatted_journal_and_bad_configuration_values() {
     .await;
     // An unknown alluxio.* key is a warning naming it, not an error.
     let log = cluster.master_log();
-    assert!(log.contains("WARN") && log.contains("alluxio.bogus.key"), "{log}");
+    assert!(
+        log.contains("WARN") && log.contains("alluxio.bogus.key"),
+        "{log}"
+    );
     // An unformatted journal folder.
     let empty = cluster.path().join("empty-journal");
     let out = cluster

@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("replay-bench-")
         .tempdir_in(".")?;
-    let store = JournalStore::open(dir.path().to_str().expect("utf-8"))?;
+    let store = JournalStore::open(dir.path().to_str().expect("utf-8"), &Default::default())?;
     format::format(&store).await?;
     let writer = JournalWriter::start(store.clone(), 1, 1);
     let mut ns = Namespace::new();

@@ -252,6 +252,27 @@ impl Config {
         })
     }
 
+    /// Options for opening a UFS: the site-wide UFS properties (`s3a.*`,
+    /// `aws.*`, `alluxio.underfs.*`) overlaid with the properties under
+    /// `prefix` (e.g. `alluxio.master.mount.table.root.option.`), stripped.
+    pub fn ufs_options(&self, prefix: &str) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for (key, value, _) in self.entries() {
+            if ["s3a.", "aws.", "alluxio.underfs."]
+                .iter()
+                .any(|p| key.starts_with(p))
+            {
+                out.insert(key.to_string(), value);
+            }
+        }
+        for (key, value, _) in self.entries() {
+            if let Some(rest) = key.strip_prefix(prefix) {
+                out.insert(rest.to_string(), value);
+            }
+        }
+        out
+    }
+
     /// Checks every value: references expand, and each known property has
     /// the form of its [`Kind`]. Returns the first error in name order.
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -86,7 +86,7 @@ mod tests {
     #[tokio::test]
     async fn format_then_check() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+        let store = JournalStore::open(dir.path().to_str().unwrap(), &Default::default()).unwrap();
         assert!(matches!(
             check(&store).await,
             Err(JournalError::NotFormatted { .. })

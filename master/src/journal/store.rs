@@ -37,12 +37,15 @@ pub enum JournalStore {
 
 impl JournalStore {
     /// Opens the journal folder named by a path or URI.
-    pub fn open(uri: &str) -> Result<JournalStore, JournalError> {
+    pub fn open(
+        uri: &str,
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> Result<JournalStore, JournalError> {
         let kind = UfsKind::parse(uri).map_err(|e| JournalError::io(uri, e))?;
         match kind {
             UfsKind::Local { root } => Ok(JournalStore::Local(LocalStore::new(root.into()))),
             UfsKind::S3 { .. } => {
-                let ufs = alluxio_common::ufs::Ufs::open(uri, &Default::default())
+                let ufs = alluxio_common::ufs::Ufs::open(uri, options)
                     .map_err(|e| JournalError::io(uri, e))?;
                 Ok(JournalStore::from_operator(
                     ufs.operator().clone(),
@@ -283,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn local_publish_is_exclusive_and_durable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+        let store = JournalStore::open(dir.path().to_str().unwrap(), &Default::default()).unwrap();
         let a = store
             .publish("log/1", Bytes::from_static(b"a"))
             .await
@@ -308,7 +311,7 @@ mod tests {
     #[tokio::test]
     async fn concurrent_publishers_have_one_winner() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JournalStore::open(dir.path().to_str().unwrap()).unwrap();
+        let store = JournalStore::open(dir.path().to_str().unwrap(), &Default::default()).unwrap();
         let mut tasks = Vec::new();
         for i in 0..8u8 {
             let s = store.clone();
