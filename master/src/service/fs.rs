@@ -27,6 +27,21 @@ type R<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl FileSystemMaster for FsService {
+    async fn get_master_info(
+        &self,
+        _req: Request<GetMasterInfoRequest>,
+    ) -> R<GetMasterInfoResponse> {
+        let term = self.master.namespace().read().unwrap_or_else(|p| p.into_inner()).term();
+        Ok(Response::new(GetMasterInfoResponse {
+            address: self.cluster.address.clone(),
+            role: "LEADER".into(),
+            journal_sequence: self.master.writer().durable_seq(),
+            term,
+            leader_address: self.cluster.address.clone(),
+            start_time_ms: self.cluster.start_time_ms,
+        }))
+    }
+
     async fn get_status(&self, req: Request<GetStatusRequest>) -> R<FileInfo> {
         Ok(Response::new(
             self.master.get_status(&req.into_inner().path).await?,
