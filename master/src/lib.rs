@@ -4,10 +4,13 @@
 
 pub mod block_master;
 pub mod checkpointer;
+pub mod election;
+pub mod failpoint;
 pub mod fs_master;
 pub mod journal;
 pub mod namespace;
 pub mod recovery;
+pub mod role;
 pub mod server;
 pub mod service;
 pub mod settings;

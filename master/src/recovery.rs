@@ -67,7 +67,8 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
     }
 }
 
-fn apply_batch(ns: &mut Namespace, batch: reader::Batch) -> Result<(), JournalError> {
+/// Applies one decoded batch, checking that terms never go backwards.
+pub fn apply_batch(ns: &mut Namespace, batch: reader::Batch) -> Result<(), JournalError> {
     let next = batch.first_seq;
     for (i, (term, entry)) in batch.entries.iter().enumerate() {
         let corrupt = |reason: String| JournalError::Corrupt {
@@ -98,9 +99,17 @@ async fn load_checkpoint(
                 header.term,
                 &alluxio_proto::journal::JournalEntry {
                     op_id: None,
+                    op_result: 0,
                     entry: Some(alluxio_proto::journal::journal_entry::Entry::AddMount(m)),
                 },
             ),
+            Record::Retry(r) => match r.op_id {
+                Some(op) => {
+                    ns.remember(&op, r.result);
+                    Ok(())
+                }
+                None => Err("retry cache record without an operation id".to_string()),
+            },
             _ => Err("unexpected record in checkpoint body".to_string()),
         };
         result.map_err(|reason| JournalError::Corrupt {
@@ -134,6 +143,12 @@ pub fn encode_checkpoint(ns: &Namespace) -> CheckpointEncoder {
         if let Some(children) = ns.children(id) {
             queue.extend(children.values().copied());
         }
+    }
+    for ((high, low), result) in ns.retry_entries() {
+        enc.push(Record::Retry(alluxio_proto::journal::RetryCacheEntry {
+            op_id: Some(alluxio_proto::OperationId { high, low }),
+            result,
+        }));
     }
     for m in ns.mounts().iter() {
         enc.push(Record::Mount(alluxio_proto::journal::AddMount {

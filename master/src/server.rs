@@ -13,15 +13,19 @@ use alluxio_proto::journal::{AddMount, CreateInode, JournalEntry, TermStart};
 use anyhow::Context;
 
 use crate::block_master::BlockMaster;
+use crate::election::{renew_lease, ElectionError, Elector, ZkSettings};
 use crate::fs_master::{FsMaster, FsMasterOptions};
+use crate::journal::reader;
 use crate::journal::{format, JournalStore, JournalWriter};
 use crate::namespace::inode::new_directory;
 use crate::namespace::{Namespace, ROOT_ID};
+use crate::role::{Leadership, Lease, Role, RoleCell};
 use crate::service::block::BlockService;
 use crate::service::fs::{ClusterFacts, FsService};
 use crate::service::MAX_MESSAGE_BYTES;
 use crate::settings::MasterSettings;
 use crate::{checkpointer, recovery};
+use zookeeper_client::SessionState;
 
 /// Runs the master until `shutdown` resolves.
 pub async fn run(
@@ -30,8 +34,311 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let store = JournalStore::open(&settings.journal_folder, &settings.journal_options)?;
     let format_info = format::check(&store).await?;
+    let lease = if settings.zookeeper.is_some() {
+        Lease::expired()
+    } else {
+        Lease::forever()
+    };
+    let role = Arc::new(RoleCell::new(settings.address(), lease));
+    let cluster = Arc::new(ClusterFacts {
+        address: settings.address(),
+        cluster_id: format_info.cluster_id,
+        start_time_ms: time::now_ms(),
+        journal_folder: settings.journal_folder.clone(),
+        root_ufs: settings.root_ufs.clone(),
+    });
+    // The RPC server runs in every role: a standby must answer at once.
+    let listener = bind(&settings).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(serve(listener, role.clone(), cluster, stop_rx));
+    tracing::info!("alluxio-master serving on {}", settings.address());
+    let result = match settings.zookeeper.clone() {
+        None => run_single(&settings, &store, &role, shutdown).await,
+        Some(zk) => run_elected(&settings, &zk, &store, &role, shutdown).await,
+    };
+    role.set(Role::NotServing);
+    let _ = stop_tx.send(true);
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("RPC server: {e}"),
+        Err(e) => tracing::error!("RPC server task: {e}"),
+    }
+    if result.is_ok() {
+        tracing::info!("alluxio-master stopped");
+    }
+    result
+}
+
+async fn bind(settings: &MasterSettings) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host((settings.hostname.as_str(), settings.rpc_port))
+        .await
+        .with_context(|| format!("resolving alluxio.master.hostname {:?}", settings.hostname))?
+        .next()
+        .with_context(|| format!("{:?} has no address", settings.hostname))?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding master RPC port {addr}"))
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    role: Arc<RoleCell>,
+    cluster: Arc<ClusterFacts>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let fs_service = FileSystemMasterServer::new(FsService {
+        role: role.clone(),
+        cluster,
+    })
+    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let block_service = BlockMasterServer::new(BlockService { role })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(fs_service)
+        .add_service(block_service)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        )
+        .await
+        .context("RPC server failed")
+}
+
+/// Without ZooKeeper: this master is the leader for its whole life. A
+/// failed journal publish ends the process (a supervisor restarts it, and
+/// the restart replays the journal).
+async fn run_single(
+    settings: &MasterSettings,
+    store: &JournalStore,
+    role: &Arc<RoleCell>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let ns = recover_logged(store).await?;
+    let leading = lead(settings, store, ns, role).await?;
+    let writer = leading.leadership.fs.writer().clone();
+    tokio::select! {
+        _ = shutdown => {
+            leading.stop(role);
+            Ok(())
+        }
+        _ = wait_for_failure(writer.clone()) => {
+            leading.stop(role);
+            let err = writer.failure().map(|e| e.to_string()).unwrap_or_default();
+            anyhow::bail!("stopped serving: {err}")
+        }
+    }
+}
+
+/// With ZooKeeper: standby (tailing the journal) until elected, leader until
+/// the session or the journal says otherwise, then standby again after
+/// rebuilding the namespace from the journal.
+async fn run_elected(
+    settings: &MasterSettings,
+    zk: &ZkSettings,
+    store: &JournalStore,
+    role: &Arc<RoleCell>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    let address = settings.address();
+    loop {
+        role.set(Role::NotServing);
+        let mut ns = recover_logged(store).await?;
+        role.set_position(ns.last_seq(), ns.term());
+        let elector = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            joined = Elector::join(zk, &address) => match joined {
+                Ok(e) => Arc::new(e),
+                Err(e) => {
+                    tracing::warn!("cannot join the election (retrying): {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        role.set(Role::Standby);
+        let won = tokio::select! {
+            _ = &mut shutdown => {
+                resign(elector).await;
+                return Ok(());
+            }
+            won = standby(&elector, store, &mut ns, role) => won,
+        };
+        if let Err(e) = won {
+            tracing::warn!("left the election: {e}");
+            resign(elector).await;
+            continue;
+        }
+        tracing::info!("elected leader; catching up the journal tail");
+        role.set(Role::NotServing);
+        let leading = match take_over(settings, store, ns, role).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("could not take over: {e:#}");
+                resign(elector).await;
+                continue;
+            }
+        };
+        let lease_task = {
+            let (elector, role) = (elector.clone(), role.clone());
+            let timeout = zk.session_timeout;
+            tokio::spawn(async move { renew_lease(&elector, &role.lease, timeout).await })
+        };
+        if let Err(e) = elector.publish_leader().await {
+            tracing::warn!("could not publish the leader node: {e}");
+            lease_task.abort();
+            leading.stop(role);
+            resign(elector).await;
+            continue;
+        }
+        role.set(Role::Leader(leading.leadership.clone()));
+        let outcome = lead_until_lost(&elector, &leading, role, &mut shutdown).await;
+        // Stop serving before anything else.
+        role.lease.revoke();
+        lease_task.abort();
+        leading.stop(role);
+        resign(elector).await;
+        match outcome {
+            None => return Ok(()),
+            Some(why) => tracing::warn!("stepping down: {why}; rebuilding from the journal"),
+        }
+    }
+}
+
+/// Serves as leader until shutdown (`None`) or a reason to step down.
+async fn lead_until_lost(
+    elector: &Elector,
+    leading: &Leading,
+    role: &RoleCell,
+    shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Option<String> {
+    let writer = leading.leadership.fs.writer().clone();
+    let mut states = elector.state_watcher();
+    loop {
+        tokio::select! {
+            _ = shutdown.as_mut() => return None,
+            _ = wait_for_failure(writer.clone()) => {
+                return Some(format!("journal: {}", writer.failure().map(|e| e.to_string()).unwrap_or_default()));
+            }
+            state = states.changed() => match state {
+                SessionState::SyncConnected => {
+                    tracing::info!("ZooKeeper connection is back; serving again once the lease renews");
+                }
+                SessionState::Disconnected => {
+                    // Same session may come back: pause, do not resign yet.
+                    role.lease.revoke();
+                    tracing::warn!("ZooKeeper connection lost: not serving until it returns");
+                }
+                other => return Some(format!("ZooKeeper session {other:?}")),
+            }
+        }
+    }
+}
+
+/// Tails the journal until this master wins the election.
+async fn standby(
+    elector: &Elector,
+    store: &JournalStore,
+    ns: &mut Namespace,
+    role: &RoleCell,
+) -> Result<(), ElectionError> {
+    let election = elector.wait_until_leader();
+    tokio::pin!(election);
+    let mut tick = tokio::time::interval(STANDBY_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_hint = std::time::Instant::now() - Duration::from_secs(10);
+    let mut last_tail_check = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            won = &mut election => return won,
+            _ = tick.tick() => {
+                match tail(store, ns, &mut last_tail_check).await {
+                    Ok(()) => {}
+                    Err(e) => tracing::warn!("standby tailing failed (retrying): {e}"),
+                }
+                role.set_position(ns.last_seq(), ns.term());
+                if last_hint.elapsed() > Duration::from_millis(500) {
+                    last_hint = std::time::Instant::now();
+                    role.set_leader_hint(elector.current_leader().await);
+                }
+            }
+        }
+    }
+}
+
+/// How often a standby looks for the next batch.
+const STANDBY_POLL: Duration = Duration::from_millis(10);
+
+/// Applies every batch published after `ns`. Point reads only; once a
+/// second it also checks whether the log was compacted past this standby.
+async fn tail(
+    store: &JournalStore,
+    ns: &mut Namespace,
+    last_check: &mut std::time::Instant,
+) -> Result<(), crate::journal::JournalError> {
+    let mut advanced = false;
+    while let Some(batch) = reader::read_batch(store, ns.last_seq() + 1).await? {
+        recovery::apply_batch(ns, batch)?;
+        advanced = true;
+    }
+    if !advanced && last_check.elapsed() > Duration::from_secs(1) {
+        *last_check = std::time::Instant::now();
+        if let reader::Tail::NewerCheckpoint(_) =
+            reader::check_tail(store, ns.last_seq() + 1).await?
+        {
+            *ns = recovery::recover(store).await?;
+        }
+    }
+    Ok(())
+}
+
+/// After winning: reads the log to its end and opens a new term. If another
+/// master published into the slot first (an old leader finishing a batch),
+/// replays that and tries the next slot.
+async fn take_over(
+    settings: &MasterSettings,
+    store: &JournalStore,
+    mut ns: Namespace,
+    role: &Arc<RoleCell>,
+) -> anyhow::Result<Leading> {
+    for attempt in 0..10 {
+        if recovery::catch_up(store, &mut ns).await? != reader::Tail::End {
+            ns = recovery::recover(store).await?;
+        }
+        match lead(settings, store, ns, role).await {
+            Ok(l) => return Ok(l),
+            Err(e) if attempt < 9 && is_fenced(&e) => {
+                tracing::warn!("slot taken while opening the term (attempt {attempt}): {e:#}");
+                ns = recovery::recover(store).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    anyhow::bail!("could not open a new term after 10 attempts")
+}
+
+fn is_fenced(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::journal::JournalError>()
+            .is_some_and(|j| matches!(j, crate::journal::JournalError::Fenced { .. }))
+    })
+}
+
+async fn resign(elector: Arc<Elector>) {
+    match Arc::try_unwrap(elector) {
+        Ok(e) => e.resign().await,
+        Err(_) => tracing::warn!("election handle still shared; session closes when dropped"),
+    }
+}
+
+async fn recover_logged(store: &JournalStore) -> anyhow::Result<Namespace> {
     let started = std::time::Instant::now();
-    let ns = recovery::recover(&store).await?;
+    let ns = recovery::recover(store).await?;
     tracing::info!(
         "replayed journal {} to sequence {} ({} inodes) in {:?}",
         store.describe(),
@@ -39,12 +346,37 @@ pub async fn run(
         ns.inode_count(),
         started.elapsed()
     );
-    let last_checkpoint = crate::journal::checkpoint::latest(&store)
+    Ok(ns)
+}
+
+/// A leadership and the background tasks that belong to it.
+struct Leading {
+    leadership: Arc<Leadership>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Leading {
+    fn stop(&self, role: &RoleCell) {
+        role.set(Role::NotServing);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Opens a new term on `ns` and starts serving it.
+async fn lead(
+    settings: &MasterSettings,
+    store: &JournalStore,
+    ns: Namespace,
+    role: &Arc<RoleCell>,
+) -> anyhow::Result<Leading> {
+    let last_checkpoint = crate::journal::checkpoint::latest(store)
         .await?
         .unwrap_or(0);
     let ns = Arc::new(RwLock::new(ns));
     let (user, group) = identity::current_user_group();
-    let writer = start_term(&ns, &store, &settings, &user, &group).await?;
+    let writer = start_term(&ns, store, settings, &user, &group).await?;
     let blocks = Arc::new(BlockMaster::new(settings.worker_timeout));
     let fs = Arc::new(FsMaster::new(
         ns.clone(),
@@ -56,70 +388,29 @@ pub async fn run(
             default_group: group,
         },
     ));
-    tokio::spawn(checkpointer::run(
-        ns.clone(),
-        writer.clone(),
-        store.clone(),
-        settings.checkpoint_period_entries,
-        last_checkpoint,
-    ));
-    tokio::spawn(detect_lost_workers(
-        blocks.clone(),
-        settings.lost_worker_interval,
-    ));
-
-    let cluster = Arc::new(ClusterFacts {
-        address: settings.address(),
-        cluster_id: format_info.cluster_id,
-        start_time_ms: time::now_ms(),
-        journal_folder: settings.journal_folder.clone(),
-        root_ufs: settings.root_ufs.clone(),
-    });
-    let fs_service = FileSystemMasterServer::new(FsService {
-        master: fs.clone(),
-        cluster,
-    })
-    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-    .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let block_service = BlockMasterServer::new(BlockService { blocks })
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
-
-    let addr = tokio::net::lookup_host((settings.hostname.as_str(), settings.rpc_port))
-        .await
-        .with_context(|| format!("resolving alluxio.master.hostname {:?}", settings.hostname))?
-        .next()
-        .with_context(|| format!("{:?} has no address", settings.hostname))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding master RPC port {addr}"))?;
-    tracing::info!(
-        "alluxio-master serving on {} (term {})",
-        settings.address(),
-        writer.term()
-    );
-    let failed_writer = writer.clone();
-    let stop = async move {
-        tokio::select! {
-            _ = shutdown => {}
-            _ = wait_for_failure(failed_writer) => {}
-        }
-    };
-    tonic::transport::Server::builder()
-        .tcp_nodelay(true)
-        .add_service(fs_service)
-        .add_service(block_service)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            stop,
-        )
-        .await
-        .context("RPC server failed")?;
-    if let Some(err) = writer.failure() {
-        anyhow::bail!("stopped serving: {err}");
+    let tasks = vec![
+        tokio::spawn(checkpointer::run(
+            ns.clone(),
+            writer.clone(),
+            store.clone(),
+            settings.checkpoint_period_entries,
+            last_checkpoint,
+        )),
+        tokio::spawn(detect_lost_workers(
+            blocks.clone(),
+            settings.lost_worker_interval,
+        )),
+    ];
+    {
+        let ns = ns.read().unwrap_or_else(|p| p.into_inner());
+        role.set_position(ns.last_seq(), ns.term());
     }
-    tracing::info!("alluxio-master stopped");
-    Ok(())
+    let leadership = Arc::new(Leadership { fs, blocks });
+    if settings.zookeeper.is_none() {
+        role.set(Role::Leader(leadership.clone()));
+    }
+    tracing::info!("leading in term {}", writer.term());
+    Ok(Leading { leadership, tasks })
 }
 
 async fn wait_for_failure(writer: JournalWriter) {
@@ -196,6 +487,7 @@ async fn start_term(
 fn entry(e: Entry) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(e),
     }
 }

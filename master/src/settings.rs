@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use alluxio_common::config::{keys, Config, ConfigError};
 
+use crate::election::ZkSettings;
+
 /// Everything the master process needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct MasterSettings {
@@ -21,6 +23,8 @@ pub struct MasterSettings {
     pub worker_timeout: Duration,
     pub lost_worker_interval: Duration,
     pub default_block_size: u64,
+    /// ZooKeeper election, when `alluxio.zookeeper.enabled`.
+    pub zookeeper: Option<ZkSettings>,
 }
 
 impl MasterSettings {
@@ -40,6 +44,22 @@ impl MasterSettings {
             worker_timeout: conf.get_duration(keys::MASTER_WORKER_TIMEOUT)?,
             lost_worker_interval: conf.get_duration(keys::MASTER_LOST_WORKER_DETECTION_INTERVAL)?,
             default_block_size: conf.get_bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT)?,
+            zookeeper: if conf.get_bool(keys::ZOOKEEPER_ENABLED)? {
+                let address = conf.get_list(keys::ZOOKEEPER_ADDRESS)?;
+                if address.is_empty() {
+                    return Err(ConfigError::Missing {
+                        key: keys::ZOOKEEPER_ADDRESS.to_string(),
+                    });
+                }
+                Some(ZkSettings {
+                    address: address.join(","),
+                    session_timeout: conf.get_duration(keys::ZOOKEEPER_SESSION_TIMEOUT)?,
+                    election_path: conf.get(keys::ZOOKEEPER_ELECTION_PATH)?,
+                    leader_path: conf.get(keys::ZOOKEEPER_LEADER_PATH)?,
+                })
+            } else {
+                None
+            },
         })
     }
 

@@ -16,6 +16,7 @@ use alluxio_proto::FileType;
 fn term_start(term: u64) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(Entry::TermStart(TermStart {
             term,
             address: "test".into(),
@@ -27,6 +28,7 @@ fn term_start(term: u64) -> JournalEntry {
 fn dir(id: u64, parent: u64, name: &str) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(Entry::CreateInode(CreateInode {
             inode: Some(InodeRecord {
                 id,
@@ -230,4 +232,35 @@ async fn unformatted_and_future_formats_are_refused() {
         err.contains("not formatted") && err.contains("alluxio format"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn retry_cache_survives_replay_and_checkpoints() {
+    let (_d, store) = formatted().await;
+    let ns = Arc::new(RwLock::new(Namespace::new()));
+    let w = JournalWriter::start(store.clone(), 1, 1);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
+    let op = |n: u64| alluxio_proto::OperationId { high: 7, low: n };
+    let with_op = |mut e: JournalEntry, n: u64| {
+        e.op_id = Some(op(n));
+        e.op_result = 1000 + n;
+        e
+    };
+    commit(&ns, &w, vec![with_op(dir(2, 1, "a"), 1)])
+        .await
+        .unwrap();
+    checkpoint_now(&ns, &w, &store).await.unwrap();
+    commit(&ns, &w, vec![with_op(dir(3, 1, "b"), 2)])
+        .await
+        .unwrap();
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(
+        replayed.retried(&op(1)),
+        Some(1001),
+        "lost through the checkpoint"
+    );
+    assert_eq!(replayed.retried(&op(2)), Some(1002), "lost through replay");
+    assert_eq!(replayed.retried(&op(3)), None);
 }

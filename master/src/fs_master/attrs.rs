@@ -11,10 +11,14 @@ impl FsMaster {
     /// Changes attributes of `path` (and everything below it if recursive).
     pub async fn set_attribute(&self, req: SetAttributeRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
+        if let Some(id) = self.replayed(&req.op_id).await? {
+            return self.info_of(id, &path);
+        }
         self.load_path(&path).await?;
         let done = {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;
+            let inode_id = inode.id;
             let mut ids = vec![inode.id];
             if req.recursive {
                 ids.extend(ns.descendants_post_order(inode.id));
@@ -24,6 +28,7 @@ impl FsMaster {
                 .into_iter()
                 .map(|id| JournalEntry {
                     op_id: None,
+                    op_result: 0,
                     entry: Some(Entry::SetAttribute(SetAttribute {
                         id,
                         mode: req.mode.map(|m| m & 0o7777),
@@ -35,7 +40,7 @@ impl FsMaster {
                     })),
                 })
                 .collect();
-            self.commit(&mut ns, entries, req.op_id)
+            self.commit(&mut ns, entries, req.op_id, inode_id)
         };
         done.await?;
         let ns = self.read();

@@ -24,6 +24,9 @@ impl FsMaster {
     /// Creates directory `req.path` (and its parents if `recursive`).
     pub async fn create_directory(&self, req: CreateDirectoryRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
+        if let Some(id) = self.replayed(&req.op_id).await? {
+            return self.info_of(id, &path);
+        }
         self.load_path(&path).await?;
         let missing = {
             let ns = self.read();
@@ -61,7 +64,7 @@ impl FsMaster {
             };
             self.check_parent(&ns, parent, &path, depth, req.recursive)?;
             let (entries, id) = self.dir_entries(&ns, parent, &path, depth, &creator);
-            (self.commit(&mut ns, entries, req.op_id), id)
+            (self.commit(&mut ns, entries, req.op_id, id), id)
         };
         done.await?;
         let ns = self.read();
@@ -77,6 +80,15 @@ impl FsMaster {
         let path = parse_path(&req.path)?;
         if path.is_root() {
             return Err(FsError::AlreadyExists("/".into()));
+        }
+        let write_type = WriteType::try_from(req.write_type).unwrap_or(WriteType::CacheThrough);
+        if let Some(id) = self.replayed(&req.op_id).await? {
+            let mut info = self.info_of(id, &path)?;
+            if write_type != WriteType::MustCache && !info.completed {
+                let ns = self.read();
+                info.ufs_temp_path = self.staging_path(&ns, &path, info.container_id)?;
+            }
+            return Ok(info);
         }
         self.load_path(&path).await?;
         let block_size = if req.block_size == 0 {
@@ -170,7 +182,7 @@ impl FsMaster {
                 ..Default::default()
             };
             entries.push(create_entry(inode));
-            (self.commit(&mut ns, entries, req.op_id), id, freed)
+            (self.commit(&mut ns, entries, req.op_id, id), id, freed)
         };
         done.await?;
         self.blocks.free_blocks(&freed);
@@ -179,7 +191,7 @@ impl FsMaster {
             .inode(id)
             .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         let mut info = self.info(&ns, inode, &path)?;
-        let write_type = WriteType::try_from(req.write_type).unwrap_or(WriteType::CacheThrough);
+        crate::failpoint::hit("create_file_after_publish");
         if write_type != WriteType::MustCache {
             info.ufs_temp_path = self.staging_path(&ns, &path, inode.container_id)?;
         }
@@ -191,6 +203,9 @@ impl FsMaster {
     /// length succeeds (a retried call).
     pub async fn complete_file(&self, req: CompleteFileRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
+        if let Some(id) = self.replayed(&req.op_id).await? {
+            return self.info_of(id, &path);
+        }
         let (loc, staging, file_id) = {
             let ns = self.read();
             let inode = ns.resolve(&path)?;
@@ -246,6 +261,7 @@ impl FsMaster {
             }
             let entry = JournalEntry {
                 op_id: None,
+                op_result: 0,
                 entry: Some(Entry::CompleteFile(j::CompleteFile {
                     id: inode.id,
                     length: req.length,
@@ -253,7 +269,7 @@ impl FsMaster {
                     persisted,
                 })),
             };
-            self.commit(&mut ns, vec![entry], req.op_id)
+            self.commit(&mut ns, vec![entry], req.op_id, file_id)
         };
         done.await?;
         let ns = self.read();
@@ -380,6 +396,7 @@ fn is_create(e: &JournalEntry) -> bool {
 pub(super) fn create_entry(inode: InodeRecord) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(Entry::CreateInode(j::CreateInode { inode: Some(inode) })),
     }
 }
@@ -387,6 +404,7 @@ pub(super) fn create_entry(inode: InodeRecord) -> JournalEntry {
 pub(super) fn remove_entry(parent_id: u64, name: &str) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(Entry::RemoveEntry(j::RemoveEntry {
             parent_id,
             name: name.to_string(),

@@ -103,9 +103,11 @@ impl FsMaster {
         ns: &mut Namespace,
         mut entries: Vec<JournalEntry>,
         op_id: Option<OperationId>,
+        op_result: u64,
     ) -> impl std::future::Future<Output = FsResult<()>> + Send + 'static {
         if let (Some(first), Some(op)) = (entries.first_mut(), op_id) {
             first.op_id = Some(op);
+            first.op_result = op_result;
         }
         let first_seq = ns.last_seq() + 1;
         let term = self.writer.term();
@@ -122,6 +124,38 @@ impl FsMaster {
         }
         let fut = self.writer.append(first_seq, entries);
         async move { fut.await.map_err(FsError::from) }
+    }
+
+    /// If operation `op` was applied before (the client is retrying after a
+    /// lost reply), its recorded result, once that is durable.
+    async fn replayed(&self, op: &Option<OperationId>) -> FsResult<Option<u64>> {
+        let Some(op) = op else { return Ok(None) };
+        let (result, seq) = {
+            let ns = self.read();
+            (ns.retried(op), ns.last_seq())
+        };
+        match result {
+            Some(r) => {
+                self.settle(seq).await?;
+                tracing::debug!(
+                    "operation {:x}{:x} retried: replaying its result",
+                    op.high,
+                    op.low
+                );
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The reply for inode `id` (a replayed operation's result).
+    fn info_of(&self, id: u64, fallback: &AlluxioPath) -> FsResult<alluxio_proto::FileInfo> {
+        let ns = self.read();
+        let inode = ns
+            .inode(id)
+            .ok_or_else(|| FsError::NotFound(fallback.to_string()))?;
+        let path = ns.path_of(id)?;
+        self.info(&ns, inode, &path)
     }
 
     /// Waits until everything a reader may have seen (up to `seq`) is durable.

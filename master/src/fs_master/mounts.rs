@@ -16,6 +16,9 @@ impl FsMaster {
     /// Mounts `ufs_uri` at a new directory `alluxio_path`.
     pub async fn mount(&self, req: MountRequest) -> FsResult<()> {
         let path = parse_path(&req.alluxio_path)?;
+        if self.replayed(&req.op_id).await?.is_some() {
+            return Ok(());
+        }
         if path.is_root() {
             return Err(FsError::AlreadyExists("/ is the root mount".into()));
         }
@@ -69,6 +72,7 @@ impl FsMaster {
                 create_entry(dir),
                 JournalEntry {
                     op_id: None,
+                    op_result: 0,
                     entry: Some(Entry::AddMount(AddMount {
                         alluxio_path: path.to_string(),
                         ufs_uri: req.ufs_uri.clone(),
@@ -76,7 +80,7 @@ impl FsMaster {
                     })),
                 },
             ];
-            self.commit(&mut ns, entries, req.op_id)
+            self.commit(&mut ns, entries, req.op_id, 0)
         };
         done.await
     }
@@ -84,6 +88,9 @@ impl FsMaster {
     /// Removes the mount at `alluxio_path` and its inodes (the UFS is untouched).
     pub async fn unmount(&self, req: UnmountRequest) -> FsResult<()> {
         let path = parse_path(&req.alluxio_path)?;
+        if self.replayed(&req.op_id).await?.is_some() {
+            return Ok(());
+        }
         if path.is_root() {
             return Err(FsError::InvalidArgument("cannot unmount the root".into()));
         }
@@ -109,11 +116,12 @@ impl FsMaster {
             entries.push(remove_entry(inode.parent_id, &inode.name));
             entries.push(JournalEntry {
                 op_id: None,
+                op_result: 0,
                 entry: Some(Entry::DeleteMount(DeleteMount {
                     alluxio_path: path.to_string(),
                 })),
             });
-            (self.commit(&mut ns, entries, req.op_id), freed)
+            (self.commit(&mut ns, entries, req.op_id, 0), freed)
         };
         done.await?;
         self.blocks.free_blocks(&freed);

@@ -12,6 +12,9 @@ impl FsMaster {
     /// unless `alluxio_only`.
     pub async fn delete(&self, req: DeleteRequest) -> FsResult<()> {
         let path = parse_path(&req.path)?;
+        if self.replayed(&req.op_id).await?.is_some() {
+            return Ok(());
+        }
         if path.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot delete the root directory".into(),
@@ -62,7 +65,7 @@ impl FsMaster {
             }
             freed.extend(self.file_blocks(inode));
             entries.push(remove_entry(inode.parent_id, &inode.name));
-            (self.commit(&mut ns, entries, req.op_id), freed)
+            (self.commit(&mut ns, entries, req.op_id, 0), freed)
         };
         done.await?;
         self.blocks.free_blocks(&freed);

@@ -14,6 +14,9 @@ impl FsMaster {
     pub async fn rename(&self, req: RenameRequest) -> FsResult<()> {
         let src = parse_path(&req.src)?;
         let dst = parse_path(&req.dst)?;
+        if self.replayed(&req.op_id).await?.is_some() {
+            return Ok(());
+        }
         if src.is_root() || dst.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot rename the root directory".into(),
@@ -103,6 +106,7 @@ impl FsMaster {
             };
             let entry = JournalEntry {
                 op_id: None,
+                op_result: 0,
                 entry: Some(Entry::Rename(RenameEntry {
                     src_parent_id: src_parent,
                     src_name: src.name().to_string(),
@@ -111,7 +115,7 @@ impl FsMaster {
                     time_ns: time::now_ns(),
                 })),
             };
-            (self.commit(&mut ns, vec![entry], req.op_id), freed)
+            (self.commit(&mut ns, vec![entry], req.op_id, 0), freed)
         };
         done.await?;
         self.blocks.free_blocks(&freed);

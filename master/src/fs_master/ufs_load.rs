@@ -49,7 +49,7 @@ impl FsMaster {
                     Lookup::Missing { parent, .. } if parent != parent_id => None,
                     Lookup::Missing { .. } => {
                         let entry = self.ufs_inode_entry(&mut ns, parent_id, &status);
-                        Some(self.commit(&mut ns, vec![entry], None))
+                        Some(self.commit(&mut ns, vec![entry], None, 0))
                     }
                 }
             };
@@ -91,9 +91,10 @@ impl FsMaster {
             }
             entries.push(JournalEntry {
                 op_id: None,
+                op_result: 0,
                 entry: Some(Entry::SetDirectoryLoaded(SetDirectoryLoaded { id: dir_id })),
             });
-            self.commit(&mut ns, entries, None)
+            self.commit(&mut ns, entries, None, 0)
         };
         done.await
     }
@@ -149,6 +150,7 @@ impl FsMaster {
         };
         JournalEntry {
             op_id: None,
+            op_result: 0,
             entry: Some(Entry::CreateInode(CreateInode { inode: Some(inode) })),
         }
     }

@@ -120,6 +120,9 @@ impl Namespace {
                     .ufs_loaded = true;
             }
         }
+        if let Some(op) = &entry.op_id {
+            self.remember(op, entry.op_result);
+        }
         self.last_seq = seq;
         self.term = term;
         Ok(())

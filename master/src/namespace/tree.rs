@@ -1,6 +1,6 @@
 //! The inode table and directory entries, with path resolution.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use alluxio_common::{AlluxioPath, FsError, FsResult};
 
@@ -22,7 +22,14 @@ pub struct Namespace {
     pub(crate) last_seq: u64,
     /// Term of the last applied entry.
     pub(crate) term: u64,
+    /// Results of recent mutations by operation id, so a retried RPC gets
+    /// the original answer (journaled with the entries, kept in checkpoints).
+    pub(crate) retry_cache: HashMap<(u64, u64), u64>,
+    retry_order: VecDeque<(u64, u64)>,
 }
+
+/// How many operation results the retry cache remembers.
+pub const RETRY_CACHE_CAPACITY: usize = 1_000_000;
 
 /// The outcome of walking a path.
 #[derive(Debug)]
@@ -52,6 +59,31 @@ impl Namespace {
     /// Term of the last applied entry.
     pub fn term(&self) -> u64 {
         self.term
+    }
+
+    /// The recorded result of operation `op`, if it was applied.
+    pub fn retried(&self, op: &alluxio_proto::OperationId) -> Option<u64> {
+        self.retry_cache.get(&(op.high, op.low)).copied()
+    }
+
+    /// Remembers the result of operation `op`.
+    pub fn remember(&mut self, op: &alluxio_proto::OperationId, result: u64) {
+        let key = (op.high, op.low);
+        if self.retry_cache.insert(key, result).is_none() {
+            self.retry_order.push_back(key);
+            while self.retry_order.len() > RETRY_CACHE_CAPACITY {
+                if let Some(old) = self.retry_order.pop_front() {
+                    self.retry_cache.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// The retry cache, oldest first (for checkpoints).
+    pub fn retry_entries(&self) -> impl Iterator<Item = ((u64, u64), u64)> + '_ {
+        self.retry_order
+            .iter()
+            .filter_map(|k| self.retry_cache.get(k).map(|r| (*k, *r)))
     }
 
     /// Number of inodes.

@@ -8,10 +8,17 @@ use alluxio_proto::*;
 use tonic::{Request, Response, Status};
 
 use crate::block_master::BlockMaster;
+use crate::role::RoleCell;
 
-/// Serves worker registration, heartbeats and block commits.
+/// Serves worker registration, heartbeats and block commits on the leader.
 pub struct BlockService {
-    pub blocks: Arc<BlockMaster>,
+    pub role: Arc<RoleCell>,
+}
+
+impl BlockService {
+    fn blocks(&self) -> Result<Arc<BlockMaster>, Status> {
+        Ok(self.role.leader()?.blocks.clone())
+    }
 }
 
 #[tonic::async_trait]
@@ -27,9 +34,9 @@ impl BlockMasterRpc for BlockService {
         if address.host.is_empty() || address.rpc_port == 0 || address.rpc_port > 65535 {
             return Err(FsError::InvalidArgument(format!("bad worker address {address:?}")).into());
         }
-        let id = self
-            .blocks
-            .register(address.clone(), req.tiers, req.block_ids, req.start_time_ms);
+        let id =
+            self.blocks()?
+                .register(address.clone(), req.tiers, req.block_ids, req.start_time_ms);
         tracing::info!(
             "worker {id} registered from {}:{}",
             address.host,
@@ -43,7 +50,7 @@ impl BlockMasterRpc for BlockService {
         req: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
         let r = req.into_inner();
-        Ok(Response::new(self.blocks.heartbeat(
+        Ok(Response::new(self.blocks()?.heartbeat(
             r.worker_id,
             r.tiers,
             r.added_blocks,
@@ -56,7 +63,10 @@ impl BlockMasterRpc for BlockService {
         req: Request<CommitBlockRequest>,
     ) -> Result<Response<CommitBlockResponse>, Status> {
         let r = req.into_inner();
-        if !self.blocks.commit_block(r.worker_id, r.block_id, r.tiers) {
+        if !self
+            .blocks()?
+            .commit_block(r.worker_id, r.block_id, r.tiers)
+        {
             return Err(FsError::FailedPrecondition(format!(
                 "worker {} is not registered",
                 r.worker_id

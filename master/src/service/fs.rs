@@ -7,11 +7,19 @@ use alluxio_proto::*;
 use tonic::{Request, Response, Status};
 
 use crate::fs_master::FsMaster;
+use crate::role::{Role, RoleCell};
 
-/// Serves namespace RPCs from the leading master.
+/// Serves namespace RPCs when this master leads; otherwise every call
+/// answers at once with "not the leader" and the leader's address.
 pub struct FsService {
-    pub master: Arc<FsMaster>,
+    pub role: Arc<RoleCell>,
     pub cluster: Arc<ClusterFacts>,
+}
+
+impl FsService {
+    fn master(&self) -> Result<Arc<FsMaster>, Status> {
+        Ok(self.role.leader()?.fs.clone())
+    }
 }
 
 /// Fixed facts reported by getClusterInfo.
@@ -31,76 +39,92 @@ impl FileSystemMaster for FsService {
         &self,
         _req: Request<GetMasterInfoRequest>,
     ) -> R<GetMasterInfoResponse> {
-        let term = self.master.namespace().read().unwrap_or_else(|p| p.into_inner()).term();
+        let role = self.role.role();
+        let (journal_sequence, term) = match &role {
+            Role::Leader(l) => {
+                let term =
+                    l.fs.namespace()
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .term();
+                (l.fs.writer().durable_seq(), term)
+            }
+            _ => self.role.position(),
+        };
+        let role_name = match self.role.leader() {
+            Ok(_) => "LEADER",
+            Err(_) if matches!(role, Role::Leader(_)) => "NOT_SERVING",
+            Err(_) => role.name(),
+        };
         Ok(Response::new(GetMasterInfoResponse {
-            address: self.cluster.address.clone(),
-            role: "LEADER".into(),
-            journal_sequence: self.master.writer().durable_seq(),
+            address: self.role.address.clone(),
+            role: role_name.into(),
+            journal_sequence,
             term,
-            leader_address: self.cluster.address.clone(),
-            start_time_ms: self.cluster.start_time_ms,
+            leader_address: self.role.leader_hint().unwrap_or_default(),
+            start_time_ms: self.role.start_time_ms,
         }))
     }
 
     async fn get_status(&self, req: Request<GetStatusRequest>) -> R<FileInfo> {
         Ok(Response::new(
-            self.master.get_status(&req.into_inner().path).await?,
+            self.master()?.get_status(&req.into_inner().path).await?,
         ))
     }
 
     async fn list_status(&self, req: Request<ListStatusRequest>) -> R<ListStatusResponse> {
         let req = req.into_inner();
-        let infos = self.master.list_status(&req.path, req.recursive).await?;
+        let infos = self.master()?.list_status(&req.path, req.recursive).await?;
         Ok(Response::new(ListStatusResponse { infos }))
     }
 
     async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
         Ok(Response::new(
-            self.master.create_directory(req.into_inner()).await?,
+            self.master()?.create_directory(req.into_inner()).await?,
         ))
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
         Ok(Response::new(
-            self.master.create_file(req.into_inner()).await?,
+            self.master()?.create_file(req.into_inner()).await?,
         ))
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
         Ok(Response::new(
-            self.master.complete_file(req.into_inner()).await?,
+            self.master()?.complete_file(req.into_inner()).await?,
         ))
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
-        self.master.delete(req.into_inner()).await?;
+        self.master()?.delete(req.into_inner()).await?;
         Ok(Response::new(DeleteResponse {}))
     }
 
     async fn rename(&self, req: Request<RenameRequest>) -> R<RenameResponse> {
-        self.master.rename(req.into_inner()).await?;
+        self.master()?.rename(req.into_inner()).await?;
         Ok(Response::new(RenameResponse {}))
     }
 
     async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
         Ok(Response::new(
-            self.master.set_attribute(req.into_inner()).await?,
+            self.master()?.set_attribute(req.into_inner()).await?,
         ))
     }
 
     async fn free(&self, req: Request<FreeRequest>) -> R<FreeResponse> {
         let req = req.into_inner();
-        let freed_blocks = self.master.free(&req.path, req.recursive).await?;
+        let freed_blocks = self.master()?.free(&req.path, req.recursive).await?;
         Ok(Response::new(FreeResponse { freed_blocks }))
     }
 
     async fn mount(&self, req: Request<MountRequest>) -> R<MountResponse> {
-        self.master.mount(req.into_inner()).await?;
+        self.master()?.mount(req.into_inner()).await?;
         Ok(Response::new(MountResponse {}))
     }
 
     async fn unmount(&self, req: Request<UnmountRequest>) -> R<UnmountResponse> {
-        self.master.unmount(req.into_inner()).await?;
+        self.master()?.unmount(req.into_inner()).await?;
         Ok(Response::new(UnmountResponse {}))
     }
 
@@ -109,7 +133,7 @@ impl FileSystemMaster for FsService {
         _req: Request<GetMountTableRequest>,
     ) -> R<GetMountTableResponse> {
         Ok(Response::new(GetMountTableResponse {
-            mounts: self.master.mount_table(),
+            mounts: self.master()?.mount_table(),
         }))
     }
 
@@ -117,21 +141,18 @@ impl FileSystemMaster for FsService {
         &self,
         _req: Request<GetClusterInfoRequest>,
     ) -> R<GetClusterInfoResponse> {
+        let master = self.master()?;
         let (inode_count, term) = {
-            let ns = self
-                .master
-                .namespace()
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let ns = master.namespace().read().unwrap_or_else(|p| p.into_inner());
             (ns.inode_count() as u64, ns.term())
         };
         let c = &self.cluster;
         Ok(Response::new(GetClusterInfoResponse {
             leader_address: c.address.clone(),
             cluster_id: c.cluster_id.clone(),
-            journal_sequence: self.master.writer().durable_seq(),
+            journal_sequence: master.writer().durable_seq(),
             term,
-            workers: self.master.blocks().worker_infos(),
+            workers: master.blocks().worker_infos(),
             inode_count,
             start_time_ms: c.start_time_ms,
             journal_folder: c.journal_folder.clone(),
