@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use alluxio_client::{FileSystem, GetClusterInfoResponse};
-use alluxio_common::config::{format_bytes, Config};
+use alluxio_common::config::{format_bytes, keys, Config};
 use alluxio_proto::{TierUsage, WorkerInfo};
 use clap::{Subcommand, ValueEnum};
 
@@ -47,9 +47,12 @@ pub async fn run(conf: &Config, command: FsadminCommand) -> anyhow::Result<()> {
     match command {
         FsadminCommand::Report { category } => {
             let info = fs.cluster_info().await?;
+            let masters = fs.master_infos().await;
             let mut out = std::io::stdout().lock();
             if category == Category::Summary {
                 summary(&mut out, &fs, &info)?;
+                writeln!(out)?;
+                masters_section(&mut out, conf, &fs, &masters)?;
                 writeln!(out)?;
             }
             capacity(&mut out, &info)?;
@@ -107,6 +110,42 @@ fn summary(
                 contact,
                 w.block_count
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// Every master with its role and journal position.
+fn masters_section(
+    out: &mut impl Write,
+    conf: &Config,
+    fs: &FileSystem,
+    masters: &[(
+        String,
+        alluxio_client::FsResult<alluxio_client::GetMasterInfoResponse>,
+    )],
+) -> std::io::Result<()> {
+    if conf.get_bool(keys::ZOOKEEPER_ENABLED).unwrap_or(false) {
+        writeln!(
+            out,
+            "ZooKeeper: {}",
+            conf.get(keys::ZOOKEEPER_ADDRESS).unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "Masters (from {}):", fs.discovery().describe())?;
+    writeln!(
+        out,
+        "    {:<28}{:<14}{:<18}Term",
+        "Address", "Role", "Journal Sequence"
+    )?;
+    for (address, info) in masters {
+        match info {
+            Ok(m) => writeln!(
+                out,
+                "    {:<28}{:<14}{:<18}{}",
+                address, m.role, m.journal_sequence, m.term
+            )?,
+            Err(e) => writeln!(out, "    {address:<28}{:<14}{e}", "UNREACHABLE")?,
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use alluxio_common::config::Config;
+use alluxio_common::leader::MasterDiscovery;
 use alluxio_common::ufs::UfsCache;
 use alluxio_common::{AlluxioPath, FsError, FsResult};
 use alluxio_proto::*;
@@ -74,9 +75,17 @@ impl FileSystem {
         Ok(FileSystem::new(opts))
     }
 
-    /// A client with explicit options.
+    /// A client with explicit options. With ZooKeeper, the session to it
+    /// starts on the current tokio runtime (or at the first call).
     pub fn new(opts: ClientOptions) -> FileSystem {
-        let master = MasterClient::new(opts.master_addresses.clone(), opts.retry);
+        let discovery = MasterDiscovery::new(opts.masters.clone());
+        FileSystem::with_discovery(opts, discovery)
+    }
+
+    /// A client that finds masters through `discovery` (which may be shared
+    /// with other clients); `opts.masters` is not used.
+    pub fn with_discovery(opts: ClientOptions, discovery: MasterDiscovery) -> FileSystem {
+        let master = MasterClient::new(discovery, opts.retry);
         FileSystem {
             inner: Arc::new(Inner {
                 opts,
@@ -92,9 +101,31 @@ impl FileSystem {
         &self.inner.opts
     }
 
-    /// The master address last used.
+    /// The leading master in use (`host:port`): the one the last call went
+    /// to, else the one the next call will try (with ZooKeeper the cached
+    /// leader, or "" while ZooKeeper has named none).
     pub fn master_address(&self) -> String {
         self.inner.master.current_address()
+    }
+
+    /// How masters are found: `describe()` for messages, `leader()`,
+    /// `masters()`, `is_zookeeper()`.
+    pub fn discovery(&self) -> &MasterDiscovery {
+        self.inner.master.discovery()
+    }
+
+    /// Asks every master (`discovery().masters()`: the configured list, or
+    /// the masters registered in ZooKeeper) for its role and journal
+    /// position, directly, concurrently, once each with a short timeout.
+    /// Results are in the order of the masters; empty if none is known
+    /// (ZooKeeper unreachable and no leader cached).
+    pub async fn master_infos(&self) -> Vec<(String, FsResult<GetMasterInfoResponse>)> {
+        let masters = self.discovery().masters().await;
+        futures::future::join_all(masters.into_iter().map(|addr| async move {
+            let info = crate::master_client::master_info(&addr).await;
+            (addr, info)
+        }))
+        .await
     }
 
     /// Describes `path`.

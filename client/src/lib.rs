@@ -8,6 +8,8 @@ mod in_stream;
 mod master_client;
 mod options;
 mod out_stream;
+#[cfg(test)]
+mod tests;
 mod worker_pool;
 
 pub use file_system::{CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem};
@@ -15,5 +17,8 @@ pub use in_stream::FileInStream;
 pub use options::{ClientOptions, ReadType};
 pub use out_stream::FileOutStream;
 
+pub use alluxio_common::leader::{DiscoveryConfig, MasterDiscovery};
 pub use alluxio_common::{AlluxioPath, FsError, FsResult};
-pub use alluxio_proto::{FileInfo, FileType, GetClusterInfoResponse, MountPointInfo, WriteType};
+pub use alluxio_proto::{
+    FileInfo, FileType, GetClusterInfoResponse, GetMasterInfoResponse, MountPointInfo, WriteType,
+};

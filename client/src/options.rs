@@ -1,6 +1,7 @@
 //! Client settings, read from the configuration (`alluxio.user.*`).
 
 use alluxio_common::config::{keys, Config, ConfigError};
+use alluxio_common::leader::DiscoveryConfig;
 use alluxio_common::retry::RetryPolicy;
 use alluxio_proto::WriteType;
 
@@ -15,7 +16,12 @@ pub enum ReadType {
 /// Everything the client needs to know.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Master RPC addresses (`host:port`) to try, in order.
+    /// How the leading master is found: a fixed list or ZooKeeper
+    /// (`alluxio.zookeeper.*`).
+    pub masters: DiscoveryConfig,
+    /// The configured master RPC addresses (`host:port`) without ZooKeeper;
+    /// empty with ZooKeeper (use `FileSystem::master_infos` or
+    /// `FileSystem::discovery` for the masters it knows).
     pub master_addresses: Vec<String>,
     pub retry: RetryPolicy,
     pub block_size: u64,
@@ -40,16 +46,11 @@ fn write_type(name: &str) -> WriteType {
 impl ClientOptions {
     /// Reads the client settings.
     pub fn from_config(conf: &Config) -> Result<Self, ConfigError> {
-        let mut master_addresses = conf
-            .get_list(keys::MASTER_RPC_ADDRESSES)
-            .unwrap_or_default();
-        if master_addresses.is_empty() {
-            master_addresses.push(format!(
-                "{}:{}",
-                conf.get(keys::MASTER_HOSTNAME)?,
-                conf.get_port(keys::MASTER_RPC_PORT)?
-            ));
-        }
+        let masters = DiscoveryConfig::from_config(conf)?;
+        let master_addresses = match &masters {
+            DiscoveryConfig::Static(list) => list.clone(),
+            DiscoveryConfig::ZooKeeper(_) => Vec::new(),
+        };
         let read_type = match conf.get_enum(keys::USER_FILE_READ_TYPE_DEFAULT)?.as_str() {
             "NO_CACHE" => ReadType::NoCache,
             "CACHE_PROMOTE" => ReadType::CachePromote,
@@ -57,6 +58,7 @@ impl ClientOptions {
         };
         let (user, group) = alluxio_common::identity::current_user_group();
         Ok(ClientOptions {
+            masters,
             master_addresses,
             retry: RetryPolicy {
                 base_sleep: conf.get_duration(keys::USER_RPC_RETRY_BASE_SLEEP)?,
@@ -75,5 +77,31 @@ impl ClientOptions {
             user,
             group,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zookeeper_needs_no_master_hostname() {
+        let mut conf = Config::defaults();
+        conf.set(keys::ZOOKEEPER_ENABLED, "true");
+        conf.set(keys::ZOOKEEPER_ADDRESS, "127.0.0.1:2181");
+        conf.set(keys::MASTER_HOSTNAME, "");
+        let opts = ClientOptions::from_config(&conf).unwrap();
+        assert!(opts.masters.is_zookeeper());
+        assert!(opts.master_addresses.is_empty());
+    }
+
+    #[test]
+    fn static_addresses_without_zookeeper() {
+        let mut conf = Config::defaults();
+        conf.set(keys::MASTER_RPC_ADDRESSES, "m1:19998,m2:19998");
+        let opts = ClientOptions::from_config(&conf).unwrap();
+        let list = vec!["m1:19998".to_string(), "m2:19998".to_string()];
+        assert_eq!(opts.masters, DiscoveryConfig::Static(list.clone()));
+        assert_eq!(opts.master_addresses, list);
     }
 }

@@ -1,4 +1,6 @@
-//! A single-master cluster (master + N workers) in a temporary directory.
+//! A test cluster in a temporary directory: one master (the classic set-up)
+//! or several sharing one journal, optionally a real ZooKeeper (one server or
+//! a quorum) for leader election, and N workers.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,15 +9,35 @@ use std::time::{Duration, Instant};
 
 use alluxio_client::FileSystem;
 use alluxio_common::config::{Config, LoadOptions, Process};
+use alluxio_proto::file_system_master_client::FileSystemMasterClient;
+use alluxio_proto::{GetMasterInfoRequest, GetMasterInfoResponse};
 
 use crate::process::{bin_path, free_port, Proc};
+use crate::zookeeper::{ZkEnsemble, ZkServer};
+
+/// Which ZooKeeper a cluster runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zk {
+    /// No ZooKeeper: masters are found by address.
+    #[default]
+    None,
+    /// One standalone server.
+    Single,
+    /// A quorum of this many servers.
+    Ensemble(usize),
+}
 
 /// How to set up a test cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     pub workers: usize,
-    /// Extra `alluxio-site.properties` lines.
+    /// Extra `alluxio-site.properties` lines; a key given here replaces the
+    /// harness's default for it.
     pub properties: Vec<(String, String)>,
+    /// Number of masters (all share one journal folder); at least 1.
+    pub masters: usize,
+    /// ZooKeeper for leader election.
+    pub zookeeper: Zk,
 }
 
 impl Default for ClusterOptions {
@@ -23,6 +45,47 @@ impl Default for ClusterOptions {
         ClusterOptions {
             workers: 1,
             properties: Vec::new(),
+            masters: 1,
+            zookeeper: Zk::None,
+        }
+    }
+}
+
+/// The ZooKeeper of a cluster.
+pub enum ZooKeeper {
+    Single(ZkServer),
+    Ensemble(ZkEnsemble),
+}
+
+impl ZooKeeper {
+    /// The value of `alluxio.zookeeper.address`.
+    pub fn connect_string(&self) -> String {
+        match self {
+            ZooKeeper::Single(s) => s.connect_string(),
+            ZooKeeper::Ensemble(e) => e.connect_string(),
+        }
+    }
+
+    /// The single server; panics for an ensemble.
+    pub fn server(&mut self) -> &mut ZkServer {
+        match self {
+            ZooKeeper::Single(s) => s,
+            ZooKeeper::Ensemble(_) => panic!("this cluster runs a ZooKeeper ensemble"),
+        }
+    }
+
+    /// The ensemble; panics for a single server.
+    pub fn ensemble(&mut self) -> &mut ZkEnsemble {
+        match self {
+            ZooKeeper::Ensemble(e) => e,
+            ZooKeeper::Single(_) => panic!("this cluster runs a single ZooKeeper server"),
+        }
+    }
+
+    fn logs(&self, n: usize) -> String {
+        match self {
+            ZooKeeper::Single(s) => s.log_tail(n),
+            ZooKeeper::Ensemble(e) => e.logs(n),
         }
     }
 }
@@ -49,31 +112,83 @@ impl CliOutput {
     }
 }
 
+/// How long `leader()` waits for a leader.
+const LEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one `GetMasterInfo` probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
+
 /// A running cluster; every process is killed when it drops.
+///
+/// With one master and no ZooKeeper ("classic" mode) the master's address is
+/// in `alluxio-site.properties`. Otherwise ("HA" mode) each master gets its
+/// own `-Dalluxio.master.{hostname,rpc.port,web.port}` on its command line,
+/// and clients and workers find the leader through ZooKeeper or, without
+/// it, through `alluxio.master.rpc.addresses`. Methods without an index
+/// (`master()`, `kill_master()`, ...) mean master 0.
 pub struct Cluster {
     pub dir: tempfile::TempDir,
+    /// Master 0's RPC port.
     pub master_port: u16,
+    /// Every master's RPC port, by index.
+    pub master_ports: Vec<u16>,
     pub worker_ports: Vec<u16>,
-    master: Option<Proc>,
+    master_web_ports: Vec<u16>,
+    masters: Vec<Option<Proc>>,
+    master_env: Vec<Vec<(String, String)>>,
     workers: Vec<Option<Proc>>,
     conf_dir: PathBuf,
+    zk: Option<ZooKeeper>,
+    ha: bool,
 }
 
 impl Cluster {
-    /// Formats a journal, starts the master and the workers, and waits until
-    /// every worker is registered.
+    /// Starts ZooKeeper if asked, formats the journal, starts the masters
+    /// (with several: waits until one leads), then the workers, and waits
+    /// until every worker is registered.
     pub async fn start(opts: ClusterOptions) -> Cluster {
+        assert!(opts.masters >= 1, "a cluster needs at least one master");
         let dir = tempfile::Builder::new()
             .prefix("alluxio-test-")
             .tempdir()
             .expect("tempdir");
         let conf_dir = dir.path().join("conf");
         std::fs::create_dir_all(&conf_dir).unwrap();
-        let master_port = free_port();
-        let mut props: Vec<(String, String)> = vec![
-            ("alluxio.master.hostname".into(), "127.0.0.1".into()),
-            ("alluxio.master.rpc.port".into(), master_port.to_string()),
-            ("alluxio.master.web.port".into(), free_port().to_string()),
+        let zk = match opts.zookeeper {
+            Zk::None => None,
+            Zk::Single => Some(ZooKeeper::Single(ZkServer::start(dir.path()))),
+            Zk::Ensemble(n) => Some(ZooKeeper::Ensemble(ZkEnsemble::start(dir.path(), n))),
+        };
+        let ha = opts.masters > 1 || zk.is_some();
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 2 * opts.masters {
+            let p = free_port();
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+        let master_ports: Vec<u16> = ports[..opts.masters].to_vec();
+        let master_web_ports: Vec<u16> = ports[opts.masters..].to_vec();
+        let master_port = master_ports[0];
+        let mut props: Vec<(String, String)> = Vec::new();
+        if let Some(zk) = &zk {
+            props.push(("alluxio.zookeeper.enabled".into(), "true".into()));
+            props.push(("alluxio.zookeeper.address".into(), zk.connect_string()));
+            props.push(("alluxio.zookeeper.session.timeout".into(), "2sec".into()));
+        } else if ha {
+            let addresses: Vec<String> = master_ports
+                .iter()
+                .map(|p| format!("127.0.0.1:{p}"))
+                .collect();
+            props.push(("alluxio.master.rpc.addresses".into(), addresses.join(",")));
+        } else {
+            props.push(("alluxio.master.hostname".into(), "127.0.0.1".into()));
+            props.push(("alluxio.master.rpc.port".into(), master_port.to_string()));
+            props.push((
+                "alluxio.master.web.port".into(),
+                master_web_ports[0].to_string(),
+            ));
+        }
+        let defaults: Vec<(String, String)> = vec![
             ("alluxio.worker.hostname".into(), "127.0.0.1".into()),
             (
                 "alluxio.master.journal.folder".into(),
@@ -99,6 +214,8 @@ impl Cluster {
             ("alluxio.user.block.size.bytes.default".into(), "1MB".into()),
             ("alluxio.user.rpc.retry.max.duration".into(), "30sec".into()),
         ];
+        props.extend(defaults);
+        props.retain(|(k, _)| !opts.properties.iter().any(|(key, _)| key == k));
         props.extend(opts.properties.iter().cloned());
         let mut text = String::from("# written by the test harness\n");
         for (k, v) in &props {
@@ -109,19 +226,40 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             master_port,
+            master_ports,
             worker_ports,
-            master: None,
+            master_web_ports,
+            masters: (0..opts.masters).map(|_| None).collect(),
+            master_env: vec![Vec::new(); opts.masters],
             workers: (0..opts.workers).map(|_| None).collect(),
             conf_dir,
+            zk,
+            ha,
         };
         cluster.cli(&["format"]).ok();
-        cluster.start_master().await;
+        if ha {
+            for i in 0..opts.masters {
+                cluster.spawn_master_i(i);
+            }
+            for i in 0..opts.masters {
+                cluster
+                    .wait_master_answers(i, Duration::from_secs(30))
+                    .await;
+            }
+            cluster.leader().await;
+        } else {
+            cluster.start_master().await;
+        }
         for i in 0..opts.workers {
             cluster.start_worker(i);
         }
-        cluster
-            .wait_live_workers(opts.workers, Duration::from_secs(30))
-            .await;
+        // In HA mode the leader check above already proved the masters
+        // serve; the client-based wait is needed only for workers.
+        if !ha || opts.workers > 0 {
+            cluster
+                .wait_live_workers(opts.workers, Duration::from_secs(30))
+                .await;
+        }
         cluster
     }
 
@@ -151,19 +289,99 @@ impl Cluster {
         cmd
     }
 
-    /// Starts the master without waiting.
-    pub fn spawn_master(&mut self) {
-        let cmd = self.command("alluxio-master");
-        self.master = Some(Proc::spawn("master", cmd, &self.path().join("master.log")));
+    /// Number of masters.
+    pub fn master_count(&self) -> usize {
+        self.masters.len()
     }
 
-    /// Starts the master and waits until it answers.
+    /// Whether this cluster runs in HA mode (several masters or ZooKeeper).
+    pub fn is_ha(&self) -> bool {
+        self.ha
+    }
+
+    /// Starts master 0 without waiting.
+    pub fn spawn_master(&mut self) {
+        self.spawn_master_i(0);
+    }
+
+    /// Starts master `i` without waiting (killing it first if it runs).
+    pub fn spawn_master_i(&mut self, i: usize) {
+        self.kill_master_i(i);
+        let mut cmd = self.command("alluxio-master");
+        if self.ha {
+            cmd.arg("-Dalluxio.master.hostname=127.0.0.1")
+                .arg(format!(
+                    "-Dalluxio.master.rpc.port={}",
+                    self.master_ports[i]
+                ))
+                .arg(format!(
+                    "-Dalluxio.master.web.port={}",
+                    self.master_web_ports[i]
+                ));
+        }
+        for (k, v) in &self.master_env[i] {
+            cmd.env(k, v);
+        }
+        let log = self.master_log_path(i);
+        self.masters[i] = Some(Proc::spawn(&master_name(i), cmd, &log));
+    }
+
+    /// Sets environment variable `key` for master `i` from its next start on
+    /// (e.g. `ALLUXIO_FAILPOINTS`); a running master is not affected.
+    pub fn set_master_env(&mut self, i: usize, key: &str, value: &str) {
+        let env = &mut self.master_env[i];
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Drops every variable set with `set_master_env` for master `i` (from
+    /// its next start on).
+    pub fn clear_master_env(&mut self, i: usize) {
+        self.master_env[i].clear();
+    }
+
+    /// Starts master `i` and waits until its port answers `GetMasterInfo`
+    /// (in whatever role).
+    pub async fn start_master_i(&mut self, i: usize) {
+        self.spawn_master_i(i);
+        self.wait_master_answers(i, Duration::from_secs(30)).await;
+    }
+
+    async fn wait_master_answers(&mut self, i: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(Some(code)) = self.masters[i].as_mut().map(|m| m.exited()) {
+                panic!(
+                    "{} exited with {code:?}:\n{}",
+                    master_name(i),
+                    self.master_log_tail(i)
+                );
+            }
+            if self.master_info(i).await.is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not answer GetMasterInfo in {timeout:?}:\n{}",
+                master_name(i),
+                self.master_log_tail(i)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts master 0 and waits until it answers: in classic mode until
+    /// the client's `cluster_info` succeeds (it serves), in HA mode until it
+    /// answers `GetMasterInfo`.
     pub async fn start_master(&mut self) {
+        if self.ha {
+            return self.start_master_i(0).await;
+        }
         self.spawn_master();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(Some(code)) = self.master.as_mut().and_then(|m| m.exited().map(Some)) {
-                panic!("master exited with {code:?}:\n{}", self.master_log_tail());
+            if let Some(Some(code)) = self.masters[0].as_mut().map(|m| m.exited()) {
+                panic!("master exited with {code:?}:\n{}", self.master_log_tail(0));
             }
             let fs = self.client_with_retry(Duration::from_millis(200));
             if fs.cluster_info().await.is_ok() {
@@ -172,29 +390,59 @@ impl Cluster {
             assert!(
                 Instant::now() < deadline,
                 "master did not start:\n{}",
-                self.master_log_tail()
+                self.master_log_tail(0)
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// The master process handle.
+    /// Master 0's process handle.
     pub fn master(&mut self) -> &mut Proc {
-        self.master.as_mut().expect("master not running")
+        self.master_i(0)
     }
 
-    /// SIGKILLs the master.
+    /// Master `i`'s process handle.
+    pub fn master_i(&mut self, i: usize) -> &mut Proc {
+        self.masters[i]
+            .as_mut()
+            .unwrap_or_else(|| panic!("{} not running", master_name(i)))
+    }
+
+    /// SIGKILLs master 0.
     pub fn kill_master(&mut self) {
-        if let Some(mut m) = self.master.take() {
+        self.kill_master_i(0);
+    }
+
+    /// SIGKILLs master `i`.
+    pub fn kill_master_i(&mut self, i: usize) {
+        if let Some(mut m) = self.masters[i].take() {
             m.kill();
         }
     }
 
-    /// Waits for the master to exit on its own; returns its exit code.
+    /// SIGTERMs master `i` and waits (up to 15 s, then SIGKILL); returns its
+    /// exit code.
+    pub fn terminate_master_i(&mut self, i: usize) -> Option<i32> {
+        self.masters[i]
+            .take()
+            .and_then(|mut m| m.terminate(Duration::from_secs(15)))
+    }
+
+    /// SIGSTOPs master `i` and waits until all its threads are stopped.
+    pub fn pause_master(&mut self, i: usize) {
+        self.master_i(i).pause();
+    }
+
+    /// SIGCONTs master `i`.
+    pub fn resume_master(&mut self, i: usize) {
+        self.master_i(i).resume();
+    }
+
+    /// Waits for master 0 to exit on its own; returns its exit code.
     pub async fn wait_master_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(code) = self.master.as_mut().and_then(|m| m.exited()) {
+            if let Some(code) = self.masters[0].as_mut().and_then(|m| m.exited()) {
                 return code;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -202,15 +450,99 @@ impl Cluster {
         panic!("master still running after {timeout:?}");
     }
 
-    /// The master's log.
+    /// Master 0's log.
     pub fn master_log(&self) -> String {
-        std::fs::read_to_string(self.path().join("master.log")).unwrap_or_default()
+        self.master_log_i(0)
     }
 
-    fn master_log_tail(&self) -> String {
-        let log = self.master_log();
+    /// Master `i`'s log (`master.log` for master 0, `master<i>.log` else).
+    pub fn master_log_i(&self, i: usize) -> String {
+        std::fs::read_to_string(self.master_log_path(i)).unwrap_or_default()
+    }
+
+    fn master_log_path(&self, i: usize) -> PathBuf {
+        self.path().join(format!("{}.log", master_name(i)))
+    }
+
+    fn master_log_tail(&self, i: usize) -> String {
+        let log = self.master_log_i(i);
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Master `i`'s answer to `GetMasterInfo` (a direct call to its port,
+    /// no retries), or None if it does not answer within a second.
+    pub async fn master_info(&self, i: usize) -> Option<GetMasterInfoResponse> {
+        master_info_at(self.master_ports[i], PROBE_TIMEOUT).await
+    }
+
+    /// Every master's role ("LEADER", "STANDBY", "NOT_SERVING"; None if it
+    /// does not answer), asked concurrently.
+    pub async fn master_roles(&self) -> Vec<Option<String>> {
+        let tasks: Vec<_> = self
+            .master_ports
+            .iter()
+            .map(|&port| tokio::spawn(master_info_at(port, PROBE_TIMEOUT)))
+            .collect();
+        let mut roles = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            roles.push(t.await.ok().flatten().map(|info| info.role));
+        }
+        roles
+    }
+
+    /// Waits (up to 30 s) until exactly one master says it is LEADER;
+    /// returns its index.
+    pub async fn leader(&self) -> usize {
+        self.leader_within(LEADER_TIMEOUT).await
+    }
+
+    /// Waits up to `timeout` until exactly one master says it is LEADER;
+    /// returns its index.
+    pub async fn leader_within(&self, timeout: Duration) -> usize {
+        self.wait_leader(None, timeout).await
+    }
+
+    /// Waits up to `timeout` until exactly one master says it is LEADER and
+    /// that master is not `old`; returns its index.
+    pub async fn wait_new_leader(&self, old: usize, timeout: Duration) -> usize {
+        self.wait_leader(Some(old), timeout).await
+    }
+
+    async fn wait_leader(&self, not: Option<usize>, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let roles = self.master_roles().await;
+            let leaders: Vec<usize> = (0..roles.len())
+                .filter(|&i| roles[i].as_deref() == Some("LEADER"))
+                .collect();
+            if leaders.len() == 1 && Some(leaders[0]) != not {
+                return leaders[0];
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no single new leader (not {not:?}) in {timeout:?}; roles {roles:?}:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// This cluster's ZooKeeper; panics if it runs without.
+    pub fn zookeeper(&mut self) -> &mut ZooKeeper {
+        self.zk
+            .as_mut()
+            .expect("this cluster runs without ZooKeeper")
+    }
+
+    /// The single ZooKeeper server (`Zk::Single`).
+    pub fn zk_server(&mut self) -> &mut ZkServer {
+        self.zookeeper().server()
+    }
+
+    /// The ZooKeeper ensemble (`Zk::Ensemble(n)`).
+    pub fn zk_ensemble(&mut self) -> &mut ZkEnsemble {
+        self.zookeeper().ensemble()
     }
 
     /// Starts worker `i`.
@@ -263,17 +595,24 @@ impl Cluster {
         }
     }
 
-    /// Every process log, for failure messages.
+    /// Every process log (the last lines of each master's and worker's,
+    /// and of ZooKeeper's), for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for name in ["master.log", "worker0.log", "worker1.log"] {
-            if let Ok(text) = std::fs::read_to_string(self.path().join(name)) {
+        let names = (0..self.masters.len())
+            .map(|i| format!("{}.log", master_name(i)))
+            .chain((0..self.workers.len()).map(|i| format!("worker{i}.log")));
+        for name in names {
+            if let Ok(text) = std::fs::read_to_string(self.path().join(&name)) {
                 let lines: Vec<&str> = text.lines().collect();
                 out.push_str(&format!(
                     "--- {name}\n{}\n",
                     lines[lines.len().saturating_sub(20)..].join("\n")
                 ));
             }
+        }
+        if let Some(zk) = &self.zk {
+            out.push_str(&zk.logs(10));
         }
         out
     }
@@ -327,7 +666,36 @@ impl Drop for Cluster {
                 self.logs()
             );
         }
+        // Stop everything before the directory goes: workers, masters
+        // (a paused one too: SIGKILL works on stopped processes), ZooKeeper.
+        self.workers.clear();
+        self.masters.clear();
+        self.zk = None;
     }
+}
+
+fn master_name(i: usize) -> String {
+    if i == 0 {
+        "master".to_string()
+    } else {
+        format!("master{i}")
+    }
+}
+
+async fn master_info_at(port: u16, timeout: Duration) -> Option<GetMasterInfoResponse> {
+    tokio::time::timeout(timeout, async move {
+        let mut client = FileSystemMasterClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .ok()?;
+        client
+            .get_master_info(GetMasterInfoRequest {})
+            .await
+            .ok()
+            .map(|r| r.into_inner())
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 fn path_str(p: &Path) -> String {

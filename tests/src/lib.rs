@@ -2,13 +2,16 @@
 //! and `alluxio` binaries started in a temporary directory with their own
 //! configuration, ports and logs, killed and restarted on demand, and always
 //! cleaned up (processes are killed when their handle drops, also on panic).
+//! Clusters may run several masters and a real ZooKeeper (`zookeeper`).
 
 pub mod cluster;
 pub mod process;
 pub mod s3;
+pub mod zookeeper;
 
-pub use cluster::{CliOutput, Cluster, ClusterOptions};
+pub use cluster::{CliOutput, Cluster, ClusterOptions, Zk, ZooKeeper};
 pub use process::{bin_path, free_port, Proc};
+pub use zookeeper::{ZkEnsemble, ZkServer};
 
 /// Deterministic pseudo-random bytes: the same `seed` always gives the same
 /// content, so a test can check data after a crash without keeping copies.

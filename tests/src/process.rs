@@ -80,6 +80,23 @@ impl Proc {
         }
     }
 
+    /// SIGSTOPs the process and waits (up to 5 s) until every one of its
+    /// threads is stopped: a group stop completes asynchronously, and until
+    /// it has, threads that are already running can still serve requests.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+        let pid = self.pid();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !all_threads_stopped(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// SIGCONTs the process.
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
     /// SIGKILLs and reaps the process.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -129,4 +146,20 @@ impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Whether every thread of process `pid` is in the stopped state (`T`); true
+/// also when the process is gone.
+fn all_threads_stopped(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // "tid (comm) S ...": the state follows the last ')'.
+        match stat.rfind(')') {
+            Some(i) => matches!(stat[i + 1..].trim_start().chars().next(), Some('T' | 't')),
+            None => true,
+        }
+    })
 }

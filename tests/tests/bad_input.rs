@@ -92,6 +92,7 @@ async fn unformatted_journal_and_bad_configuration_values() {
     let cluster = Cluster::start(ClusterOptions {
         workers: 0,
         properties: vec![("alluxio.bogus.key".into(), "1".into())],
+        ..Default::default()
     })
     .await;
     // An unknown alluxio.* key is a warning naming it, not an error.

@@ -18,6 +18,7 @@ async fn cluster_on_s3_survives_a_master_restart() {
     let mut cluster = Cluster::start(ClusterOptions {
         workers: 1,
         properties: s3.properties(),
+        ..Default::default()
     })
     .await;
     let fs = cluster.client();

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alluxio_common::config::{Config, Process};
+use alluxio_common::leader::{DiscoveryConfig, MasterDiscovery};
 use alluxio_worker::block_store::BlockStore;
-use alluxio_worker::master_client::StaticLocator;
+use alluxio_worker::master_client::{MasterLocator, StaticLocator, ZooKeeperLocator};
 use alluxio_worker::master_sync::MasterSync;
 use alluxio_worker::service::BlockWorkerService;
 use alluxio_worker::settings::WorkerSettings;
@@ -94,7 +95,13 @@ fn load_settings(overrides: Vec<(String, String)>) -> anyhow::Result<WorkerSetti
 
 async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     let store = BlockStore::open(&settings.tiers).context("opening the block store")?;
-    let locator = Arc::new(StaticLocator::new(settings.master_addresses.clone()));
+    let locator: Arc<dyn MasterLocator> = match &settings.masters {
+        DiscoveryConfig::Static(list) => Arc::new(StaticLocator::new(list.clone())),
+        zookeeper @ DiscoveryConfig::ZooKeeper(_) => Arc::new(ZooKeeperLocator::new(
+            MasterDiscovery::new(zookeeper.clone()),
+        )),
+    };
+    let masters = locator.describe();
     let sync = Arc::new(MasterSync::new(&settings, store.clone(), locator));
     let service = BlockWorkerService::new(store, sync.clone());
 
@@ -117,7 +124,7 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
             }),
     );
     info!("alluxio-worker serving on {}:{port}", settings.hostname);
-    info!("masters: {}", settings.master_addresses.join(", "));
+    info!("looking for the leading master in {masters}");
 
     let mut sync_task = tokio::spawn(async move { sync.run().await });
     let outcome = tokio::select! {

@@ -1,12 +1,13 @@
 //! Finding and calling the leading master.
 //!
-//! Where the masters are is the job of a [`MasterLocator`]: today a fixed
-//! list from the configuration ([`StaticLocator`]); a ZooKeeper-backed
-//! locator can later return the elected leader first. [`MasterClient`] keeps
-//! one connection, follows "not leader" redirects that name the leader, and
-//! moves on to the next candidate when a master does not answer. It makes one
-//! pass over the candidates per call; waiting and retrying is the caller's
-//! decision (registration and heartbeats have different patience).
+//! Where the masters are is the job of a [`MasterLocator`]: a fixed list
+//! from the configuration ([`StaticLocator`]) or the leader registered in
+//! ZooKeeper ([`ZooKeeperLocator`], backed by [`MasterDiscovery`]).
+//! [`MasterClient`] keeps one connection, follows "not leader" redirects that
+//! name the leader, and moves on to the next candidate when a master does not
+//! answer. It makes one pass over the candidates per call; waiting and
+//! retrying is the caller's decision (registration and heartbeats have
+//! different patience).
 
 use std::collections::VecDeque;
 use std::error::Error;
@@ -14,8 +15,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use alluxio_common::leader::MasterDiscovery;
 use alluxio_common::{FsError, FsResult};
 use alluxio_proto::block_master_client::BlockMasterClient;
+use futures::future::BoxFuture;
+use tokio::sync::watch;
 use tokio::sync::Mutex as AsyncMutex;
 use tonic::transport::{Channel, Endpoint};
 use tracing::{debug, info};
@@ -31,8 +35,26 @@ const MAX_MESSAGE_SIZE: usize = 64 << 20;
 
 /// Tells where the masters may be.
 pub trait MasterLocator: Send + Sync {
-    /// Candidate `host:port` addresses, the most likely leader first.
-    fn candidates(&self) -> Vec<String>;
+    /// Candidate `host:port` addresses, the most likely leader first. May
+    /// wait a little (bounded) to learn the leader.
+    fn candidates(&self) -> BoxFuture<'_, Vec<String>>;
+
+    /// Whether the candidates name the leader with authority (ZooKeeper): a
+    /// kept connection to another master is then not tried first.
+    fn authoritative(&self) -> bool {
+        false
+    }
+
+    /// A master failed with a retryable error: the leader may have changed.
+    fn invalidate(&self) {}
+
+    /// Changes of the leader, for locators that learn them as they happen.
+    fn leader_changes(&self) -> Option<watch::Receiver<Option<String>>> {
+        None
+    }
+
+    /// Where masters are looked for, for messages.
+    fn describe(&self) -> String;
 }
 
 /// The masters named in the configuration, in order.
@@ -49,8 +71,55 @@ impl StaticLocator {
 }
 
 impl MasterLocator for StaticLocator {
-    fn candidates(&self) -> Vec<String> {
-        self.addresses.clone()
+    fn candidates(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(std::future::ready(self.addresses.clone()))
+    }
+
+    fn describe(&self) -> String {
+        format!("masters {}", self.addresses.join(", "))
+    }
+}
+
+/// The leader registered in ZooKeeper (or, given a static discovery, the
+/// configured masters).
+#[derive(Debug, Clone)]
+pub struct ZooKeeperLocator {
+    discovery: MasterDiscovery,
+}
+
+impl ZooKeeperLocator {
+    /// A locator asking `discovery`.
+    pub fn new(discovery: MasterDiscovery) -> ZooKeeperLocator {
+        ZooKeeperLocator { discovery }
+    }
+}
+
+impl MasterLocator for ZooKeeperLocator {
+    fn candidates(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            if !self.discovery.is_zookeeper() {
+                return self.discovery.candidates();
+            }
+            self.discovery.leader().await.into_iter().collect()
+        })
+    }
+
+    fn authoritative(&self) -> bool {
+        self.discovery.is_zookeeper()
+    }
+
+    fn invalidate(&self) {
+        self.discovery.invalidate();
+    }
+
+    fn leader_changes(&self) -> Option<watch::Receiver<Option<String>>> {
+        self.discovery
+            .is_zookeeper()
+            .then(|| self.discovery.subscribe())
+    }
+
+    fn describe(&self) -> String {
+        self.discovery.describe().to_string()
     }
 }
 
@@ -77,6 +146,11 @@ impl MasterClient {
         }
     }
 
+    /// The locator in use.
+    pub fn locator(&self) -> &dyn MasterLocator {
+        self.locator.as_ref()
+    }
+
     /// Address of the master that answered the last successful call.
     pub fn leader_address(&self) -> Option<String> {
         self.last_success
@@ -94,21 +168,33 @@ impl MasterClient {
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         let mut queue: VecDeque<String> = VecDeque::new();
-        if let Some(conn) = self.conn.lock().await.as_ref() {
-            queue.push_back(conn.address.clone());
+        if !self.locator.authoritative() {
+            if let Some(conn) = self.conn.lock().await.as_ref() {
+                queue.push_back(conn.address.clone());
+            }
         }
-        for address in self.locator.candidates() {
+        for address in self.locator.candidates().await {
             if !queue.contains(&address) {
                 queue.push_back(address);
             }
         }
-        let mut last_err = FsError::Unavailable("no master address is configured".into());
+        let mut last_err = FsError::Unavailable(if self.locator.authoritative() {
+            format!(
+                "no leading master is registered in {}",
+                self.locator.describe()
+            )
+        } else {
+            "no master address is configured".into()
+        });
         let mut redirects = 0;
         while let Some(address) = queue.pop_front() {
             let client = match self.client_for(&address).await {
                 Ok(client) => client,
                 Err(e) => {
                     debug!("master {address} is unreachable: {e}");
+                    if e.is_retryable() {
+                        self.locator.invalidate();
+                    }
                     last_err = e;
                     continue;
                 }
@@ -137,6 +223,7 @@ impl MasterClient {
                         }
                         _ => return Err(err),
                     }
+                    self.locator.invalidate();
                     self.forget(&address).await;
                     last_err = err;
                 }

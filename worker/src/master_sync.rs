@@ -18,6 +18,7 @@ use alluxio_proto::{
     CommandType, CommitBlockRequest, HeartbeatRequest, HeartbeatResponse, RegisterWorkerRequest,
     TierUsage, WorkerNetAddress,
 };
+use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use crate::block_store::{BlockDeltas, BlockStore};
@@ -137,23 +138,42 @@ impl MasterSync {
     /// give up: the first registration timed out, or heartbeats failed for
     /// longer than the heartbeat timeout.
     pub async fn run(&self) -> Result<Infallible, SyncError> {
+        // With ZooKeeper, leader changes arrive here as they happen.
+        let mut leader_rx = self.master.locator().leader_changes();
         let deadline = Instant::now() + self.connect_timeout;
-        self.register(deadline)
+        self.register(deadline, &mut leader_rx)
             .await
             .map_err(|last| SyncError::RegisterTimeout {
                 timeout: self.connect_timeout,
                 last,
             })?;
         let mut registered_with = self.master.leader_address();
+        // The leader as last announced by the locator.
+        let mut seen = registered_with.clone();
         let mut last_ok = Instant::now();
         let mut pending = BlockDeltas::default();
         let mut failures = 0u32;
         let mut last_logged: Option<Instant> = None;
         loop {
-            tokio::time::sleep(self.backoff(failures)).await;
+            let announced =
+                sleep_or_new_leader(self.backoff(failures), &mut leader_rx, &mut seen).await;
             pending.merge(self.store.take_deltas());
-            let next = match self.heartbeat(&pending).await {
-                Ok(response) => {
+            let heartbeat = match &announced {
+                Some(_) => None,
+                None => Some(self.heartbeat(&pending).await),
+            };
+            let next = match heartbeat {
+                None => {
+                    // Do not wait for a heartbeat to fail: the new leader
+                    // learns block locations fastest from a full report.
+                    info!(
+                        "the leading master is now {} ({}); registering with it",
+                        announced.as_deref().unwrap_or("?"),
+                        self.master.locator().describe()
+                    );
+                    Next::Register
+                }
+                Some(Ok(response)) => {
                     if failures > 0 {
                         info!("heartbeats to the master succeed again after {failures} failures");
                     }
@@ -174,11 +194,11 @@ impl MasterSync {
                         next
                     }
                 }
-                Err(FsError::NotFound(msg)) => {
+                Some(Err(FsError::NotFound(msg))) => {
                     info!("the master does not know this worker ({msg}); registering again");
                     Next::Register
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     failures += 1;
                     if last_ok.elapsed() > self.heartbeat_timeout {
                         return Err(SyncError::HeartbeatTimeout {
@@ -198,7 +218,7 @@ impl MasterSync {
                 }
             };
             if let Next::Register = next {
-                self.register(last_ok + self.heartbeat_timeout)
+                self.register(last_ok + self.heartbeat_timeout, &mut leader_rx)
                     .await
                     .map_err(|last| SyncError::HeartbeatTimeout {
                         timeout: self.heartbeat_timeout,
@@ -207,7 +227,9 @@ impl MasterSync {
                 // The full report superseded whatever was pending.
                 pending = BlockDeltas::default();
                 registered_with = self.master.leader_address();
+                seen = registered_with.clone();
                 last_ok = Instant::now();
+                failures = 0;
             }
         }
     }
@@ -220,8 +242,14 @@ impl MasterSync {
         grown.min(self.heartbeat_interval.max(MAX_BACKOFF))
     }
 
-    /// Registers with a full report, retrying with backoff until `deadline`.
-    async fn register(&self, deadline: Instant) -> Result<(), FsError> {
+    /// Registers with a full report, retrying with backoff until `deadline`
+    /// (at once when a new leader is announced).
+    async fn register(
+        &self,
+        deadline: Instant,
+        leader_rx: &mut Option<watch::Receiver<Option<String>>>,
+    ) -> Result<(), FsError> {
+        let mut seen = self.master.leader_address();
         let mut delay = Duration::from_millis(100);
         let mut attempts = 0u32;
         let mut last_logged: Option<Instant> = None;
@@ -265,8 +293,14 @@ impl MasterSync {
                 warn!("registering with the master failed (attempt {attempts}), retrying: {err}");
                 last_logged = Some(now);
             }
-            tokio::time::sleep(delay.min(deadline - now)).await;
-            delay = (delay * 2).min(MAX_BACKOFF);
+            if sleep_or_new_leader(delay.min(deadline - now), leader_rx, &mut seen)
+                .await
+                .is_some()
+            {
+                delay = Duration::from_millis(100);
+            } else {
+                delay = (delay * 2).min(MAX_BACKOFF);
+            }
         }
     }
 
@@ -318,6 +352,37 @@ impl MasterSync {
                 used_bytes: t.used,
             })
             .collect()
+    }
+}
+
+/// Sleeps `delay`, or returns early with the leader the locator announces
+/// if it is not `seen` (which tracks every announcement, `None` included).
+async fn sleep_or_new_leader(
+    delay: Duration,
+    leader_rx: &mut Option<watch::Receiver<Option<String>>>,
+    seen: &mut Option<String>,
+) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + delay;
+    loop {
+        let Some(rx) = leader_rx.as_mut() else {
+            tokio::time::sleep_until(deadline).await;
+            return None;
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => return None,
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    *leader_rx = None; // the locator stopped announcing
+                    continue;
+                }
+                let now = rx.borrow_and_update().clone();
+                let is_new = now.is_some() && now != *seen;
+                seen.clone_from(&now);
+                if is_new {
+                    return now;
+                }
+            }
+        }
     }
 }
 

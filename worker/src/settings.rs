@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alluxio_common::config::{keys, Config, ConfigError};
+use alluxio_common::leader::DiscoveryConfig;
 
 /// Sub-directory of a tier path that holds this worker's blocks, as in Alluxio.
 pub const WORKER_DATA_FOLDER: &str = "alluxioworker";
@@ -29,8 +30,9 @@ pub struct WorkerSettings {
     pub heartbeat_timeout: Duration,
     /// How long a starting worker keeps trying to register.
     pub master_connect_timeout: Duration,
-    /// `host:port` of every master, in the order they are tried.
-    pub master_addresses: Vec<String>,
+    /// How the leading master is found: `host:port` of every master in the
+    /// order they are tried, or ZooKeeper (then no master host name is read).
+    pub masters: DiscoveryConfig,
 }
 
 /// One storage tier (`alluxio.worker.tieredstore.levelN.*`).
@@ -76,7 +78,7 @@ impl WorkerSettings {
             heartbeat_timeout: positive(config, keys::WORKER_BLOCK_HEARTBEAT_TIMEOUT)?,
             master_connect_timeout: config
                 .get_duration(keys::WORKER_MASTER_CONNECT_RETRY_TIMEOUT)?,
-            master_addresses: master_addresses(config)?,
+            masters: DiscoveryConfig::from_config(config)?,
         })
     }
 }
@@ -107,30 +109,6 @@ fn tier(config: &Config, level: usize) -> Result<TierSettings, ConfigError> {
         path: PathBuf::from(path),
         quota: *quota,
     })
-}
-
-/// The masters to try: `alluxio.master.rpc.addresses` if set, else the
-/// single `alluxio.master.hostname:alluxio.master.rpc.port`.
-fn master_addresses(config: &Config) -> Result<Vec<String>, ConfigError> {
-    if config.get_opt(keys::MASTER_RPC_ADDRESSES).is_some() {
-        let list = config.get_list(keys::MASTER_RPC_ADDRESSES)?;
-        if list.is_empty() || list.iter().any(|a| !is_host_port(a)) {
-            return Err(invalid(
-                config,
-                keys::MASTER_RPC_ADDRESSES,
-                "comma-separated host:port items, e.g. m1:19998,m2:19998",
-            ));
-        }
-        return Ok(list);
-    }
-    let host = config.get(keys::MASTER_HOSTNAME)?;
-    let port = config.get_port(keys::MASTER_RPC_PORT)?;
-    Ok(vec![format!("{host}:{port}")])
-}
-
-fn is_host_port(item: &str) -> bool {
-    item.rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
 fn positive(config: &Config, key: &str) -> Result<Duration, ConfigError> {
@@ -168,7 +146,10 @@ mod tests {
         assert_eq!(s.web_port, 30000);
         assert_eq!(s.heartbeat_interval, Duration::from_secs(1));
         assert!(s.heartbeat_timeout >= Duration::from_secs(60));
-        assert_eq!(s.master_addresses, vec!["localhost:19998".to_string()]);
+        assert_eq!(
+            s.masters,
+            DiscoveryConfig::Static(vec!["localhost:19998".to_string()])
+        );
         assert_eq!(s.tiers.len(), 1);
         let tier = &s.tiers[0];
         assert_eq!((tier.level, tier.alias.as_str()), (0, "MEM"));
@@ -195,7 +176,10 @@ mod tests {
         assert_eq!(s.tiers[0].quota, 64 << 20);
         assert_eq!(s.heartbeat_interval, Duration::from_millis(250));
         assert_eq!(s.heartbeat_timeout, Duration::from_secs(300));
-        assert_eq!(s.master_addresses, vec!["m0:20000".to_string()]);
+        assert_eq!(
+            s.masters,
+            DiscoveryConfig::Static(vec!["m0:20000".to_string()])
+        );
     }
 
     #[test]
@@ -206,9 +190,29 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            s.master_addresses,
-            vec!["m1:19998".to_string(), "m2:19998".to_string()]
+            s.masters,
+            DiscoveryConfig::Static(vec!["m1:19998".to_string(), "m2:19998".to_string()])
         );
+    }
+
+    #[test]
+    fn zookeeper_needs_no_master_hostname() {
+        let s = WorkerSettings::from_config(&config(&[
+            (keys::ZOOKEEPER_ENABLED, "true"),
+            (keys::ZOOKEEPER_ADDRESS, "zk1:2181,zk2:2181"),
+            (keys::MASTER_HOSTNAME, ""),
+        ]))
+        .unwrap();
+        let DiscoveryConfig::ZooKeeper(zk) = &s.masters else {
+            panic!("expected ZooKeeper: {:?}", s.masters);
+        };
+        assert_eq!(zk.servers, vec!["zk1:2181".to_string(), "zk2:2181".into()]);
+        assert_eq!(zk.leader_path, "/alluxio/leader");
+
+        let err = WorkerSettings::from_config(&config(&[(keys::ZOOKEEPER_ENABLED, "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(keys::ZOOKEEPER_ADDRESS), "{err}");
     }
 
     #[test]

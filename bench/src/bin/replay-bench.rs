@@ -17,6 +17,7 @@ use alluxio_proto::FileType;
 fn create(id: u64, parent: u64, name: String, dir: bool) -> JournalEntry {
     JournalEntry {
         op_id: None,
+        op_result: 0,
         entry: Some(Entry::CreateInode(CreateInode {
             inode: Some(InodeRecord {
                 id,
@@ -61,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
     let head = vec![
         JournalEntry {
             op_id: None,
+            op_result: 0,
             entry: Some(Entry::TermStart(TermStart {
                 term: 1,
                 address: "bench".into(),

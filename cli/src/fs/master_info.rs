@@ -14,11 +14,16 @@ pub async fn master_info(fs: &FileSystem, conf: &Config) -> anyhow::Result<()> {
     let zookeeper = conf.get_bool(keys::ZOOKEEPER_ENABLED).unwrap_or(false);
     let mut out = std::io::stdout().lock();
     writeln!(out, "Current leader master: {leader}")?;
-    writeln!(
-        out,
-        "All masters: [{}]",
-        fs.options().master_addresses.join(", ")
-    )?;
+    let masters: Vec<String> = fs
+        .master_infos()
+        .await
+        .into_iter()
+        .map(|(address, info)| match info {
+            Ok(m) => format!("{address} ({})", m.role),
+            Err(_) => format!("{address} (UNREACHABLE)"),
+        })
+        .collect();
+    writeln!(out, "All masters: [{}]", masters.join(", "))?;
     if zookeeper {
         let address = conf.get(keys::ZOOKEEPER_ADDRESS).unwrap_or_default();
         writeln!(out, "Zookeeper address: {address}")?;

@@ -13,6 +13,9 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
+use alluxio_common::leader::DiscoveryConfig;
+use futures::future::BoxFuture;
+
 use super::*;
 use crate::master_client::StaticLocator;
 use crate::settings::{TierSettings, WorkerSettings};
@@ -113,7 +116,7 @@ fn settings(dir: &Path, masters: Vec<String>) -> WorkerSettings {
         heartbeat_interval: Duration::from_millis(20),
         heartbeat_timeout: Duration::from_secs(30),
         master_connect_timeout: Duration::from_secs(30),
-        master_addresses: masters,
+        masters: DiscoveryConfig::Static(masters),
     }
 }
 
@@ -133,7 +136,10 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn start(settings: &WorkerSettings, store: &BlockStore) -> Arc<MasterSync> {
-    let locator = Arc::new(StaticLocator::new(settings.master_addresses.clone()));
+    let DiscoveryConfig::Static(masters) = &settings.masters else {
+        panic!("tests use static masters");
+    };
+    let locator = Arc::new(StaticLocator::new(masters.clone()));
     let sync = Arc::new(MasterSync::new(settings, store.clone(), locator));
     let runner = sync.clone();
     tokio::spawn(async move { runner.run().await });
@@ -319,4 +325,78 @@ async fn gives_up_after_the_heartbeat_timeout() {
         .unwrap_err();
     assert!(matches!(err, SyncError::HeartbeatTimeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+/// A locator whose leader the test announces, as ZooKeeper would.
+struct AnnouncingLocator {
+    leader: watch::Sender<Option<String>>,
+}
+
+impl MasterLocator for AnnouncingLocator {
+    fn candidates(&self) -> BoxFuture<'_, Vec<String>> {
+        let leader = self.leader.borrow().clone();
+        Box::pin(std::future::ready(leader.into_iter().collect()))
+    }
+
+    fn authoritative(&self) -> bool {
+        true
+    }
+
+    fn leader_changes(&self) -> Option<watch::Receiver<Option<String>>> {
+        Some(self.leader.subscribe())
+    }
+
+    fn describe(&self) -> String {
+        "the test".into()
+    }
+}
+
+#[tokio::test]
+async fn reregisters_at_once_when_a_new_leader_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = FakeMaster::default();
+    let a_addr = serve(a.clone()).await.to_string();
+    let b = FakeMaster::default();
+    let b_addr = serve(b.clone()).await.to_string();
+    let mut settings = settings(dir.path(), vec![]);
+    // Heartbeats too rare to notice anything within the test.
+    settings.heartbeat_interval = Duration::from_secs(30);
+    let store = BlockStore::open(&settings.tiers).unwrap();
+    put(&store, 1, 10);
+    let locator = Arc::new(AnnouncingLocator {
+        leader: watch::Sender::new(None),
+    });
+    let sync = Arc::new(MasterSync::new(&settings, store.clone(), locator.clone()));
+    let runner = sync.clone();
+    tokio::spawn(async move { runner.run().await });
+
+    // No leader yet: registration waits, then goes to the first one named.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    locator.leader.send_replace(Some(a_addr.clone()));
+    eventually("registration at A", || a.with(|s| s.registers.len() == 1)).await;
+
+    // B takes over: a full report goes to B at once, A keeps answering.
+    put(&store, 2, 10);
+    let started = Instant::now();
+    locator.leader.send_replace(Some(b_addr.clone()));
+    eventually("registration at B", || b.with(|s| s.registers.len() == 1)).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let mut report = b.with(|s| s.registers[0].block_ids.clone());
+    report.sort();
+    assert_eq!(report, vec![1, 2]);
+    eventually("the new worker id", || sync.worker_id() == Some(101)).await;
+
+    // The leader is lost, then A wins again: A gets a full report again.
+    locator.leader.send_replace(None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    locator.leader.send_replace(Some(a_addr.clone()));
+    eventually("re-registration at A", || {
+        a.with(|s| s.registers.len() == 2)
+    })
+    .await;
+    // Announcing the same leader again changes nothing.
+    locator.leader.send_replace(Some(a_addr.clone()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(a.with(|s| s.registers.len()), 2);
+    assert_eq!(b.with(|s| s.registers.len()), 1);
 }

@@ -1,0 +1,152 @@
+//! ZooKeeper faults (issue 3, test 5) and HA reporting: a quorum that loses
+//! one node keeps the cluster serving; with the whole ensemble down no
+//! master accepts writes, and service resumes when it returns.
+
+use std::time::{Duration, Instant};
+
+use alluxio_tests::{Cluster, ClusterOptions, Zk};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensemble_faults_never_split_the_brain() {
+    let mut cluster = Cluster::start(ClusterOptions {
+        masters: 2,
+        workers: 1,
+        zookeeper: Zk::Ensemble(3),
+        ..Default::default()
+    })
+    .await;
+    let fs = cluster.client();
+    fs.create_directory("/before", Default::default())
+        .await
+        .unwrap();
+
+    // One of three ZooKeeper nodes down: still serving.
+    cluster.zk_ensemble().kill(0);
+    fs.create_directory("/one-zk-down", Default::default())
+        .await
+        .unwrap();
+
+    // Whole ensemble down: no master may accept a write.
+    cluster.zk_ensemble().kill_all();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut conf = cluster.config();
+    conf.set("alluxio.user.rpc.retry.max.duration", "3sec");
+    let impatient = alluxio_client::FileSystem::from_config(&conf).unwrap();
+    let result = impatient
+        .create_directory("/no-zk", Default::default())
+        .await;
+    assert!(result.is_err(), "a write succeeded with ZooKeeper down");
+    for i in 0..2 {
+        if let Some(info) = cluster.master_info(i).await {
+            assert_ne!(info.role, "LEADER", "master {i} leads without ZooKeeper");
+        }
+    }
+    // ZooKeeper back: service resumes, and the refused write never happened.
+    cluster.zk_ensemble().start_all();
+    let started = Instant::now();
+    fs.create_directory("/after", Default::default())
+        .await
+        .unwrap();
+    println!(
+        "service resumed {:?} after ZooKeeper returned",
+        started.elapsed()
+    );
+    for p in ["/before", "/one-zk-down", "/after"] {
+        assert!(fs.exists(p).await.unwrap(), "{p} missing");
+    }
+    assert!(
+        !fs.exists("/no-zk").await.unwrap(),
+        "the refused write was applied"
+    );
+    let leaders = {
+        let mut n = 0;
+        for i in 0..2 {
+            if cluster
+                .master_info(i)
+                .await
+                .is_some_and(|m| m.role == "LEADER")
+            {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(leaders, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standbys_are_hot_and_reported() {
+    let cluster = Cluster::start(ClusterOptions {
+        masters: 3,
+        workers: 1,
+        zookeeper: Zk::Single,
+        ..Default::default()
+    })
+    .await;
+    let fs = cluster.client();
+    let leader = cluster.leader().await;
+    for i in 0..50 {
+        fs.create_directory(&format!("/d{i}"), Default::default())
+            .await
+            .unwrap();
+    }
+    let leader_seq = cluster.master_info(leader).await.unwrap().journal_sequence;
+    // Standbys apply new entries within tens of milliseconds.
+    let started = Instant::now();
+    loop {
+        let mut caught_up = 0;
+        for i in 0..3 {
+            let info = cluster.master_info(i).await.unwrap();
+            if i != leader {
+                assert_eq!(info.role, "STANDBY");
+                assert_eq!(
+                    info.leader_address,
+                    format!("127.0.0.1:{}", cluster.master_ports[leader])
+                );
+            }
+            if info.journal_sequence >= leader_seq {
+                caught_up += 1;
+            }
+        }
+        if caught_up == 3 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "standbys lag");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!("standbys caught up within {:?}", started.elapsed());
+    // A standby answers at once with a not-leader status naming the leader.
+    let standby = (leader + 1) % 3;
+    let mut c = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(format!(
+        "http://127.0.0.1:{}",
+        cluster.master_ports[standby]
+    ))
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let status = c
+        .get_status(alluxio_proto::GetStatusRequest { path: "/".into() })
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let err = alluxio_common::FsError::from(status);
+    assert_eq!(
+        err,
+        alluxio_common::FsError::NotLeader {
+            leader: Some(format!("127.0.0.1:{}", cluster.master_ports[leader]))
+        }
+    );
+    // The CLI reports the leader and the standbys with their positions.
+    let report = cluster.cli(&["fsadmin", "report"]).ok().stdout;
+    for port in &cluster.master_ports {
+        assert!(
+            report.contains(&port.to_string()),
+            "master {port} missing from:\n{report}"
+        );
+    }
+    let leader_line = cluster.cli(&["fs", "leader"]).ok().stdout;
+    assert!(
+        leader_line.contains(&cluster.master_ports[leader].to_string()),
+        "{leader_line}"
+    );
+}
