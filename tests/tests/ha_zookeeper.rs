@@ -150,3 +150,32 @@ async fn standbys_are_hot_and_reported() {
         "{leader_line}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_zookeeper_clients_and_workers_use_the_address_list() {
+    let (port, dead) = (alluxio_tests::free_port(), alluxio_tests::free_port());
+    let cluster = Cluster::start(ClusterOptions {
+        workers: 1,
+        properties: vec![
+            ("alluxio.master.rpc.port".into(), port.to_string()),
+            // The first address has no master: clients and workers move on.
+            (
+                "alluxio.master.rpc.addresses".into(),
+                format!("127.0.0.1:{dead},127.0.0.1:{port}"),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let fs = cluster.client();
+    let mut out = fs.create_file("/listed", Default::default()).await.unwrap();
+    out.write(b"via the list").await.unwrap();
+    out.close().await.unwrap();
+    let mut input = fs.open_file("/listed").await.unwrap();
+    assert_eq!(&input.read_to_end().await.unwrap()[..], b"via the list");
+    let info = fs.get_status("/listed").await.unwrap();
+    assert!(
+        !info.blocks[0].locations.is_empty(),
+        "the worker found the master through the list"
+    );
+}

@@ -202,11 +202,7 @@ async fn single_master_with_zookeeper_starts() {
     assert!(cluster.logs().contains("zookeeper.log"));
 }
 
-// The master's side of ZooKeeper election (DESIGN.md §4) is being written
-// while this harness is; these checks need it and are therefore not run by
-// default (`cargo nextest run ... --run-ignored all` runs them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "depends on the masters' ZooKeeper election, in progress"]
 async fn three_masters_on_a_quorum_elect_and_fail_over() {
     let mut cluster = Cluster::start(ClusterOptions {
         workers: 0,
@@ -261,10 +257,7 @@ async fn three_masters_on_a_quorum_elect_and_fail_over() {
     cluster.leader().await;
 }
 
-// Needs workers and clients to find the leader through ZooKeeper: not
-// implemented by the binaries yet (the worker falls back to localhost:19998).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs ZooKeeper leader discovery in worker and client"]
 async fn workers_and_clients_follow_the_leader() {
     let mut cluster = Cluster::start(ClusterOptions {
         workers: 1,
@@ -287,27 +280,4 @@ async fn workers_and_clients_follow_the_leader() {
         .await
         .unwrap();
     cluster.wait_live_workers(1, Duration::from_secs(30)).await;
-}
-
-// Several masters without ZooKeeper find each other through
-// alluxio.master.rpc.addresses. The masters elect nobody without ZooKeeper:
-// today both try to lead, the journal fences the second and it exits, so
-// this only documents the harness's set-up for when they do.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "masters have no leadership without ZooKeeper (the journal fences the second)"]
-async fn two_masters_without_zookeeper_use_rpc_addresses() {
-    let cluster = Cluster::start(ClusterOptions {
-        workers: 1,
-        masters: 2,
-        ..Default::default()
-    })
-    .await;
-    let props = site_properties(&cluster);
-    let expected = format!(
-        "alluxio.master.rpc.addresses=127.0.0.1:{},127.0.0.1:{}\n",
-        cluster.master_ports[0], cluster.master_ports[1]
-    );
-    assert!(props.contains(&expected), "{props}");
-    let leader = cluster.leader().await;
-    assert!(leader < 2);
 }

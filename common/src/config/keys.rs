@@ -534,7 +534,7 @@ pub static KEYS: &[PropertyKey] = &[
         ZOOKEEPER_SESSION_TIMEOUT,
         Some("5sec"),
         Kind::Duration,
-        "ZooKeeper session timeout.",
+        "ZooKeeper session timeout: how long a crashed leader keeps its leadership (see docs/decisions/0003-zookeeper-session-timeout.md).",
     ),
     key(
         ZOOKEEPER_ELECTION_PATH,
