@@ -217,38 +217,20 @@ impl FileInStream {
         let in_block = self.pos - block.offset;
         let end = block.offset + block.length;
         let local = self.fs.inner.opts.local_hostname.clone();
-        let chunk_size = self.fs.inner.opts.chunk_size as u32;
-        let mut cached: Vec<WorkerNetAddress> = block
+        // Candidates in order: workers caching the block (local first), then
+        // — for a persisted file — live workers reading it through from the
+        // UFS (and caching it); the UFS itself comes last.
+        let mut candidates: Vec<(WorkerNetAddress, Option<UfsBlockSource>)> = block
             .locations
             .iter()
             .filter_map(|l| l.address.clone())
+            .map(|a| (a, None))
             .collect();
-        cached.sort_by_key(|a| a.host != local);
-        for w in cached {
-            if self.failed.contains(&worker_key(&w)) {
-                continue;
-            }
-            let req = ReadBlockRequest {
-                block_id: block.block_id,
-                offset: in_block,
-                length: block.length - in_block,
-                chunk_size,
-                ufs: None,
-                promote: false,
-            };
-            match self.start_worker_read(&w, req).await {
-                Ok((source, first)) => return Ok(self.reader(end, source, first)),
-                Err(e) => {
-                    tracing::debug!(
-                        "cached copy of block {} on {}: {e}",
-                        block.block_id,
-                        worker_key(&w)
-                    );
-                    self.failed.insert(worker_key(&w));
-                }
-            }
-        }
+        candidates.sort_by_key(|(a, _)| a.host != local);
         if !self.info.persisted {
+            if let Some(r) = self.try_workers(&block, in_block, end, candidates).await {
+                return Ok(r);
+            }
             return Err(FsError::DataUnavailable(format!(
                 "block {} of {} is not cached on any live worker and the file is not in the UFS",
                 block.block_id, self.info.path
@@ -259,31 +241,20 @@ impl FileInStream {
                 FsError::Internal(format!("{} has no UFS location", self.info.path))
             })?;
         if self.fs.inner.opts.read_type != ReadType::NoCache {
+            let through = UfsBlockSource {
+                location: Some(loc.clone()),
+                offset_in_file: block.offset,
+                block_length: block.length,
+            };
             let workers = self.fs.live_workers().await.unwrap_or_default();
-            for w in preference(&workers, &local, block.block_id) {
-                if self.failed.contains(&worker_key(&w)) {
-                    continue;
-                }
-                let req = ReadBlockRequest {
-                    block_id: block.block_id,
-                    offset: in_block,
-                    length: block.length - in_block,
-                    chunk_size,
-                    ufs: Some(UfsBlockSource {
-                        location: Some(loc.clone()),
-                        offset_in_file: block.offset,
-                        block_length: block.length,
-                    }),
-                    promote: true,
-                };
-                match self.start_worker_read(&w, req).await {
-                    Ok((source, first)) => return Ok(self.reader(end, source, first)),
-                    Err(e) => {
-                        tracing::debug!("read-through on {}: {e}", worker_key(&w));
-                        self.failed.insert(worker_key(&w));
-                    }
-                }
-            }
+            candidates.extend(
+                preference(&workers, &local, block.block_id)
+                    .into_iter()
+                    .map(|w| (w, Some(through.clone()))),
+            );
+        }
+        if let Some(r) = self.try_workers(&block, in_block, end, candidates).await {
+            return Ok(r);
         }
         let options = loc
             .options
@@ -299,6 +270,38 @@ impl FileInStream {
             },
             Bytes::new(),
         ))
+    }
+
+    /// Tries each candidate worker in turn; a failure marks it failed for
+    /// this file and moves on.
+    async fn try_workers(
+        &mut self,
+        block: &BlockInfo,
+        in_block: u64,
+        end: u64,
+        candidates: Vec<(WorkerNetAddress, Option<UfsBlockSource>)>,
+    ) -> Option<BlockReader> {
+        for (w, ufs) in candidates {
+            if self.failed.contains(&worker_key(&w)) {
+                continue;
+            }
+            let req = ReadBlockRequest {
+                block_id: block.block_id,
+                offset: in_block,
+                length: block.length - in_block,
+                chunk_size: self.fs.inner.opts.chunk_size as u32,
+                promote: ufs.is_some(),
+                ufs,
+            };
+            match self.start_worker_read(&w, req).await {
+                Ok((source, first)) => return Some(self.reader(end, source, first)),
+                Err(e) => {
+                    tracing::debug!("block {} on {}: {e}", block.block_id, worker_key(&w));
+                    self.failed.insert(worker_key(&w));
+                }
+            }
+        }
+        None
     }
 
     fn reader(&self, end: u64, source: Source, pending: Bytes) -> BlockReader {

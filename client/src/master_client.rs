@@ -180,6 +180,32 @@ impl MasterClient {
         }
     }
 
+    /// Sleeps `d` between attempts, waking early when ZooKeeper announces a
+    /// leader change: after a crash the new leader is used as soon as it is
+    /// published, not at the end of a long backoff step.
+    async fn pause(&self, d: std::time::Duration) {
+        if !self.discovery.is_zookeeper() {
+            return tokio::time::sleep(d).await;
+        }
+        let mut changes = self.discovery.subscribe();
+        changes.borrow_and_update();
+        let changed = async {
+            loop {
+                if changes.changed().await.is_err() {
+                    // No notifier: sleep the whole step.
+                    std::future::pending::<()>().await;
+                }
+                if changes.borrow_and_update().is_some() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = changed => tracing::debug!("leader changed: retrying now"),
+        }
+    }
+
     /// Runs `op` against the leader, retrying retryable failures. `op` is
     /// called once per attempt: a mutation must reuse one operation id.
     pub async fn call<T, F, Fut>(&self, op: F) -> FsResult<T>
@@ -213,7 +239,7 @@ impl MasterClient {
             match backoff.next_delay() {
                 Some(d) => {
                     tracing::debug!("retrying in {d:?}");
-                    tokio::time::sleep(d).await;
+                    self.pause(d).await;
                 }
                 None => {
                     return Err(FsError::Unavailable(format!(
