@@ -43,16 +43,13 @@ impl MountTable {
 
     /// The mount that backs `path` (its longest mounted prefix).
     pub fn resolve(&self, path: &AlluxioPath) -> FsResult<&MountPoint> {
-        let mut cur = Some(path.clone());
-        while let Some(p) = cur {
-            if let Some(m) = self.mounts.get(&p) {
-                return Ok(m);
-            }
-            cur = p.parent();
-        }
-        Err(FsError::Internal(format!(
-            "no mount covers {path} (is the root mounted?)"
-        )))
+        self.mounts
+            .values()
+            .filter(|m| path.starts_with(&m.alluxio_path))
+            .max_by_key(|m| m.alluxio_path.components().len())
+            .ok_or_else(|| {
+                FsError::Internal(format!("no mount covers {path} (is the root mounted?)"))
+            })
     }
 
     /// Where `path` lives in the UFS.
