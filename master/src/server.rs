@@ -262,7 +262,9 @@ async fn standby(
                     Err(e) => tracing::warn!("standby tailing failed (retrying): {e}"),
                 }
                 role.set_position(ns.last_seq(), ns.term());
-                if last_hint.elapsed() > Duration::from_millis(500) {
+                // Refresh the leader hint often until one is known.
+                let every = if role.leader_hint().is_some() { 500 } else { 100 };
+                if last_hint.elapsed() > Duration::from_millis(every) {
                     last_hint = std::time::Instant::now();
                     role.set_leader_hint(elector.current_leader().await);
                 }

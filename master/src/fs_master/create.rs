@@ -346,7 +346,7 @@ impl FsMaster {
             // Object stores publish atomically on close: write in place.
             return Ok(loc.path);
         }
-        let temp = temp_ufs_name(path.name(), container);
+        let temp = temp_ufs_name(container);
         Ok(match loc.path.rsplit_once('/') {
             Some((dir, _)) => format!("{dir}/{temp}"),
             None => temp,

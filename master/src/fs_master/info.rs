@@ -9,9 +9,10 @@ use crate::namespace::inode::InodeExt;
 use crate::namespace::{Inode, Namespace};
 
 /// Name under which a writer stages a file's UFS bytes before completeFile
-/// renames them into place; UFS listings skip such names.
-pub fn temp_ufs_name(name: &str, container_id: u64) -> String {
-    format!(".{name}.{container_id}{TEMP_SUFFIX}")
+/// renames them into place; UFS listings skip such names. It holds only the
+/// (unique) container id, so a 255-byte file name still stages.
+pub fn temp_ufs_name(container_id: u64) -> String {
+    format!(".{container_id}{TEMP_SUFFIX}")
 }
 
 /// Suffix of staged UFS files.

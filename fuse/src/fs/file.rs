@@ -1,0 +1,272 @@
+//! File handles: open, create, read, write, flush, fsync and release.
+//!
+//! Opening for writing stages the file locally (empty with O_TRUNC, else a
+//! copy of the current version); every handle of that inode then shares the
+//! staged copy. `flush` (each close(2)) and `fsync` commit a dirty copy and
+//! return the commit's error to the caller; `release` commits only what no
+//! flush committed, and can merely log a failure, as the kernel ignores it.
+
+use std::ffi::OsStr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use alluxio_client::{CreateFileOptions, FileInfo, FileType as AlluxioType, FsError};
+use fuser::{
+    Errno, FileHandle, FopenFlags, INodeNo, OpenAccMode, OpenFlags, ReplyCreate, ReplyData,
+    ReplyEmpty, ReplyOpen, ReplyWrite,
+};
+
+use super::handles::{Handle, SharedStage};
+use super::Inner;
+use crate::errno::{errno, io_errno};
+
+impl Inner {
+    /// Joins (or creates) the staged copy of `ino`, whose current version
+    /// is `info`; `truncate` empties it.
+    async fn join_stage(
+        &self,
+        ino: u64,
+        info: &FileInfo,
+        truncate: bool,
+    ) -> Result<SharedStage, Errno> {
+        loop {
+            let stage = match self.handles.stage_of(ino) {
+                Some(s) => s,
+                None => {
+                    let staged = self
+                        .staging
+                        .stage(&self.fs, info, truncate)
+                        .await
+                        .map_err(|e| errno(&e))?;
+                    let fresh = Arc::new(tokio::sync::Mutex::new(staged));
+                    self.handles.publish_stage(ino, fresh)
+                }
+            };
+            let mut s = stage.lock().await;
+            if s.retired {
+                continue;
+            }
+            s.handles += 1;
+            if truncate && s.len().map_err(|e| io_errno(&e))? > 0 {
+                s.file.set_len(0).map_err(|e| io_errno(&e))?;
+                s.dirty = true;
+            } else if truncate && info.length > 0 {
+                // Staged empty from a non-empty version.
+                s.dirty = true;
+            }
+            drop(s);
+            return Ok(stage);
+        }
+    }
+
+    pub(super) async fn open(&self, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let path = match self.path(ino) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        let writable = flags.acc_mode() != OpenAccMode::O_RDONLY;
+        let truncate = writable && flags.0 & libc::O_TRUNC != 0;
+        let append = flags.0 & libc::O_APPEND != 0;
+        let info = match self.fs.get_status(&path).await {
+            Ok(i) => i,
+            Err(e) => return reply.error(errno(&e)),
+        };
+        if info.file_type == AlluxioType::Directory as i32 {
+            return reply.error(Errno::EISDIR);
+        }
+        let handle = if writable || self.handles.stage_of(ino.0).is_some() {
+            match self.join_stage(ino.0, &info, truncate).await {
+                Ok(stage) => Handle::Staged {
+                    ino: ino.0,
+                    stage,
+                    append,
+                    writable,
+                },
+                Err(e) => return reply.error(e),
+            }
+        } else {
+            match self.fs.open_file(&path).await {
+                Ok(stream) => Handle::Read {
+                    stream: Box::new(tokio::sync::Mutex::new(stream)),
+                },
+                Err(e) => return reply.error(errno(&e)),
+            }
+        };
+        let fh = self.handles.insert(handle);
+        reply.opened(FileHandle(fh), FopenFlags::empty());
+    }
+
+    pub(super) async fn create(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let path = match self.child(parent, name) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        let opts = CreateFileOptions {
+            mode: mode & 0o7777,
+            ..Default::default()
+        };
+        // The file exists (empty and complete) from now on; the staged copy
+        // replaces it at the first flush that finds it dirty.
+        let created = match self.fs.create_file(&path, opts).await {
+            Ok(out) => out.close().await,
+            Err(e) => Err(e),
+        };
+        let (info, existed) = match created {
+            Ok(info) => (info, false),
+            Err(FsError::AlreadyExists(_)) if flags & libc::O_EXCL == 0 => {
+                match self.fs.get_status(&path).await {
+                    Ok(i) => (i, true),
+                    Err(e) => return reply.error(errno(&e)),
+                }
+            }
+            Err(e) => return reply.error(errno(&e)),
+        };
+        if info.file_type == AlluxioType::Directory as i32 {
+            return reply.error(Errno::EISDIR);
+        }
+        let ino = self.inodes.ino_of(info.id);
+        let truncate = !existed || flags & libc::O_TRUNC != 0;
+        let stage = match self.join_stage(ino, &info, truncate).await {
+            Ok(s) => s,
+            Err(e) => return reply.error(e),
+        };
+        let fh = self.handles.insert(Handle::Staged {
+            ino,
+            stage,
+            append: flags & libc::O_APPEND != 0,
+            writable: true,
+        });
+        let a = self.attr_of(&info).await;
+        self.inodes.remember(ino, &info.path);
+        reply.created(
+            &self.entry_ttl,
+            &a,
+            fuser::Generation(0),
+            FileHandle(fh),
+            FopenFlags::empty(),
+        );
+    }
+
+    pub(super) async fn read(&self, fh: FileHandle, offset: u64, size: u32, reply: ReplyData) {
+        let Some(h) = self.handles.get(fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        match &*h {
+            Handle::Read { stream } => {
+                let mut s = stream.lock().await;
+                match s.read_at(offset, size as usize).await {
+                    Ok(data) => reply.data(&data),
+                    Err(e) => reply.error(errno(&e)),
+                }
+            }
+            Handle::Staged { stage, .. } => {
+                let s = stage.lock().await;
+                let mut buf = vec![0u8; size as usize];
+                let mut n = 0;
+                while n < buf.len() {
+                    match s.file.read_at(&mut buf[n..], offset + n as u64) {
+                        Ok(0) => break,
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return reply.error(io_errno(&e)),
+                    }
+                }
+                reply.data(&buf[..n]);
+            }
+            Handle::Dir { .. } => reply.error(Errno::EISDIR),
+        }
+    }
+
+    pub(super) async fn write(&self, fh: FileHandle, offset: u64, data: &[u8], reply: ReplyWrite) {
+        let Some(h) = self.handles.get(fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        let Handle::Staged {
+            stage,
+            append,
+            writable: true,
+            ..
+        } = &*h
+        else {
+            return reply.error(Errno::EBADF);
+        };
+        let mut s = stage.lock().await;
+        let at = if *append {
+            match s.len() {
+                Ok(l) => l,
+                Err(e) => return reply.error(io_errno(&e)),
+            }
+        } else {
+            offset
+        };
+        match s.file.write_all_at(data, at) {
+            Ok(()) => {
+                s.dirty = true;
+                reply.written(data.len() as u32)
+            }
+            Err(e) => reply.error(io_errno(&e)),
+        }
+    }
+
+    /// Commits `ino`'s staged copy if dirty. An unlinked inode (no path)
+    /// has nowhere to go: its bytes are dropped, as a local file system
+    /// drops an unlinked file's data at the last close.
+    async fn commit(&self, ino: u64, stage: &SharedStage) -> Result<(), FsError> {
+        let mut s = stage.lock().await;
+        if !s.dirty {
+            return Ok(());
+        }
+        let Some(path) = self.inodes.path(INodeNo(ino)) else {
+            s.dirty = false;
+            return Ok(());
+        };
+        let info = s.commit(&self.fs, &path).await?;
+        self.inodes.alias(info.id, ino);
+        Ok(())
+    }
+
+    /// flush and fsync: commit now and report the outcome.
+    pub(super) async fn flush(&self, fh: FileHandle, reply: ReplyEmpty) {
+        let Some(h) = self.handles.get(fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
+        if let Handle::Staged { ino, stage, .. } = &*h {
+            if let Err(e) = self.commit(*ino, stage).await {
+                tracing::warn!("committing inode {ino} failed: {e}");
+                return reply.error(errno(&e));
+            }
+        }
+        reply.ok();
+    }
+
+    pub(super) async fn release(&self, fh: FileHandle, reply: ReplyEmpty) {
+        let Some(h) = self.handles.remove(fh.0) else {
+            return reply.ok();
+        };
+        if let Handle::Staged { ino, stage, .. } = &*h {
+            let last = {
+                let mut s = stage.lock().await;
+                s.handles = s.handles.saturating_sub(1);
+                s.handles == 0
+            };
+            if last {
+                if let Err(e) = self.commit(*ino, stage).await {
+                    tracing::error!("committing inode {ino} at release failed (data lost): {e}");
+                }
+                let mut s = stage.lock().await;
+                if s.handles == 0 {
+                    s.retired = true;
+                    self.handles.drop_stage(*ino);
+                }
+            }
+        }
+        reply.ok();
+    }
+}

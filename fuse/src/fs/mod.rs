@@ -1,0 +1,387 @@
+//! The FUSE file system: the `fuser::Filesystem` implementation.
+//!
+//! This file only receives requests and hands each one to a tokio task, so
+//! a slow RPC never blocks the kernel's other requests; the work is in the
+//! sibling modules, one per concern: `dir` (names: lookup, listing, mkdir,
+//! rmdir, unlink, rename), `file` (open, create, read, write, flush, fsync,
+//! release), `setattr` (getattr, setattr, truncate), `statfs`.
+
+mod attr;
+mod dir;
+mod file;
+mod handles;
+mod ids;
+mod inodes;
+mod setattr;
+mod staging;
+mod statfs;
+
+use std::ffi::OsStr;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use alluxio_client::{FileInfo, FileSystem, FsResult};
+use fuser::{
+    AccessFlags, BsdFileFlags, Errno, FileHandle, Filesystem, INodeNo, InitFlags, KernelConfig,
+    LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request,
+    TimeOrNow, WriteFlags,
+};
+
+use crate::errno::errno;
+use crate::options::MountOptions;
+
+pub use staging::StagingDir;
+
+/// State shared by every request handler.
+pub struct Inner {
+    pub fs: FileSystem,
+    inodes: inodes::Inodes,
+    handles: handles::Handles,
+    ids: ids::Ids,
+    staging: StagingDir,
+    attr_ttl: Duration,
+    entry_ttl: Duration,
+    max_write: u32,
+}
+
+/// The mounted file system.
+pub struct AlluxioFs {
+    inner: Arc<Inner>,
+    rt: tokio::runtime::Handle,
+}
+
+/// Checks a name from the kernel: UTF-8 (Alluxio paths are strings) and at
+/// most 255 bytes.
+fn name_str(name: &OsStr) -> Result<&str, Errno> {
+    if name.len() > 255 {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    name.to_str().ok_or(Errno::EINVAL)
+}
+
+impl AlluxioFs {
+    /// A file system serving `root` (an Alluxio directory, described by
+    /// `root_info`) through `fs`, running its handlers on `rt`.
+    pub fn new(
+        fs: FileSystem,
+        root_info: &FileInfo,
+        opts: &MountOptions,
+        staging: StagingDir,
+        rt: tokio::runtime::Handle,
+    ) -> AlluxioFs {
+        AlluxioFs {
+            inner: Arc::new(Inner {
+                fs,
+                inodes: inodes::Inodes::new(&root_info.path, root_info.id),
+                handles: handles::Handles::default(),
+                ids: ids::Ids::default(),
+                staging,
+                attr_ttl: opts.attr_timeout,
+                entry_ttl: opts.entry_timeout,
+                max_write: opts.max_write,
+            }),
+            rt,
+        }
+    }
+
+    fn spawn<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(Arc<Inner>) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.rt.spawn(f(self.inner.clone()));
+    }
+}
+
+impl Inner {
+    /// The path of `ino`, or ENOENT if the kernel asks about an inode we
+    /// no longer know (forgotten or unlinked).
+    fn path(&self, ino: INodeNo) -> Result<String, Errno> {
+        self.inodes.path(ino).ok_or(Errno::ENOENT)
+    }
+
+    /// The path of `name` in `parent`.
+    fn child(&self, parent: INodeNo, name: &OsStr) -> Result<String, Errno> {
+        let name = name_str(name)?;
+        self.inodes.child(parent, name).ok_or(Errno::ENOENT)
+    }
+
+    /// The attributes of `info` as the kernel should see them (staged size
+    /// for a file being written).
+    async fn attr_of(&self, info: &FileInfo) -> fuser::FileAttr {
+        let ino = self.inodes.ino_of(info.id);
+        let mut a = attr::attr(&self.ids, ino, info);
+        if let Some(stage) = self.handles.stage_of(ino) {
+            if let Ok(len) = stage.lock().await.len() {
+                a.size = len;
+                a.blocks = len.div_ceil(512);
+            }
+        }
+        a
+    }
+
+    /// Replies to an entry-creating request and records the inode.
+    async fn reply_entry(&self, r: FsResult<FileInfo>, reply: ReplyEntry) {
+        match r {
+            Ok(info) => {
+                let a = self.attr_of(&info).await;
+                self.inodes.remember(a.ino.0, &info.path);
+                reply.entry(&self.entry_ttl, &a, fuser::Generation(0));
+            }
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+}
+
+impl Filesystem for AlluxioFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        let _ = config.set_max_write(self.inner.max_write);
+        let _ = config.set_max_readahead(self.inner.max_write);
+        let _ = config.add_capabilities(
+            InitFlags::FUSE_DO_READDIRPLUS
+                | InitFlags::FUSE_READDIRPLUS_AUTO
+                | InitFlags::FUSE_PARALLEL_DIROPS
+                | InitFlags::FUSE_ATOMIC_O_TRUNC,
+        );
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        self.inner.staging.cleanup();
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let name = name.to_owned();
+        self.spawn(move |s| async move { s.lookup(parent, &name, reply).await });
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.inner.inodes.forget(ino.0, nlookup);
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        self.spawn(move |s| async move { s.getattr(ino, reply).await });
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let change = setattr::Change {
+            mode,
+            uid,
+            gid,
+            size,
+            atime,
+            mtime,
+        };
+        self.spawn(move |s| async move { s.setattr(ino, change, reply).await });
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let name = name.to_owned();
+        self.spawn(move |s| async move { s.mkdir(parent, &name, mode & !umask, reply).await });
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = name.to_owned();
+        self.spawn(move |s| async move { s.remove(parent, &name, false, reply).await });
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = name.to_owned();
+        self.spawn(move |s| async move { s.remove(parent, &name, true, reply).await });
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let (name, newname) = (name.to_owned(), newname.to_owned());
+        self.spawn(move |s| async move {
+            s.rename(parent, &name, newparent, &newname, flags, reply)
+                .await
+        });
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        self.spawn(move |s| async move { s.open(ino, flags, reply).await });
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        self.spawn(move |s| async move { s.read(fh, offset, size, reply).await });
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let data = data.to_vec();
+        self.spawn(move |s| async move { s.write(fh, offset, &data, reply).await });
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        self.spawn(move |s| async move { s.flush(fh, reply).await });
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        self.spawn(move |s| async move { s.release(fh, reply).await });
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        self.spawn(move |s| async move { s.flush(fh, reply).await });
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        self.spawn(move |s| async move { s.opendir(ino, reply).await });
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectory,
+    ) {
+        self.inner.readdir(fh, offset, reply);
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectoryPlus,
+    ) {
+        self.spawn(move |s| async move { s.readdirplus(fh, offset, reply).await });
+    }
+
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
+        self.inner.handles.remove(fh.0);
+        reply.ok();
+    }
+
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        // Every namespace change is durable (journaled) before it is
+        // answered, so there is nothing to sync.
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        self.spawn(move |s| async move { s.statfs(reply).await });
+    }
+
+    fn access(&self, _req: &Request, ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
+        // Permission bits are checked by the kernel (`default_permissions`);
+        // access(2) only needs the inode to exist.
+        self.spawn(move |s| async move {
+            match s.path(ino) {
+                Ok(_) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let name = name.to_owned();
+        self.spawn(
+            move |s| async move { s.create(parent, &name, mode & !umask, flags, reply).await },
+        );
+    }
+}

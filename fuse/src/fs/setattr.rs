@@ -1,0 +1,112 @@
+//! Attributes: getattr, and setattr's chmod, chown, utimens and truncate.
+//!
+//! Truncating a file that is open for writing changes its staged copy
+//! (committed at the next flush); truncating a closed file stages it,
+//! resizes it and commits it at once.
+
+use std::time::SystemTime;
+
+use alluxio_client::{FileInfo, FsError, FsResult};
+use alluxio_proto::SetAttributeRequest;
+use fuser::{INodeNo, ReplyAttr, TimeOrNow};
+
+use super::attr::nanos;
+use super::ids::{group_name, user_name};
+use super::Inner;
+use crate::errno::errno;
+
+/// The changes of one setattr request.
+pub struct Change {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<TimeOrNow>,
+    pub mtime: Option<TimeOrNow>,
+}
+
+fn time_ns(t: TimeOrNow) -> i64 {
+    match t {
+        TimeOrNow::SpecificTime(t) => nanos(t),
+        TimeOrNow::Now => nanos(SystemTime::now()),
+    }
+}
+
+impl Inner {
+    pub(super) async fn getattr(&self, ino: INodeNo, reply: ReplyAttr) {
+        let path = match self.path(ino) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        match self.fs.get_status(&path).await {
+            Ok(info) => reply.attr(&self.attr_ttl, &self.attr_of(&info).await),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+
+    /// Resizes `ino` (at `path`) to `size`.
+    async fn truncate(&self, ino: INodeNo, path: &str, size: u64) -> FsResult<()> {
+        let local = |e: std::io::Error| FsError::Internal(format!("staging file: {e}"));
+        if let Some(stage) = self.handles.stage_of(ino.0) {
+            let mut s = stage.lock().await;
+            if !s.retired {
+                s.file.set_len(size).map_err(local)?;
+                s.dirty = true;
+                return Ok(());
+            }
+        }
+        let info = self.fs.get_status(path).await?;
+        if info.length == size {
+            return Ok(());
+        }
+        let mut staged = self.staging.stage(&self.fs, &info, size == 0).await?;
+        staged.file.set_len(size).map_err(local)?;
+        let new = staged.commit(&self.fs, path).await?;
+        self.inodes.alias(new.id, ino.0);
+        Ok(())
+    }
+
+    async fn apply(&self, ino: INodeNo, path: &str, c: Change) -> FsResult<FileInfo> {
+        if let Some(size) = c.size {
+            self.truncate(ino, path, size).await?;
+        }
+        let req = SetAttributeRequest {
+            path: path.to_string(),
+            mode: c.mode.map(|m| m & 0o7777),
+            owner: c.uid.map(user_name),
+            group: c.gid.map(group_name),
+            mtime_ns: c.mtime.map(time_ns),
+            atime_ns: c.atime.map(time_ns),
+            ..Default::default()
+        };
+        let info = if req.mode.is_some()
+            || req.owner.is_some()
+            || req.group.is_some()
+            || req.mtime_ns.is_some()
+            || req.atime_ns.is_some()
+        {
+            self.fs.set_attribute(req.clone()).await?
+        } else {
+            self.fs.get_status(path).await?
+        };
+        // A staged copy must commit with the new mode and ownership.
+        if let Some(stage) = self.handles.stage_of(ino.0) {
+            let mut s = stage.lock().await;
+            s.mode = info.mode & 0o7777;
+            s.owner = info.owner.clone();
+            s.group = info.group.clone();
+        }
+        Ok(info)
+    }
+
+    pub(super) async fn setattr(&self, ino: INodeNo, c: Change, reply: ReplyAttr) {
+        let path = match self.path(ino) {
+            Ok(p) => p,
+            Err(e) => return reply.error(e),
+        };
+        match self.apply(ino, &path, c).await {
+            Ok(info) => reply.attr(&self.attr_ttl, &self.attr_of(&info).await),
+            Err(e) => reply.error(errno(&e)),
+        }
+    }
+}

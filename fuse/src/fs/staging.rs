@@ -1,0 +1,177 @@
+//! Write staging: a file open for writing lives in a local temporary file,
+//! so random writes, appends, overwrites and truncation are plain local
+//! file operations; the whole file is then committed to the cluster as a new
+//! version.
+//!
+//! A commit writes the bytes to a hidden sibling (`.afuse-<pid>-<n>.tmp`),
+//! completes it, restores owner and group, and renames it over the file.
+//! Readers therefore see the old version or the new one, never a partly
+//! written or missing file (`create_file(overwrite)` would delete the old
+//! bytes first). The new version has a new master inode id; the caller
+//! aliases it to the inode number the kernel knows.
+//!
+//! The temporary file is unlinked as soon as it is created, so a crashed
+//! daemon leaves nothing behind in the staging directory.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alluxio_client::{CreateFileOptions, DeleteOptions, FileInfo, FileSystem, FsError, FsResult};
+
+/// Bytes moved per read/write while loading or committing.
+const CHUNK: usize = 4 << 20;
+
+/// The directory that holds staged files.
+pub struct StagingDir {
+    dir: PathBuf,
+    next: AtomicU64,
+}
+
+/// One staged file, shared by every handle of its inode that is open.
+pub struct Staged {
+    pub file: File,
+    /// Whether the staged bytes differ from the committed version.
+    pub dirty: bool,
+    /// Handles using this copy.
+    pub handles: usize,
+    /// The last handle closed and the copy left the inode's slot; a
+    /// request that raced with that must stage afresh.
+    pub retired: bool,
+    /// Permission bits and ownership the committed version must keep.
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+}
+
+fn local(e: std::io::Error) -> FsError {
+    FsError::Internal(format!("staging file: {e}"))
+}
+
+impl StagingDir {
+    /// Creates (if needed) the staging directory: `dir`, or
+    /// `$TMPDIR/alluxio-fuse-<pid>`.
+    pub fn new(dir: Option<&Path>) -> std::io::Result<StagingDir> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::temp_dir().join(format!("alluxio-fuse-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&dir)?;
+        Ok(StagingDir {
+            dir,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A new empty, already unlinked, temporary file.
+    pub fn temp_file(&self) -> std::io::Result<File> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let p = self.dir.join(format!("stage-{n}"));
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&p)?;
+        std::fs::remove_file(&p)?;
+        Ok(f)
+    }
+
+    /// Stages `info`'s file: its current bytes unless `empty`.
+    pub async fn stage(&self, fs: &FileSystem, info: &FileInfo, empty: bool) -> FsResult<Staged> {
+        let file = self.temp_file().map_err(local)?;
+        if !empty && info.length > 0 {
+            let mut input = fs.open_file(&info.path).await?;
+            let mut off = 0u64;
+            while let Some(chunk) = input.read_chunk().await? {
+                file.write_all_at(&chunk, off).map_err(local)?;
+                off += chunk.len() as u64;
+            }
+        }
+        Ok(Staged {
+            file,
+            dirty: false,
+            handles: 0,
+            retired: false,
+            mode: info.mode & 0o7777,
+            owner: info.owner.clone(),
+            group: info.group.clone(),
+        })
+    }
+
+    /// Unlinks nothing (files are unlinked at creation) but removes the
+    /// directory if it is ours and empty.
+    pub fn cleanup(&self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+impl Staged {
+    /// Current size of the staged bytes.
+    pub fn len(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// Commits the staged bytes as the new version of `path` and returns
+    /// the new version's info. Clears `dirty` on success.
+    pub async fn commit(&mut self, fs: &FileSystem, path: &str) -> FsResult<FileInfo> {
+        let (parent, _) = path.rsplit_once('/').unwrap_or(("", path));
+        let tmp = format!(
+            "{parent}/.afuse-{}-{}.tmp",
+            std::process::id(),
+            COMMITS.fetch_add(1, Ordering::Relaxed)
+        );
+        let result = self.upload(fs, &tmp).await;
+        let result = match result {
+            Ok(()) => fs.rename(&tmp, path).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            let _ = fs.delete(&tmp, DeleteOptions::default()).await;
+            return Err(e);
+        }
+        self.dirty = false;
+        fs.get_status(path).await
+    }
+
+    async fn upload(&self, fs: &FileSystem, tmp: &str) -> FsResult<()> {
+        let opts = CreateFileOptions {
+            mode: self.mode,
+            ..Default::default()
+        };
+        let mut out = fs.create_file(tmp, opts).await?;
+        let len = self.len().map_err(local)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut off = 0u64;
+        while off < len {
+            let want = CHUNK.min((len - off) as usize);
+            let n = self.file.read_at(&mut buf[..want], off).map_err(local)?;
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = out.write(&buf[..n]).await {
+                let _ = out.cancel().await;
+                return Err(e);
+            }
+            off += n as u64;
+        }
+        let info = out.close().await?;
+        if info.owner != self.owner || info.group != self.group {
+            let req = alluxio_proto::SetAttributeRequest {
+                path: tmp.to_string(),
+                owner: Some(self.owner.clone()),
+                group: Some(self.group.clone()),
+                ..Default::default()
+            };
+            fs.set_attribute(req).await?;
+        }
+        Ok(())
+    }
+}
+
+static COMMITS: AtomicU64 = AtomicU64::new(0);

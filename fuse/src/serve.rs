@@ -1,0 +1,119 @@
+//! The daemon itself (`mount --foreground`): load the configuration, make
+//! sure the cluster answers, mount, serve until unmounted or signalled.
+
+use std::path::Path;
+use std::time::Duration;
+
+use alluxio_client::{FileSystem, FileType};
+use alluxio_common::config::{keys, Config, Process};
+use anyhow::{bail, Context, Result};
+use fuser::{MountOption, SessionACL};
+
+use crate::daemon::{check_dev_fuse, check_mount_point};
+use crate::fs::{AlluxioFs, StagingDir};
+use crate::mounts::SOURCE_PREFIX;
+use crate::options::MountOptions;
+
+/// How long the start-up check waits for the cluster before giving up.
+const CLUSTER_CHECK: Duration = Duration::from_secs(5);
+
+pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result<()> {
+    alluxio_common::logging::init("info");
+    let opts = MountOptions::parse(options)?;
+    let canon = check_mount_point(mount_point)?;
+    check_dev_fuse()?;
+    let conf = Config::load(Process::Fuse, Vec::new()).context("loading the configuration")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.threads.max(2))
+        .enable_all()
+        .thread_name("alluxio-fuse")
+        .build()
+        .context("starting the runtime")?;
+    let (fs, root) = rt.block_on(connect(&conf, alluxio_path))?;
+    let staging =
+        StagingDir::new(opts.staging_dir.as_deref()).context("creating the staging dir")?;
+    tracing::info!(
+        "mounting {alluxio_path} (inode {}) at {}, staging in {}",
+        root.id,
+        canon.display(),
+        staging.path().display()
+    );
+    let mut config = fuser::Config::default();
+    config.mount_options = vec![
+        MountOption::FSName(format!("{SOURCE_PREFIX}{}", root.path)),
+        MountOption::Subtype("alluxio".into()),
+    ];
+    if opts.default_permissions {
+        config.mount_options.push(MountOption::DefaultPermissions);
+    }
+    config.mount_options.extend(opts.kernel.iter().cloned());
+    config.acl = if opts.allow_other {
+        SessionACL::All
+    } else if opts.allow_root {
+        SessionACL::RootAndOwner
+    } else {
+        SessionACL::Owner
+    };
+    config.n_threads = Some(opts.threads);
+    config.clone_fd = true;
+    let filesystem = AlluxioFs::new(fs, &root, &opts, staging, rt.handle().clone());
+    let mut session = fuser::Session::new(filesystem, &canon, &config)
+        .with_context(|| format!("mounting at {}", canon.display()))?;
+    let mut unmounter = session.unmount_callable();
+    let shown = canon.clone();
+    rt.spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => return tracing::warn!("no SIGTERM handler: {e}"),
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("signal received: unmounting {}", shown.display());
+        if let Err(e) = unmounter.unmount() {
+            tracing::error!("unmounting {}: {e}", shown.display());
+        }
+    });
+    tracing::info!("mounted at {}", canon.display());
+    session.run().context("serving FUSE requests")?;
+    tracing::info!("unmounted {}", canon.display());
+    // Let in-flight handlers finish their replies (the kernel has gone).
+    rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+/// A client for the cluster, checked to answer, and the mounted directory.
+async fn connect(
+    conf: &Config,
+    alluxio_path: &str,
+) -> Result<(FileSystem, alluxio_client::FileInfo)> {
+    let fs = FileSystem::from_config(conf).context("configuring the client")?;
+    let mut quick = conf.clone();
+    quick.set(
+        keys::USER_RPC_RETRY_MAX_DURATION,
+        &format!("{}ms", CLUSTER_CHECK.as_millis()),
+    );
+    let check = FileSystem::from_config(&quick).context("configuring the client")?;
+    let info = check.cluster_info().await.with_context(|| {
+        format!(
+            "the cluster is unreachable ({}) within {CLUSTER_CHECK:?}",
+            check.discovery().describe()
+        )
+    })?;
+    tracing::info!(
+        "cluster {} led by {}, {} live worker(s)",
+        info.cluster_id,
+        info.leader_address,
+        info.workers.iter().filter(|w| w.live).count()
+    );
+    let root = check
+        .get_status(alluxio_path)
+        .await
+        .with_context(|| format!("cannot mount {alluxio_path}"))?;
+    if root.file_type != FileType::Directory as i32 {
+        bail!("cannot mount {alluxio_path}: not a directory");
+    }
+    Ok((fs, root))
+}
