@@ -2,8 +2,10 @@
 //! It finds `alluxio-master` and `alluxio-worker` beside this executable,
 //! points the journal, the root UFS and the worker's cache into one data
 //! directory (unless configured otherwise), formats the journal on first
-//! use, starts both processes, waits until the worker is live, and then
-//! stays in the foreground until Ctrl-C or SIGTERM, when it stops both.
+//! use, starts both processes, waits until the worker is live, mounts the
+//! namespace with `alluxio-fuse` (at `<data dir>/mnt` unless told otherwise
+//! or `--no-mount`), and then stays in the foreground until Ctrl-C or
+//! SIGTERM, when it unmounts and stops both.
 //!
 //! The children run in their own process group, so a Ctrl-C in the terminal
 //! reaches only this process, which then stops the worker before the master.
@@ -38,7 +40,7 @@ macro_rules! say_err {
 
 mod daemon;
 
-use daemon::{spawn, stop_all, wait_ready, Daemon, Signals, Wait};
+use daemon::{spawn, spawn_command, stop_all, wait_ready, Daemon, Signals, Wait};
 
 /// Arguments of `alluxio local`.
 #[derive(Args, Debug)]
@@ -47,6 +49,13 @@ pub struct LocalArgs {
     /// (default: the value of alluxio.work.dir).
     #[arg(long = "data-dir", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Where to mount the file system with alluxio-fuse (default: the
+    /// `mnt` directory in the data directory; created if missing).
+    #[arg(long = "mount-point", value_name = "DIR", conflicts_with = "no_mount")]
+    mount_point: Option<PathBuf>,
+    /// Do not mount the file system.
+    #[arg(long = "no-mount")]
+    no_mount: bool,
 }
 
 /// Where everything lives and how the children are configured.
@@ -213,8 +222,29 @@ pub async fn run(overrides: Vec<(String, String)>, args: LocalArgs) -> anyhow::R
         }
     };
 
+    // Declared before the daemon so that it drops (lazily unmounting
+    // whatever is left) after the daemon is killed on an error path.
+    let mut mount_guard = None;
+    let mut fuse = None;
+    if !args.no_mount {
+        let mnt = args.mount_point.unwrap_or_else(|| plan.data.join("mnt"));
+        match start_mount(&exe, &plan, &mnt, &mut signals).await? {
+            MountStart::Mounted(daemon, guard) => {
+                fuse = Some(daemon);
+                mount_guard = Some(guard);
+            }
+            MountStart::Skipped => {}
+            MountStart::Interrupted => {
+                say!("Interrupted; stopping ...");
+                stop_all(&mut worker, &mut master).await;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+
     let summary = Summary {
         exe: &exe,
+        mount: mount_guard.as_ref().map(|g: &MountGuard| g.0.as_path()),
         overrides: &overrides,
         master_addr: &master_addr,
         worker_addr: &worker_addr,
@@ -223,21 +253,47 @@ pub async fn run(overrides: Vec<(String, String)>, args: LocalArgs) -> anyhow::R
         root_ufs: &info.root_ufs,
     };
     say!("{}", summary.render());
-    Ok(supervise(&mut master, &mut worker, &mut signals).await)
+    let code = supervise(&mut master, &mut worker, &mut fuse, &mut signals).await;
+    drop(mount_guard);
+    Ok(code)
 }
 
-/// Waits for a signal (then stops both, exit 0) or the death of either
-/// child (then reports it, stops the other, exit 1).
-async fn supervise(master: &mut Daemon, worker: &mut Daemon, signals: &mut Signals) -> ExitCode {
+/// Stops the FUSE daemon first (SIGTERM makes it unmount), then the worker
+/// and the master.
+async fn stop_everything(fuse: &mut Option<Daemon>, worker: &mut Daemon, master: &mut Daemon) {
+    if let Some(fuse) = fuse {
+        fuse.stop().await;
+    }
+    stop_all(worker, master).await;
+}
+
+/// Waits for a signal (then unmounts and stops both, exit 0) or the death
+/// of either server (then reports it, stops the rest, exit 1). If only the
+/// FUSE daemon ends (say, someone ran `umount`), the cluster keeps serving.
+async fn supervise(
+    master: &mut Daemon,
+    worker: &mut Daemon,
+    fuse: &mut Option<Daemon>,
+    signals: &mut Signals,
+) -> ExitCode {
     loop {
         tokio::select! {
             _ = signals.recv() => {
                 say!("Stopping the local cluster ...");
-                stop_all(worker, master).await;
+                stop_everything(fuse, worker, master).await;
                 say!("Stopped.");
                 return ExitCode::SUCCESS;
             }
             _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                if let Some(status) = fuse.as_mut().and_then(|f| f.exited()) {
+                    if status.success() {
+                        say_err!("alluxio local: the mount is gone (unmounted); the cluster keeps running");
+                    } else if let Some(f) = fuse.as_ref() {
+                        f.report_death(status);
+                        say_err!("alluxio local: the cluster keeps running without the mount");
+                    }
+                    *fuse = None;
+                }
                 let died = match (master.exited(), worker.exited()) {
                     (Some(status), _) => Some((&*master, status)),
                     (None, Some(status)) => Some((&*worker, status)),
@@ -245,10 +301,128 @@ async fn supervise(master: &mut Daemon, worker: &mut Daemon, signals: &mut Signa
                 };
                 if let Some((daemon, status)) = died {
                     daemon.report_death(status);
-                    stop_all(worker, master).await;
+                    stop_everything(fuse, worker, master).await;
                     return ExitCode::FAILURE;
                 }
             }
+        }
+    }
+}
+
+/// A mount point; dropping it lazily unmounts whatever of ours is still
+/// mounted there (after a killed daemon, a busy mount, an error path).
+struct MountGuard(PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        if is_mounted(&self.0) {
+            let quiet = |cmd: &mut std::process::Command| {
+                cmd.stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            let _ = quiet(
+                std::process::Command::new("fusermount3")
+                    .arg("-u")
+                    .arg("-z")
+                    .arg(&self.0),
+            ) || quiet(std::process::Command::new("umount").arg("-l").arg(&self.0));
+        }
+    }
+}
+
+/// Whether an `alluxio-fuse` mount (source `alluxio:...`) sits at `mnt`,
+/// a canonical path.
+fn is_mounted(mnt: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = mnt.to_string_lossy().replace(' ', "\\040");
+    info.lines().any(|line| {
+        let target = line.split(' ').nth(4);
+        let source = line
+            .split(" - ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').nth(1));
+        target == Some(want.as_str()) && source.is_some_and(|s| s.starts_with("alluxio:"))
+    })
+}
+
+/// How starting the mount went.
+enum MountStart {
+    Mounted(Daemon, MountGuard),
+    /// It could not be mounted; the reason has been printed.
+    Skipped,
+    Interrupted,
+}
+
+/// Starts `alluxio-fuse mount --foreground <mnt> /` as a supervised child
+/// with the cluster's configuration and waits until the kernel shows the
+/// mount. A failure is a warning: the cluster is useful without the mount.
+async fn start_mount(
+    exe: &Path,
+    plan: &Plan,
+    mnt: &Path,
+    signals: &mut Signals,
+) -> anyhow::Result<MountStart> {
+    let skip = |why: String| {
+        say_err!("alluxio local: not mounting the file system: {why} (--no-mount skips this)");
+        Ok(MountStart::Skipped)
+    };
+    let fuse_bin = match sibling(exe, "alluxio-fuse") {
+        Ok(bin) => bin,
+        Err(e) => return skip(format!("{e:#}")),
+    };
+    if let Err(e) = std::fs::create_dir_all(mnt) {
+        return skip(format!("cannot create mount point {}: {e}", mnt.display()));
+    }
+    let mnt = match std::fs::canonicalize(mnt) {
+        Ok(m) => m,
+        Err(e) => return skip(format!("mount point {}: {e}", mnt.display())),
+    };
+    if is_mounted(&mnt) {
+        return skip(format!(
+            "{} is already mounted (run `alluxio-fuse unmount {}` first)",
+            mnt.display(),
+            mnt.display()
+        ));
+    }
+    say!("Mounting the file system at {} ...", mnt.display());
+    // alluxio-fuse takes configuration overrides from its *_JAVA_OPTS
+    // variable; ours come last, so they win.
+    let var = Process::Fuse.java_opts_var();
+    let mut opts = std::env::var(var).unwrap_or_default();
+    for (k, v) in &plan.child_overrides {
+        opts.push_str(&format!(" \"-D{k}={v}\""));
+    }
+    let mut cmd = std::process::Command::new(&fuse_bin);
+    cmd.env(var, opts)
+        .arg("mount")
+        .arg("--foreground")
+        .arg(&mnt)
+        .arg("/");
+    let mut daemon = spawn_command("alluxio-fuse", cmd, &plan.logs)?;
+    let guard = MountGuard(mnt.clone());
+    let probe_mnt = mnt.clone();
+    let waited = wait_ready(&mut daemon, signals, move || {
+        let mounted = is_mounted(&probe_mnt);
+        async move { mounted.then_some(()) }
+    })
+    .await;
+    match waited {
+        Ok(Wait::Ready(())) => Ok(MountStart::Mounted(daemon, guard)),
+        Ok(Wait::Interrupted) => {
+            daemon.stop().await;
+            Ok(MountStart::Interrupted)
+        }
+        Ok(Wait::Died(status)) => {
+            daemon.report_death(status);
+            skip(format!("alluxio-fuse exited ({status})"))
+        }
+        Err(e) => {
+            daemon.stop().await;
+            skip(format!("{e:#}"))
         }
     }
 }
@@ -289,6 +463,7 @@ fn ensure_free(addr: &str, what: &str, key: &str) -> anyhow::Result<()> {
 /// What the user needs to know once the cluster is up.
 struct Summary<'a> {
     exe: &'a Path,
+    mount: Option<&'a Path>,
     overrides: &'a [(String, String)],
     master_addr: &'a str,
     worker_addr: &'a str,
@@ -306,7 +481,7 @@ impl Summary<'_> {
             .map(format_bytes)
             .unwrap_or_else(|_| tier("dirs.quota"));
         let cmd = self.command_prefix();
-        [
+        let mut lines = vec![
             String::new(),
             "Alluxio local cluster is ready.".into(),
             format!("  Master:      {}", self.master_addr),
@@ -319,17 +494,35 @@ impl Summary<'_> {
                 tier("dirs.path"),
                 tier("alias")
             ),
+            format!(
+                "  Mount:       {}",
+                self.mount.map_or("(none)".into(), |m| format!(
+                    "{} (alluxio-fuse)",
+                    m.display()
+                ))
+            ),
             format!("  Logs:        {}", self.plan.logs.display()),
             String::new(),
             "Try, in another terminal:".into(),
-            format!("  {cmd} fs ls /"),
-            format!("  {cmd} fs copyFromLocal /etc/hosts /hosts"),
-            format!("  {cmd} fs cat /hosts"),
+        ];
+        match self.mount {
+            Some(m) => lines.extend([
+                format!("  cp /etc/hosts {}/", m.display()),
+                format!("  ls -l {}", m.display()),
+                format!("  {cmd} fs cat /hosts"),
+            ]),
+            None => lines.extend([
+                format!("  {cmd} fs copyFromLocal /etc/hosts /hosts"),
+                format!("  {cmd} fs ls /"),
+                format!("  {cmd} fs cat /hosts"),
+            ]),
+        }
+        lines.extend([
             format!("  {cmd} fsadmin report"),
             String::new(),
-            "Press Ctrl-C to stop the cluster.".into(),
-        ]
-        .join("\n")
+            "Press Ctrl-C to stop the cluster (and unmount).".into(),
+        ]);
+        lines.join("\n")
     }
 
     /// `alluxio` as the user can type it (the full path unless it is on

@@ -34,6 +34,10 @@ pub struct CreateDirectoryOptions {
     pub allow_exists: bool,
     /// Permission bits; 0 means the default (0755).
     pub mode: u32,
+    /// Owner and group of the new directories (default: the client's user
+    /// and group).
+    pub owner: Option<String>,
+    pub group: Option<String>,
 }
 
 /// Options of `create_file`.
@@ -42,11 +46,24 @@ pub struct CreateFileOptions {
     pub recursive: bool,
     /// Replace an existing file.
     pub overwrite: bool,
+    /// With `overwrite`, write a new version of an existing regular file in
+    /// place: it keeps its inode id, links, mode and owner.
+    pub keep_inode: bool,
     /// Permission bits; 0 means the default (0644).
     pub mode: u32,
     /// 0 means `alluxio.user.block.size.bytes.default`.
     pub block_size: u64,
     pub write_type: Option<WriteType>,
+    /// Owner and group of a new file (default: the client's user and group).
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Options of `rename_with` (RENAME_NOREPLACE, RENAME_EXCHANGE).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenameOptions {
+    pub no_replace: bool,
+    pub exchange: bool,
 }
 
 /// Options of `delete`.
@@ -183,8 +200,8 @@ impl FileSystem {
                     recursive: opts.recursive,
                     allow_exists: opts.allow_exists,
                     mode: opts.mode,
-                    owner: o.user.clone(),
-                    group: o.group.clone(),
+                    owner: opts.owner.clone().unwrap_or_else(|| o.user.clone()),
+                    group: opts.group.clone().unwrap_or_else(|| o.group.clone()),
                     write_type: o.write_type as i32,
                     op_id,
                 };
@@ -216,10 +233,11 @@ impl FileSystem {
                     },
                     recursive: opts.recursive,
                     mode: opts.mode,
-                    owner: o.user.clone(),
-                    group: o.group.clone(),
+                    owner: opts.owner.clone().unwrap_or_else(|| o.user.clone()),
+                    group: opts.group.clone().unwrap_or_else(|| o.group.clone()),
                     write_type: write_type as i32,
                     overwrite: opts.overwrite,
+                    keep_inode: opts.keep_inode,
                     op_id,
                 };
                 async move { c.create_file(req).await }
@@ -233,6 +251,7 @@ impl FileSystem {
         &self,
         path: &str,
         file_id: u64,
+        container_id: u64,
         length: u64,
     ) -> FsResult<FileInfo> {
         let path = path.to_string();
@@ -245,8 +264,60 @@ impl FileSystem {
                     file_id,
                     length,
                     op_id,
+                    container_id,
                 };
                 async move { c.complete_file(req).await }
+            })
+            .await
+    }
+
+    /// Creates symlink `path` pointing at `target`. Symlinks live only in
+    /// Alluxio's namespace (the UFS has no copy).
+    pub async fn create_symlink(&self, path: &str, target: &str) -> FsResult<FileInfo> {
+        let req = CreateNodeRequest {
+            path: path.to_string(),
+            file_type: FileType::Symlink as i32,
+            symlink_target: target.to_string(),
+            ..Default::default()
+        };
+        self.create_node(req).await
+    }
+
+    /// Creates a metadata-only inode (symlink, FIFO, socket or device)
+    /// described by `req`; owner and group default to the client's user.
+    pub async fn create_node(&self, mut req: CreateNodeRequest) -> FsResult<FileInfo> {
+        req.path = check(&req.path)?;
+        req.op_id = op_id();
+        let o = &self.inner.opts;
+        if req.owner.is_empty() {
+            req.owner = o.user.clone();
+        }
+        if req.group.is_empty() {
+            req.group = o.group.clone();
+        }
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = req.clone();
+                async move { c.create_node(req).await }
+            })
+            .await
+    }
+
+    /// Adds hard link `dst` to the existing non-directory `src`; returns
+    /// the (shared) inode as seen at `dst`.
+    pub async fn link(&self, src: &str, dst: &str) -> FsResult<FileInfo> {
+        let (src, dst) = (check(src)?, check(dst)?);
+        let op_id = op_id();
+        self.inner
+            .master
+            .call(|mut c| {
+                let req = LinkRequest {
+                    src: src.clone(),
+                    dst: dst.clone(),
+                    op_id,
+                };
+                async move { c.link(req).await }
             })
             .await
     }
@@ -287,6 +358,13 @@ impl FileSystem {
 
     /// Renames `src` to `dst`, replacing an existing file at `dst`.
     pub async fn rename(&self, src: &str, dst: &str) -> FsResult<()> {
+        self.rename_with(src, dst, RenameOptions::default()).await
+    }
+
+    /// Renames `src` to `dst` as `opts` say: `no_replace` fails with
+    /// AlreadyExists if `dst` exists, `exchange` swaps two existing entries
+    /// (both checked atomically by the master).
+    pub async fn rename_with(&self, src: &str, dst: &str, opts: RenameOptions) -> FsResult<()> {
         let (src, dst) = (check(src)?, check(dst)?);
         let op_id = op_id();
         self.inner
@@ -296,6 +374,8 @@ impl FileSystem {
                     src: src.clone(),
                     dst: dst.clone(),
                     op_id,
+                    no_replace: opts.no_replace,
+                    exchange: opts.exchange,
                 };
                 async move { c.rename(req).await }
             })

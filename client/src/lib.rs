@@ -12,7 +12,9 @@ mod out_stream;
 mod tests;
 mod worker_pool;
 
-pub use file_system::{CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem};
+pub use file_system::{
+    CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem, RenameOptions,
+};
 pub use in_stream::FileInStream;
 pub use options::{ClientOptions, ReadType};
 pub use out_stream::FileOutStream;

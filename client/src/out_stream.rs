@@ -260,8 +260,26 @@ impl FileOutStream {
                 .map_err(|e| FsError::Ufs(format!("closing {}: {e}", self.info.path)))?;
         }
         self.fs
-            .complete_file(&self.info.path, self.info.id, self.pos)
+            .complete_file(
+                &self.info.path,
+                self.info.id,
+                self.info.container_id,
+                self.pos,
+            )
             .await
+    }
+
+    /// Stops writing without completing or deleting the file: the streams
+    /// are aborted and the file stays incomplete (a later version or a
+    /// delete replaces it).
+    pub async fn abandon(mut self) {
+        self.closed = true;
+        if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
+            b.call.abort();
+        }
+        if let Some(mut w) = self.ufs.take() {
+            let _ = w.abort().await;
+        }
     }
 
     /// Abandons the file: aborts the streams and deletes it.

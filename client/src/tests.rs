@@ -113,6 +113,17 @@ impl FileSystemMaster for FakeMaster {
         Err(Status::unimplemented("complete_file"))
     }
 
+    async fn create_node(
+        &self,
+        _: Request<CreateNodeRequest>,
+    ) -> Result<Response<FileInfo>, Status> {
+        Err(Status::unimplemented("create_node"))
+    }
+
+    async fn link(&self, _: Request<LinkRequest>) -> Result<Response<FileInfo>, Status> {
+        Err(Status::unimplemented("link"))
+    }
+
     async fn delete(&self, _: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
         Err(Status::unimplemented("delete"))
     }

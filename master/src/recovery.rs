@@ -103,6 +103,7 @@ async fn load_checkpoint(
                     entry: Some(alluxio_proto::journal::journal_entry::Entry::AddMount(m)),
                 },
             ),
+            Record::Link(l) => ns.insert_link(l.parent_id, &l.name, l.id),
             Record::Retry(r) => match r.op_id {
                 Some(op) => {
                     ns.remember(&op, r.result);
@@ -136,13 +137,31 @@ pub fn encode_checkpoint(ns: &Namespace) -> CheckpointEncoder {
         time_ms: alluxio_common::time::now_ms(),
     });
     let mut queue = VecDeque::from([ROOT_ID]);
+    // Hard links: entries other than an inode's primary one, recorded after
+    // every inode exists.
+    let mut links = Vec::new();
     while let Some(id) = queue.pop_front() {
         if let Some(inode) = ns.inode(id) {
             enc.push(Record::Inode(inode.clone()));
         }
         if let Some(children) = ns.children(id) {
-            queue.extend(children.values().copied());
+            for (name, child) in children {
+                match ns.inode(*child) {
+                    Some(c) if c.parent_id != id || c.name != *name => {
+                        links.push(alluxio_proto::journal::AddLink {
+                            id: *child,
+                            parent_id: id,
+                            name: name.clone(),
+                            time_ns: 0,
+                        });
+                    }
+                    _ => queue.push_back(*child),
+                }
+            }
         }
+    }
+    for l in links {
+        enc.push(Record::Link(l));
     }
     for ((high, low), result) in ns.retry_entries() {
         enc.push(Record::Retry(alluxio_proto::journal::RetryCacheEntry {

@@ -65,8 +65,9 @@ async fn local_cluster_command_starts_serves_and_stops() {
             let line = line.unwrap_or_default();
             seen.push_str(&line);
             seen.push('\n');
-            if line.to_lowercase().contains("ready") {
-                return (true, seen);
+            // The summary ends with the Ctrl-C hint.
+            if line.contains("Press Ctrl-C") {
+                return (seen.to_lowercase().contains("ready"), seen);
             }
         }
         (false, seen)
@@ -96,6 +97,18 @@ async fn local_cluster_command_starts_serves_and_stops() {
         data.join("journal/FORMAT").exists(),
         "journal not formatted"
     );
+    // The namespace is mounted at <data>/mnt (and the summary says so).
+    let mnt = data.join("mnt");
+    let _unmount = LazyUnmount(mnt.clone());
+    assert!(
+        seen.contains(&format!("Mount:       {}", mnt.display())),
+        "{seen}"
+    );
+    assert!(is_alluxio_mount(&mnt), "{} is not mounted", mnt.display());
+    assert!(mnt.join("hello").is_dir());
+    std::fs::write(mnt.join("hosts"), b"127.0.0.1 localhost\n").unwrap();
+    let cat = cli(&["fs", "cat", "/hosts"]);
+    assert_eq!(cat.stdout, b"127.0.0.1 localhost\n");
     // SAFETY: signalling our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
@@ -109,4 +122,34 @@ async fn local_cluster_command_starts_serves_and_stops() {
         assert!(Instant::now() < deadline, "alluxio local did not stop");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(!is_alluxio_mount(&mnt), "the mount outlived alluxio local");
+}
+
+/// Lazily unmounts a path when dropped, so a failed test leaves no mount.
+struct LazyUnmount(std::path::PathBuf);
+
+impl Drop for LazyUnmount {
+    fn drop(&mut self) {
+        if is_alluxio_mount(&self.0) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .output();
+        }
+    }
+}
+
+/// Whether an alluxio-fuse mount (source `alluxio:...`) sits at `mnt`.
+fn is_alluxio_mount(mnt: &std::path::Path) -> bool {
+    let Ok(canon) = std::fs::canonicalize(mnt) else {
+        return false;
+    };
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines().any(|l| {
+        l.split(' ').nth(4) == canon.to_str()
+            && l.split(" - ")
+                .nth(1)
+                .and_then(|t| t.split(' ').nth(1))
+                .is_some_and(|s| s.starts_with("alluxio:"))
+    })
 }

@@ -125,6 +125,18 @@ pub(super) fn spawn(
     overrides: &[(String, String)],
     logs: &Path,
 ) -> anyhow::Result<Daemon> {
+    let mut cmd = Command::new(bin);
+    cmd.args(overrides.iter().map(|(k, v)| format!("-D{k}={v}")));
+    spawn_command(name, cmd, logs)
+}
+
+/// Starts `cmd` (arguments and environment already set), its output
+/// appended to `<logs>/<name>.log`, in its own process group.
+pub(super) fn spawn_command(
+    name: &'static str,
+    mut cmd: Command,
+    logs: &Path,
+) -> anyhow::Result<Daemon> {
     let log = logs.join(format!("{}.log", name.trim_start_matches("alluxio-")));
     let mut out = OpenOptions::new()
         .create(true)
@@ -140,8 +152,8 @@ pub(super) fn spawn(
     let err = out
         .try_clone()
         .with_context(|| format!("opening log file {}", log.display()))?;
-    let child = Command::new(bin)
-        .args(overrides.iter().map(|(k, v)| format!("-D{k}={v}")))
+    let bin = PathBuf::from(cmd.get_program());
+    let child = cmd
         // The output goes to a file: no colour escapes (honoured by tracing-subscriber).
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

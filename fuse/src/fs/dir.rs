@@ -7,7 +7,9 @@
 
 use std::ffi::OsStr;
 
-use alluxio_client::{CreateDirectoryOptions, DeleteOptions, FileType as AlluxioType, FsError};
+use alluxio_client::{
+    CreateDirectoryOptions, DeleteOptions, FileType as AlluxioType, FsError, RenameOptions,
+};
 use fuser::{
     Errno, FileHandle, FileType, INodeNo, RenameFlags, ReplyDirectory, ReplyDirectoryPlus,
     ReplyEmpty, ReplyEntry, ReplyOpen,
@@ -28,15 +30,25 @@ impl Inner {
         self.reply_entry(r, reply).await;
     }
 
-    pub(super) async fn mkdir(&self, parent: INodeNo, name: &OsStr, mode: u32, reply: ReplyEntry) {
+    pub(super) async fn mkdir(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        caller: super::Caller,
+        reply: ReplyEntry,
+    ) {
         let path = match self.child(parent, name) {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let (owner, group) = self.names(caller);
         let opts = CreateDirectoryOptions {
             recursive: false,
             allow_exists: false,
             mode: mode & 0o7777,
+            owner: Some(owner),
+            group: Some(group),
         };
         let r = self.fs.create_directory(&path, opts).await;
         self.reply_entry(r, reply).await;
@@ -78,9 +90,7 @@ impl Inner {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
-        if flags.contains(RenameFlags::RENAME_EXCHANGE)
-            || flags.contains(RenameFlags::RENAME_WHITEOUT)
-        {
+        if flags.contains(RenameFlags::RENAME_WHITEOUT) {
             return reply.error(Errno::EINVAL);
         }
         let (src, dst) = match (self.child(parent, name), self.child(newparent, newname)) {
@@ -90,13 +100,27 @@ impl Inner {
         if src == dst {
             return reply.ok();
         }
+        if flags.contains(RenameFlags::RENAME_EXCHANGE) {
+            let opts = RenameOptions {
+                exchange: true,
+                ..Default::default()
+            };
+            return match self.fs.rename_with(&src, &dst, opts).await {
+                Ok(()) => {
+                    self.inodes.exchanged(&src, &dst);
+                    reply.ok()
+                }
+                Err(e) => reply.error(errno(&e)),
+            };
+        }
         let target = match self.fs.get_status(&dst).await {
             Ok(i) => Some(i),
             Err(FsError::NotFound(_)) => None,
             Err(e) => return reply.error(errno(&e)),
         };
+        let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         if let Some(t) = &target {
-            if flags.contains(RenameFlags::RENAME_NOREPLACE) {
+            if no_replace {
                 return reply.error(Errno::EEXIST);
             }
             // POSIX: a directory may only replace an empty directory, a
@@ -119,7 +143,13 @@ impl Inner {
                 }
             }
         }
-        match self.fs.rename(&src, &dst).await {
+        // The master checks NOREPLACE again under its lock: a target that
+        // appeared since the check above still fails with EEXIST.
+        let opts = RenameOptions {
+            no_replace,
+            ..Default::default()
+        };
+        match self.fs.rename_with(&src, &dst, opts).await {
             Ok(()) => {
                 if target.is_some() {
                     self.inodes.removed(&dst);

@@ -102,14 +102,18 @@ impl Inner {
         name: &OsStr,
         mode: u32,
         flags: i32,
+        caller: super::Caller,
         reply: ReplyCreate,
     ) {
         let path = match self.child(parent, name) {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let (owner, group) = self.names(caller);
         let opts = CreateFileOptions {
             mode: mode & 0o7777,
+            owner: Some(owner),
+            group: Some(group),
             ..Default::default()
         };
         // The file exists (empty and complete) from now on; the staged copy
@@ -218,7 +222,7 @@ impl Inner {
     /// Commits `ino`'s staged copy if dirty. An unlinked inode (no path)
     /// has nowhere to go: its bytes are dropped, as a local file system
     /// drops an unlinked file's data at the last close.
-    async fn commit(&self, ino: u64, stage: &SharedStage) -> Result<(), FsError> {
+    pub(super) async fn commit(&self, ino: u64, stage: &SharedStage) -> Result<(), FsError> {
         let mut s = stage.lock().await;
         if !s.dirty {
             return Ok(());
@@ -227,8 +231,7 @@ impl Inner {
             s.dirty = false;
             return Ok(());
         };
-        let info = s.commit(&self.fs, &path).await?;
-        self.inodes.alias(info.id, ino);
+        s.commit(&self.fs, &path).await?;
         Ok(())
     }
 

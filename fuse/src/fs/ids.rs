@@ -13,6 +13,8 @@ use std::sync::Mutex;
 pub struct Ids {
     users: Mutex<HashMap<String, u32>>,
     groups: Mutex<HashMap<String, u32>>,
+    user_names: Mutex<HashMap<u32, String>>,
+    group_names: Mutex<HashMap<u32, String>>,
 }
 
 fn lookup_user(name: &str) -> Option<u32> {
@@ -95,6 +97,18 @@ pub fn group_name(gid: u32) -> String {
 }
 
 impl Ids {
+    /// The name of user `uid` (cached), for the owner of new inodes.
+    pub fn user_of(&self, uid: u32) -> String {
+        let mut cache = self.user_names.lock().unwrap_or_else(|p| p.into_inner());
+        cache.entry(uid).or_insert_with(|| user_name(uid)).clone()
+    }
+
+    /// The name of group `gid` (cached), for the group of new inodes.
+    pub fn group_of(&self, gid: u32) -> String {
+        let mut cache = self.group_names.lock().unwrap_or_else(|p| p.into_inner());
+        cache.entry(gid).or_insert_with(|| group_name(gid)).clone()
+    }
+
     /// The uid for owner `name`.
     pub fn uid(&self, name: &str) -> u32 {
         let mut cache = self.users.lock().unwrap_or_else(|p| p.into_inner());

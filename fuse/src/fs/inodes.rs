@@ -7,9 +7,8 @@
 //! create, mkdir), counts those lookups, and drops an entry when the kernel
 //! forgets it. Rename moves a subtree's paths; unlink removes the entry.
 //!
-//! Committing a staged file gives it a new master id (a new version is a new
-//! inode). The kernel must keep seeing the inode it already has, so the new
-//! id is recorded as an alias of the old number.
+//! Committing a staged file keeps its master id (the master writes a new
+//! version in place), so no aliasing is needed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,15 +19,15 @@ use fuser::INodeNo;
 pub const ROOT: u64 = 1;
 
 struct Entry {
-    path: String,
+    /// Known paths of the inode, the one to use first; several for a file
+    /// with hard links, none once every known name was unlinked.
+    paths: Vec<String>,
     lookups: u64,
 }
 
 #[derive(Default)]
 struct Table {
     by_ino: HashMap<u64, Entry>,
-    /// Master id → the inode number the kernel knows that file by.
-    alias: HashMap<u64, u64>,
 }
 
 /// The inode table; shared by all request handlers.
@@ -52,7 +51,7 @@ impl Inodes {
         table.by_ino.insert(
             ROOT,
             Entry {
-                path: root_path.to_string(),
+                paths: vec![root_path.to_string()],
                 lookups: 1,
             },
         );
@@ -73,7 +72,7 @@ impl Inodes {
         if id == self.root_id {
             return ROOT;
         }
-        self.lock().alias.get(&id).copied().unwrap_or(id)
+        id
     }
 
     /// The path of inode `ino`, if the kernel was told about it.
@@ -81,8 +80,7 @@ impl Inodes {
         self.lock()
             .by_ino
             .get(&ino.0)
-            .filter(|e| !e.path.is_empty())
-            .map(|e| e.path.clone())
+            .and_then(|e| e.paths.first().cloned())
     }
 
     /// The path of `name` in directory `parent`.
@@ -97,10 +95,11 @@ impl Inodes {
         }
         let mut t = self.lock();
         let e = t.by_ino.entry(ino).or_insert_with(|| Entry {
-            path: path.to_string(),
+            paths: Vec::new(),
             lookups: 0,
         });
-        e.path = path.to_string();
+        e.paths.retain(|p| p != path);
+        e.paths.insert(0, path.to_string());
         e.lookups += 1;
     }
 
@@ -114,15 +113,7 @@ impl Inodes {
             e.lookups = e.lookups.saturating_sub(n);
             if e.lookups == 0 {
                 t.by_ino.remove(&ino);
-                t.alias.retain(|_, v| *v != ino);
             }
-        }
-    }
-
-    /// Records that master id `new_id` is the file the kernel knows as `ino`.
-    pub fn alias(&self, new_id: u64, ino: u64) {
-        if new_id != ino {
-            self.lock().alias.insert(new_id, ino);
         }
     }
 
@@ -132,29 +123,49 @@ impl Inodes {
         let mut t = self.lock();
         let prefix = format!("{from}/");
         for e in t.by_ino.values_mut() {
-            if e.path == from {
-                e.path = to.to_string();
-            } else if let Some(rest) = e.path.strip_prefix(&prefix) {
-                e.path = child_path(to, rest);
+            for p in e.paths.iter_mut() {
+                if p == from {
+                    *p = to.to_string();
+                } else if let Some(rest) = p.strip_prefix(&prefix) {
+                    *p = child_path(to, rest);
+                }
+            }
+            if e.paths.len() > 1 {
+                let mut seen = std::collections::HashSet::new();
+                e.paths.retain(|p| seen.insert(p.clone()));
             }
         }
     }
 
-    /// The file at `path` was removed: its inode no longer has a path (an
-    /// open handle keeps working on its staged copy but never commits).
+    /// The entries `a` and `b` (and everything under them) swapped places.
+    pub fn exchanged(&self, a: &str, b: &str) {
+        let mut t = self.lock();
+        let (pa, pb) = (format!("{a}/"), format!("{b}/"));
+        for e in t.by_ino.values_mut() {
+            for p in e.paths.iter_mut() {
+                if p == a {
+                    *p = b.to_string();
+                } else if p == b {
+                    *p = a.to_string();
+                } else if let Some(rest) = p.strip_prefix(&pa) {
+                    *p = child_path(b, rest);
+                } else if let Some(rest) = p.strip_prefix(&pb) {
+                    *p = child_path(a, rest);
+                }
+            }
+        }
+    }
+
+    /// The name `path` was removed: no inode is reached through it any
+    /// more. An inode left with no known name keeps its lookup count (so
+    /// `forget` balances) but has no path a later commit could write to;
+    /// an open handle keeps working on its staged copy. A hard-linked file
+    /// keeps its other names.
     pub fn removed(&self, path: &str) {
         let mut t = self.lock();
-        let gone: Vec<u64> = t
-            .by_ino
-            .iter()
-            .filter(|(ino, e)| **ino != ROOT && e.path == path)
-            .map(|(ino, _)| *ino)
-            .collect();
-        for ino in gone {
-            if let Some(e) = t.by_ino.get_mut(&ino) {
-                // Keep the lookup count so `forget` balances, but point the
-                // entry nowhere a later commit could write to.
-                e.path = String::new();
+        for (ino, e) in t.by_ino.iter_mut() {
+            if *ino != ROOT {
+                e.paths.retain(|p| p != path);
             }
         }
     }
@@ -180,14 +191,36 @@ mod tests {
     }
 
     #[test]
-    fn sub_path_mount_maps_its_root_to_one_and_aliases_new_versions() {
+    fn sub_path_mount_maps_its_root_to_one() {
         let t = Inodes::new("/data", 42);
         assert_eq!(t.ino_of(42), ROOT);
+        assert_eq!(t.ino_of(9), 9);
         assert_eq!(t.child(INodeNo(ROOT), "f").unwrap(), "/data/f");
-        t.remember(9, "/data/f");
-        t.alias(10, 9);
-        assert_eq!(t.ino_of(10), 9);
-        t.forget(9, 1);
-        assert_eq!(t.ino_of(10), 10);
+    }
+
+    #[test]
+    fn exchange_swaps_subtrees() {
+        let t = Inodes::new("/", 1);
+        t.remember(5, "/a");
+        t.remember(6, "/a/x");
+        t.remember(7, "/b");
+        t.exchanged("/a", "/b");
+        assert_eq!(t.path(INodeNo(5)).unwrap(), "/b");
+        assert_eq!(t.path(INodeNo(6)).unwrap(), "/b/x");
+        assert_eq!(t.path(INodeNo(7)).unwrap(), "/a");
+    }
+
+    #[test]
+    fn hard_links_keep_the_other_name() {
+        let t = Inodes::new("/", 1);
+        t.remember(5, "/a");
+        t.remember(5, "/b");
+        assert_eq!(t.path(INodeNo(5)).unwrap(), "/b");
+        t.removed("/b");
+        assert_eq!(t.path(INodeNo(5)).unwrap(), "/a");
+        t.renamed("/a", "/c");
+        assert_eq!(t.path(INodeNo(5)).unwrap(), "/c");
+        t.removed("/c");
+        assert!(t.path(INodeNo(5)).is_none());
     }
 }

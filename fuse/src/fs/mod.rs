@@ -12,6 +12,7 @@ mod file;
 mod handles;
 mod ids;
 mod inodes;
+mod nodes;
 mod setattr;
 mod staging;
 mod statfs;
@@ -44,6 +45,30 @@ pub struct Inner {
     attr_ttl: Duration,
     entry_ttl: Duration,
     max_write: u32,
+}
+
+/// Who asked: new inodes are owned by the calling process's user and
+/// group (a setgid parent directory's group wins, in the master).
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Caller {
+    fn of(req: &Request) -> Caller {
+        Caller {
+            uid: req.uid(),
+            gid: req.gid(),
+        }
+    }
+}
+
+impl Inner {
+    /// Owner and group names for inodes `caller` creates.
+    fn names(&self, caller: Caller) -> (String, String) {
+        (self.ids.user_of(caller.uid), self.ids.group_of(caller.gid))
+    }
 }
 
 /// The mounted file system.
@@ -196,7 +221,7 @@ impl Filesystem for AlluxioFs {
 
     fn mkdir(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
@@ -204,7 +229,10 @@ impl Filesystem for AlluxioFs {
         reply: ReplyEntry,
     ) {
         let name = name.to_owned();
-        self.spawn(move |s| async move { s.mkdir(parent, &name, mode & !umask, reply).await });
+        let caller = Caller::of(req);
+        self.spawn(
+            move |s| async move { s.mkdir(parent, &name, mode & !umask, caller, reply).await },
+        );
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -369,9 +397,54 @@ impl Filesystem for AlluxioFs {
         });
     }
 
-    fn create(
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &std::path::Path,
+        reply: ReplyEntry,
+    ) {
+        let (name, target) = (link_name.to_owned(), target.to_owned());
+        let caller = Caller::of(req);
+        self.spawn(move |s| async move { s.symlink(parent, &name, &target, caller, reply).await });
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        self.spawn(move |s| async move { s.readlink(ino, reply).await });
+    }
+
+    fn link(
         &self,
         _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        let name = newname.to_owned();
+        self.spawn(move |s| async move { s.link(ino, newparent, &name, reply).await });
+    }
+
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
+        let name = name.to_owned();
+        let mode = (mode & libc::S_IFMT) | (mode & 0o7777 & !umask);
+        let caller = Caller::of(req);
+        self.spawn(move |s| async move { s.mknod(parent, &name, mode, rdev, caller, reply).await });
+    }
+
+    fn create(
+        &self,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         mode: u32,
@@ -380,8 +453,10 @@ impl Filesystem for AlluxioFs {
         reply: ReplyCreate,
     ) {
         let name = name.to_owned();
-        self.spawn(
-            move |s| async move { s.create(parent, &name, mode & !umask, flags, reply).await },
-        );
+        let caller = Caller::of(req);
+        self.spawn(move |s| async move {
+            s.create(parent, &name, mode & !umask, flags, caller, reply)
+                .await
+        });
     }
 }

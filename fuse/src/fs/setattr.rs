@@ -61,8 +61,7 @@ impl Inner {
         }
         let mut staged = self.staging.stage(&self.fs, &info, size == 0).await?;
         staged.file.set_len(size).map_err(local)?;
-        let new = staged.commit(&self.fs, path).await?;
-        self.inodes.alias(new.id, ino.0);
+        staged.commit(&self.fs, path).await?;
         Ok(())
     }
 

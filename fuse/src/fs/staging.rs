@@ -3,12 +3,10 @@
 //! file operations; the whole file is then committed to the cluster as a new
 //! version.
 //!
-//! A commit writes the bytes to a hidden sibling (`.afuse-<pid>-<n>.tmp`),
-//! completes it, restores owner and group, and renames it over the file.
-//! Readers therefore see the old version or the new one, never a partly
-//! written or missing file (`create_file(overwrite)` would delete the old
-//! bytes first). The new version has a new master inode id; the caller
-//! aliases it to the inode number the kernel knows.
+//! A commit writes the bytes as a new version of the same master inode
+//! (`create_file` with `keep_inode`), so inode numbers never change. While
+//! the new version is being written the file shows as incomplete; the old
+//! UFS object is replaced atomically when the version completes.
 //!
 //! The temporary file is unlinked as soon as it is created, so a crashed
 //! daemon leaves nothing behind in the staging directory.
@@ -18,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use alluxio_client::{CreateFileOptions, DeleteOptions, FileInfo, FileSystem, FsError, FsResult};
+use alluxio_client::{CreateFileOptions, FileInfo, FileSystem, FsError, FsResult};
 
 /// Bytes moved per read/write while loading or committing.
 const CHUNK: usize = 4 << 20;
@@ -118,60 +116,54 @@ impl Staged {
     }
 
     /// Commits the staged bytes as the new version of `path` and returns
-    /// the new version's info. Clears `dirty` on success.
+    /// its info. Clears `dirty` on success.
+    ///
+    /// The master starts a new version of the existing file in place
+    /// (`keep_inode`): same inode id, same links, mode and owner, so inode
+    /// numbers stay stable across commits and remounts and no temporary
+    /// name ever appears in the directory. (A file that vanished meanwhile
+    /// is created afresh.) If the upload fails the file is left incomplete
+    /// and `dirty` stays set, so the next flush or release retries.
     pub async fn commit(&mut self, fs: &FileSystem, path: &str) -> FsResult<FileInfo> {
-        let (parent, _) = path.rsplit_once('/').unwrap_or(("", path));
-        let tmp = format!(
-            "{parent}/.afuse-{}-{}.tmp",
-            std::process::id(),
-            COMMITS.fetch_add(1, Ordering::Relaxed)
-        );
-        let result = self.upload(fs, &tmp).await;
-        let result = match result {
-            Ok(()) => fs.rename(&tmp, path).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            let _ = fs.delete(&tmp, DeleteOptions::default()).await;
-            return Err(e);
-        }
-        self.dirty = false;
-        fs.get_status(path).await
-    }
-
-    async fn upload(&self, fs: &FileSystem, tmp: &str) -> FsResult<()> {
         let opts = CreateFileOptions {
             mode: self.mode,
+            overwrite: true,
+            keep_inode: true,
             ..Default::default()
         };
-        let mut out = fs.create_file(tmp, opts).await?;
+        let mut out = fs.create_file(path, opts).await?;
         let len = self.len().map_err(local)?;
         let mut buf = vec![0u8; CHUNK];
         let mut off = 0u64;
         while off < len {
             let want = CHUNK.min((len - off) as usize);
-            let n = self.file.read_at(&mut buf[..want], off).map_err(local)?;
+            let n = match self.file.read_at(&mut buf[..want], off) {
+                Ok(n) => n,
+                Err(e) => {
+                    out.abandon().await;
+                    return Err(local(e));
+                }
+            };
             if n == 0 {
                 break;
             }
             if let Err(e) = out.write(&buf[..n]).await {
-                let _ = out.cancel().await;
+                out.abandon().await;
                 return Err(e);
             }
             off += n as u64;
         }
-        let info = out.close().await?;
+        let mut info = out.close().await?;
         if info.owner != self.owner || info.group != self.group {
             let req = alluxio_proto::SetAttributeRequest {
-                path: tmp.to_string(),
+                path: path.to_string(),
                 owner: Some(self.owner.clone()),
                 group: Some(self.group.clone()),
                 ..Default::default()
             };
-            fs.set_attribute(req).await?;
+            info = fs.set_attribute(req).await?;
         }
-        Ok(())
+        self.dirty = false;
+        Ok(info)
     }
 }
-
-static COMMITS: AtomicU64 = AtomicU64::new(0);

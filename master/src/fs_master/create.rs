@@ -86,7 +86,8 @@ impl FsMaster {
             let mut info = self.info_of(id, &path)?;
             if write_type != WriteType::MustCache && !info.completed {
                 let ns = self.read();
-                info.ufs_temp_path = self.staging_path(&ns, &path, info.container_id)?;
+                let primary = ns.path_of(id)?;
+                info.ufs_temp_path = self.staging_path(&ns, &primary, info.container_id)?;
             }
             return Ok(info);
         }
@@ -123,6 +124,13 @@ impl FsMaster {
                 }
             }
         };
+        if let Some(id) = replaced.filter(|_| req.keep_inode) {
+            if self.read().inode(id).is_some_and(|i| i.is_file()) {
+                return self
+                    .new_version(&path, id, block_size, write_type, req.op_id)
+                    .await;
+            }
+        }
         if let Some(parent) = path.parent() {
             if missing_from < path.components().len() - 1 {
                 self.mkdirs_in_ufs(&parent, missing_from).await?;
@@ -147,9 +155,13 @@ impl FsMaster {
                     let inode = ns
                         .inode(id)
                         .ok_or_else(|| FsError::Internal("dangling".into()))?;
-                    freed = self.file_blocks(inode);
-                    entries.push(remove_entry(inode.parent_id, path.name()));
-                    (inode.parent_id, path.components().len() - 1)
+                    if inode.nlink <= 1 {
+                        freed = self.file_blocks(inode);
+                    }
+                    let parent_path = path.parent().unwrap_or_else(AlluxioPath::root);
+                    let parent = ns.resolve(&parent_path)?.id;
+                    entries.push(remove_entry(parent, path.name()));
+                    (parent, path.components().len() - 1)
                 }
                 Lookup::Found(_) => return Err(FsError::AlreadyExists(path.to_string())),
                 Lookup::Missing { parent, depth } => (parent, depth),
@@ -164,6 +176,9 @@ impl FsMaster {
             entries.append(&mut dirs);
             let id = ns.next_inode_id + entries.iter().filter(|e| is_create(e)).count() as u64;
             let now = time::now_ns();
+            // A file in a setgid directory takes the directory's group (new
+            // parents made above inherited it already).
+            let group = setgid_group(&ns, parent).unwrap_or_else(|| self.group(&req.group));
             let inode = InodeRecord {
                 id,
                 parent_id: dir_id,
@@ -171,7 +186,7 @@ impl FsMaster {
                 file_type: FileType::Regular as i32,
                 mode,
                 owner: self.owner(&req.owner),
-                group: self.group(&req.group),
+                group,
                 nlink: 1,
                 atime_ns: now,
                 mtime_ns: now,
@@ -198,6 +213,62 @@ impl FsMaster {
         Ok(info)
     }
 
+    /// Starts a new version of regular file `id` at `path` in place: the
+    /// inode keeps its id, directory entries, mode and owner, and gets a
+    /// fresh empty container. The cached blocks of the old version are freed
+    /// at once; the old UFS object stays until completeFile renames the new
+    /// bytes over it (a MUST_CACHE version has no UFS copy, so the old
+    /// object is deleted first). A reader that opened the old version keeps
+    /// its old block ids: it falls back to the UFS object, which holds the
+    /// old bytes until the new version completes.
+    async fn new_version(
+        &self,
+        path: &AlluxioPath,
+        id: u64,
+        block_size: u64,
+        write_type: WriteType,
+        op_id: Option<alluxio_proto::OperationId>,
+    ) -> FsResult<FileInfo> {
+        // The UFS object of a hard-linked file is at its primary entry.
+        let primary = self.read().path_of(id)?;
+        if write_type == WriteType::MustCache {
+            let loc = self.read().mounts().ufs_location(&primary)?;
+            self.ufs_for(&loc)?.delete_file(&loc.path).await?;
+        }
+        let (done, freed) = {
+            let mut ns = self.write();
+            let inode = ns.resolve(path)?;
+            if inode.id != id || !inode.is_file() {
+                return Err(FsError::FailedPrecondition(format!(
+                    "{path} changed while starting a new version"
+                )));
+            }
+            let freed = self.file_blocks(inode);
+            let entry = JournalEntry {
+                op_id: None,
+                op_result: 0,
+                entry: Some(Entry::NewVersion(j::NewVersion {
+                    id,
+                    container_id: ns.next_container_id,
+                    block_size,
+                    mtime_ns: time::now_ns(),
+                })),
+            };
+            (self.commit(&mut ns, vec![entry], op_id, id), freed)
+        };
+        done.await?;
+        self.blocks.free_blocks(&freed);
+        let ns = self.read();
+        let inode = ns
+            .inode(id)
+            .ok_or_else(|| FsError::NotFound(path.to_string()))?;
+        let mut info = self.info(&ns, inode, path)?;
+        if write_type != WriteType::MustCache {
+            info.ufs_temp_path = self.staging_path(&ns, &primary, inode.container_id)?;
+        }
+        Ok(info)
+    }
+
     /// Marks a file complete with its final length, moving its staged UFS
     /// bytes into place first. Completing a completed file with the same
     /// length succeeds (a retried call).
@@ -218,6 +289,12 @@ impl FsMaster {
                     req.file_id
                 )));
             }
+            if req.container_id != 0 && inode.container_id != req.container_id {
+                return Err(FsError::NotFound(format!(
+                    "{path} (its version in container {} was superseded)",
+                    req.container_id
+                )));
+            }
             if inode.completed {
                 if inode.length == req.length {
                     return self.info(&ns, inode, &path);
@@ -226,8 +303,10 @@ impl FsMaster {
                     "{path} is already complete"
                 )));
             }
-            let staging = self.staging_path(&ns, &path, inode.container_id)?;
-            (ns.mounts().ufs_location(&path)?, staging, inode.id)
+            // The UFS object of a hard-linked file is at its primary entry.
+            let primary = ns.path_of(inode.id)?;
+            let staging = self.staging_path(&ns, &primary, inode.container_id)?;
+            (ns.mounts().ufs_location(&primary)?, staging, inode.id)
         };
         let ufs = self.ufs_for(&loc)?;
         if staging != loc.path {
@@ -254,7 +333,10 @@ impl FsMaster {
         let done = {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;
-            if inode.id != file_id || inode.completed {
+            if inode.id != file_id
+                || inode.completed
+                || (req.container_id != 0 && inode.container_id != req.container_id)
+            {
                 return Err(FsError::FailedPrecondition(format!(
                     "{path} changed while completing"
                 )));
@@ -313,14 +395,20 @@ impl FsMaster {
         let now = time::now_ns();
         let mut entries = Vec::new();
         let mut parent_id = parent;
+        let (mut group, mut mode) = (self.group(creator.group), creator.mode);
+        if let Some(g) = setgid_group(ns, parent) {
+            // Below a setgid directory: its group, and the bit, inherited.
+            group = g;
+            mode |= SETGID;
+        }
         for (id, name) in (ns.next_inode_id..).zip(&path.components()[depth..]) {
             let mut inode = new_directory(
                 id,
                 parent_id,
                 name,
-                creator.mode,
+                mode,
                 &self.owner(creator.owner),
-                &self.group(creator.group),
+                &group,
                 now,
             );
             // A new directory has nothing in the UFS to merge.
@@ -379,6 +467,17 @@ impl FsMaster {
             .map(|i| alluxio_common::block_id::block_id(inode.container_id, i))
             .collect()
     }
+}
+
+/// The set-group-ID bit of a mode.
+pub(super) const SETGID: u32 = 0o2000;
+
+/// The group a new inode in directory `parent` must take if `parent` has
+/// the setgid bit (POSIX/BSD semantics), else None.
+pub(super) fn setgid_group(ns: &Namespace, parent: u64) -> Option<String> {
+    ns.inode(parent)
+        .filter(|d| d.is_dir() && d.mode & SETGID != 0)
+        .map(|d| d.group.clone())
 }
 
 fn mode_or(mode: u32, default: u32) -> u32 {

@@ -73,7 +73,12 @@ impl FsMaster {
             persisted: inode.persisted,
             symlink_target: inode.symlink_target.clone(),
             rdev: inode.rdev,
-            ufs: Some(ns.mounts().ufs_location(path)?),
+            // A hard-linked file's UFS object is at its primary entry.
+            ufs: Some(if inode.nlink > 1 && !inode.is_dir() {
+                ns.mounts().ufs_location(&ns.path_of(inode.id)?)?
+            } else {
+                ns.mounts().ufs_location(path)?
+            }),
             in_memory_percentage: if inode.file_type == FileType::Regular as i32 {
                 in_memory_percentage
             } else {

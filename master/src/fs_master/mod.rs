@@ -9,6 +9,7 @@ mod attrs;
 mod create;
 mod info;
 mod mounts;
+mod nodes;
 mod read;
 mod remove;
 mod rename;

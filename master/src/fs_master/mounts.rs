@@ -107,10 +107,13 @@ impl FsMaster {
             let inode = ns.resolve(&path)?;
             let mut entries = Vec::new();
             let mut freed = Vec::new();
-            for d in ns.descendants_post_order(inode.id) {
+            // By entry, not by inode: a hard-linked file has several.
+            for (dir, name, d) in super::remove::entries_post_order(&ns, inode.id) {
                 if let Some(child) = ns.inode(d) {
-                    freed.extend(self.file_blocks(child));
-                    entries.push(remove_entry(child.parent_id, &child.name));
+                    if child.parent_id == dir && child.name == name {
+                        freed.extend(self.file_blocks(child));
+                    }
+                    entries.push(remove_entry(dir, &name));
                 }
             }
             entries.push(remove_entry(inode.parent_id, &inode.name));

@@ -1,6 +1,6 @@
 //! delete and free.
 
-use alluxio_common::{FsError, FsResult};
+use alluxio_common::{AlluxioPath, FsError, FsResult};
 use alluxio_proto::DeleteRequest;
 
 use super::create::remove_entry;
@@ -39,9 +39,36 @@ impl FsMaster {
             }
             (inode.id, inode.persisted, ns.mounts().ufs_location(&path)?)
         };
-        if persisted && !req.alluxio_only {
+        let (nlink, parent_id) = {
+            let ns = self.read();
+            let inode = ns.resolve(&path)?;
+            let parent = ns.resolve(&path.parent().unwrap_or_else(AlluxioPath::root))?;
+            (inode.nlink, parent.id)
+        };
+        if !is_dir && nlink > 1 {
+            // Other hard links keep the data: the UFS object stays (moving
+            // with the primary entry if this name was it).
+            if !req.alluxio_only {
+                self.relocate_primary(id, parent_id, path.name()).await?;
+            }
+        } else if persisted && !req.alluxio_only {
             let ufs = self.ufs_for(&loc)?;
             if is_dir {
+                // Files with hard links outside the directory keep their
+                // bytes: move each UFS object to the outside link that will
+                // be primary (the smallest, as `apply` chooses).
+                for (from, to) in self.links_leaving(&path, id)? {
+                    let (f, t) = {
+                        let ns = self.read();
+                        (
+                            ns.mounts().ufs_location(&from)?,
+                            ns.mounts().ufs_location(&to)?,
+                        )
+                    };
+                    if ufs.stat(&f.path).await?.is_some() {
+                        ufs.rename(&f.path, &t.path).await?;
+                    }
+                }
                 ufs.delete_dir_all(&loc.path).await?;
             } else {
                 ufs.delete_file(&loc.path).await?;
@@ -57,14 +84,23 @@ impl FsMaster {
             }
             let mut entries = Vec::new();
             let mut freed = Vec::new();
-            for d in ns.descendants_post_order(id) {
+            // Entries by the directory that holds them, not by the inode's
+            // primary entry: a hard link's other names stay.
+            for (dir, name, d) in entries_post_order(&ns, id) {
                 if let Some(child) = ns.inode(d) {
-                    freed.extend(self.file_blocks(child));
-                    entries.push(remove_entry(child.parent_id, &child.name));
+                    if child.nlink <= 1 {
+                        freed.extend(self.file_blocks(child));
+                    }
+                    entries.push(remove_entry(dir, &name));
                 }
             }
-            freed.extend(self.file_blocks(inode));
-            entries.push(remove_entry(inode.parent_id, &inode.name));
+            if inode.nlink <= 1 {
+                freed.extend(self.file_blocks(inode));
+            }
+            let parent = ns
+                .resolve(&path.parent().unwrap_or_else(AlluxioPath::root))?
+                .id;
+            entries.push(remove_entry(parent, path.name()));
             (self.commit(&mut ns, entries, req.op_id, 0), freed)
         };
         done.await?;
@@ -101,4 +137,72 @@ impl FsMaster {
         };
         Ok(self.blocks.free_blocks(&blocks) as u64)
     }
+}
+
+impl FsMaster {
+    /// For deleting directory `dir` (inode `id`): the persisted files whose
+    /// primary entry is inside it but which have links outside, as (current
+    /// primary path, outside path that becomes primary).
+    fn links_leaving(
+        &self,
+        dir: &AlluxioPath,
+        id: u64,
+    ) -> FsResult<Vec<(AlluxioPath, AlluxioPath)>> {
+        let ns = self.read();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (_, _, child) in entries_post_order(&ns, id) {
+            let Some(inode) = ns.inode(child) else {
+                continue;
+            };
+            if inode.is_dir() || inode.nlink <= 1 || !inode.persisted || !seen.insert(child) {
+                continue;
+            }
+            let primary = ns.path_of(child)?;
+            if !primary.starts_with(dir) {
+                continue;
+            }
+            let mut outside = Vec::new();
+            for (p, n) in ns.links_of(child) {
+                let path = ns.path_of(p)?.join(&n)?;
+                if !path.starts_with(dir) {
+                    outside.push(path);
+                }
+            }
+            // links_of is sorted by (parent id, name): the first outside
+            // link is the one `apply` ends up making primary.
+            if let Some(to) = outside.into_iter().next() {
+                out.push((primary, to));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every entry (directory, name, inode) below directory `id`, children
+/// before their parents.
+pub(super) fn entries_post_order(
+    ns: &crate::namespace::Namespace,
+    id: u64,
+) -> Vec<(u64, String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(0, String::new(), id, false)];
+    while let Some((dir, name, cur, visited)) = stack.pop() {
+        if visited {
+            if cur != id {
+                out.push((dir, name, cur));
+            }
+            continue;
+        }
+        let children = if ns.is_dir(cur) {
+            ns.children(cur)
+        } else {
+            None
+        };
+        stack.push((dir, name, cur, true));
+        for (n, child) in children.into_iter().flatten() {
+            stack.push((cur, n.clone(), *child, false));
+        }
+    }
+    out
 }

@@ -1,10 +1,11 @@
 //! rename: atomic, replacing an existing file or empty directory.
 
-use alluxio_common::{time, FsError, FsResult};
+use alluxio_common::{time, AlluxioPath, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{JournalEntry, RenameEntry};
+use alluxio_proto::journal::{ExchangeEntries, JournalEntry, RenameEntry};
 use alluxio_proto::RenameRequest;
 
+use super::info::TEMP_SUFFIX;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
 
@@ -22,6 +23,9 @@ impl FsMaster {
                 "cannot rename the root directory".into(),
             ));
         }
+        if req.exchange {
+            return self.exchange(&src, &dst, req.op_id).await;
+        }
         if src == dst {
             self.load_path(&src).await?;
             self.read().resolve(&src)?;
@@ -37,6 +41,7 @@ impl FsMaster {
         let dst_parent = dst
             .parent()
             .unwrap_or_else(alluxio_common::AlluxioPath::root);
+        let mut relocate = None;
         let (src_id, src_persisted, dst_existing, src_loc, dst_loc) = {
             let ns = self.read();
             let s = ns.resolve(&src)?;
@@ -45,6 +50,9 @@ impl FsMaster {
                 return Err(FsError::NotDirectory(dst_parent.to_string()));
             }
             let existing = match ns.resolve(&dst) {
+                // Two links of one inode: POSIX rename does nothing.
+                Ok(_) if req.no_replace => return Err(FsError::AlreadyExists(dst.to_string())),
+                Ok(d) if d.id == s.id => return Ok(()),
                 Ok(d) => {
                     if d.is_dir() && !s.is_dir() {
                         return Err(FsError::IsDirectory(dst.to_string()));
@@ -55,7 +63,7 @@ impl FsMaster {
                     if d.is_dir() && ns.has_children(d.id) {
                         return Err(FsError::DirectoryNotEmpty(dst.to_string()));
                     }
-                    Some((d.id, d.persisted))
+                    Some((d.id, d.persisted && d.nlink <= 1))
                 }
                 Err(FsError::NotFound(_)) => None,
                 Err(e) => return Err(e),
@@ -71,14 +79,25 @@ impl FsMaster {
                     "rename across mount points ({src} -> {dst})"
                 )));
             }
+            // Only the primary entry of a hard-linked file has a UFS object.
+            let src_persisted = s.persisted && ns.path_of(s.id)? == src;
+            if let Ok(d) = ns.resolve(&dst) {
+                if !d.is_dir() && d.nlink > 1 {
+                    relocate = Some(d.id);
+                }
+            }
             (
                 s.id,
-                s.persisted,
+                src_persisted,
                 existing,
                 mounts.ufs_location(&src)?,
                 mounts.ufs_location(&dst)?,
             )
         };
+        if let Some(dst_id) = relocate {
+            let parent = self.read().resolve(&dst_parent)?.id;
+            self.relocate_primary(dst_id, parent, dst.name()).await?;
+        }
         let ufs = self.ufs_for(&src_loc)?;
         if src_persisted {
             if let Some((_, true)) = dst_existing {
@@ -101,8 +120,9 @@ impl FsMaster {
             let src_parent = s.parent_id;
             let dst_parent_id = ns.resolve(&dst_parent)?.id;
             let freed = match ns.resolve(&dst) {
-                Ok(d) => self.file_blocks(d),
-                Err(_) => Vec::new(),
+                Ok(_) if req.no_replace => return Err(FsError::AlreadyExists(dst.to_string())),
+                Ok(d) if d.nlink <= 1 => self.file_blocks(d),
+                _ => Vec::new(),
             };
             let entry = JournalEntry {
                 op_id: None,
@@ -120,5 +140,99 @@ impl FsMaster {
         done.await?;
         self.blocks.free_blocks(&freed);
         Ok(())
+    }
+}
+
+impl FsMaster {
+    /// Swaps the existing entries `a` and `b` (RENAME_EXCHANGE). The
+    /// namespace swap is one journal entry; the UFS objects (those at their
+    /// inode's primary entry) are swapped before it through a temporary
+    /// name, which is not atomic in the UFS.
+    async fn exchange(
+        &self,
+        a: &AlluxioPath,
+        b: &AlluxioPath,
+        op_id: Option<alluxio_proto::OperationId>,
+    ) -> FsResult<()> {
+        if a.is_root() || b.is_root() || a.starts_with(b) || b.starts_with(a) {
+            return Err(FsError::InvalidArgument(format!(
+                "cannot exchange {a} and {b}: one contains the other"
+            )));
+        }
+        self.load_path(a).await?;
+        self.load_path(b).await?;
+        let (ids, a_ufs, b_ufs, a_loc, b_loc) = {
+            let ns = self.read();
+            let (ia, ib) = (ns.resolve(a)?, ns.resolve(b)?);
+            if ia.id == ib.id {
+                return Ok(());
+            }
+            let mounts = ns.mounts();
+            for p in [a, b] {
+                if mounts.get(p).is_some() || mounts.has_mount_below(p) {
+                    return Err(FsError::FailedPrecondition(format!(
+                        "{p} is or contains a mount point"
+                    )));
+                }
+            }
+            if mounts.resolve(a)?.alluxio_path != mounts.resolve(b)?.alluxio_path {
+                return Err(FsError::NotSupported(format!(
+                    "exchange across mount points ({a} <-> {b})"
+                )));
+            }
+            // Which side has a UFS object at its path.
+            let a_ufs = ia.persisted && ns.path_of(ia.id)? == *a;
+            let b_ufs = ib.persisted && ns.path_of(ib.id)? == *b;
+            (
+                (ia.id, ib.id),
+                a_ufs,
+                b_ufs,
+                mounts.ufs_location(a)?,
+                mounts.ufs_location(b)?,
+            )
+        };
+        let ufs = self.ufs_for(&a_loc)?;
+        match (a_ufs, b_ufs) {
+            (true, true) => {
+                let tmp = match a_loc.path.rsplit_once('/') {
+                    Some((dir, _)) => format!("{dir}/.{}.alluxio-xchg{TEMP_SUFFIX}", ids.0),
+                    None => format!(".{}.alluxio-xchg{TEMP_SUFFIX}", ids.0),
+                };
+                ufs.rename(&a_loc.path, &tmp).await?;
+                ufs.rename(&b_loc.path, &a_loc.path).await?;
+                ufs.rename(&tmp, &b_loc.path).await?;
+            }
+            (true, false) => ufs.rename(&a_loc.path, &b_loc.path).await?,
+            (false, true) => ufs.rename(&b_loc.path, &a_loc.path).await?,
+            (false, false) => {}
+        }
+        let done = {
+            let mut ns = self.write();
+            let (ia, ib) = (ns.resolve(a)?, ns.resolve(b)?);
+            if (ia.id, ib.id) != ids {
+                return Err(FsError::FailedPrecondition(format!(
+                    "{a} or {b} changed while exchanging"
+                )));
+            }
+            let pa = ns
+                .resolve(&a.parent().unwrap_or_else(AlluxioPath::root))?
+                .id;
+            let pb = ns
+                .resolve(&b.parent().unwrap_or_else(AlluxioPath::root))?
+                .id;
+            let entry = JournalEntry {
+                op_id: None,
+                op_result: 0,
+                entry: Some(Entry::Exchange(ExchangeEntries {
+                    a_parent_id: pa,
+                    a_name: a.name().to_string(),
+                    b_parent_id: pb,
+                    b_name: b.name().to_string(),
+                    time_ns: time::now_ns(),
+                })),
+            };
+            self.commit(&mut ns, vec![entry], op_id, 0)
+        };
+        done.await
     }
 }

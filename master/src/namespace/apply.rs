@@ -46,6 +46,7 @@ impl Namespace {
                     .ok_or_else(|| format!("no entry {:?} in directory {}", r.name, r.parent_id))?;
                 self.touch_dir(r.parent_id, r.time_ns);
                 self.unlink(id, r.time_ns)?;
+                self.fix_primary(id);
             }
             Entry::Rename(r) => {
                 let id = *self
@@ -64,15 +65,21 @@ impl Namespace {
                     .children
                     .get_mut(&r.dst_parent_id)
                     .and_then(|d| d.insert(r.dst_name.clone(), id));
-                if let Some(old) = replaced {
-                    if old != id {
-                        self.unlink(old, r.time_ns)?;
-                    }
-                }
                 let inode = self.inodes.get_mut(&id).ok_or_else(|| missing(id))?;
-                inode.parent_id = r.dst_parent_id;
-                inode.name = r.dst_name.clone();
+                // A hard link's secondary entry moves without changing the
+                // inode's primary entry.
+                if inode.parent_id == r.src_parent_id && inode.name == r.src_name {
+                    inode.parent_id = r.dst_parent_id;
+                    inode.name = r.dst_name.clone();
+                }
                 inode.ctime_ns = r.time_ns;
+                if let Some(old) = replaced {
+                    // Replacing another link of the same inode merges two
+                    // entries into one.
+                    self.unlink(old, r.time_ns)?;
+                    self.fix_primary(old);
+                    self.fix_primary(id);
+                }
                 self.touch_dir(r.src_parent_id, r.time_ns);
                 self.touch_dir(r.dst_parent_id, r.time_ns);
             }
@@ -119,6 +126,64 @@ impl Namespace {
                     .ok_or_else(|| missing(d.id))?
                     .ufs_loaded = true;
             }
+            Entry::AddLink(l) => {
+                let inode = self.inodes.get(&l.id).ok_or_else(|| missing(l.id))?;
+                if inode.is_dir() {
+                    return Err(format!("hard link to directory {}", l.id));
+                }
+                self.insert_link(l.parent_id, &l.name, l.id)?;
+                if let Some(inode) = self.inodes.get_mut(&l.id) {
+                    inode.nlink += 1;
+                    inode.ctime_ns = l.time_ns;
+                }
+                self.touch_dir(l.parent_id, l.time_ns);
+            }
+            Entry::Exchange(x) => {
+                let get = |ns: &Namespace, dir: u64, name: &str| {
+                    ns.children
+                        .get(&dir)
+                        .and_then(|d| d.get(name))
+                        .copied()
+                        .ok_or_else(|| format!("no entry {name:?} in {dir}"))
+                };
+                let a = get(self, x.a_parent_id, &x.a_name)?;
+                let b = get(self, x.b_parent_id, &x.b_name)?;
+                if let Some(d) = self.children.get_mut(&x.a_parent_id) {
+                    d.insert(x.a_name.clone(), b);
+                }
+                if let Some(d) = self.children.get_mut(&x.b_parent_id) {
+                    d.insert(x.b_name.clone(), a);
+                }
+                if a != b {
+                    for (id, from, to) in [
+                        (a, (x.a_parent_id, &x.a_name), (x.b_parent_id, &x.b_name)),
+                        (b, (x.b_parent_id, &x.b_name), (x.a_parent_id, &x.a_name)),
+                    ] {
+                        let inode = self.inodes.get_mut(&id).ok_or_else(|| missing(id))?;
+                        if inode.parent_id == from.0 && inode.name == *from.1 {
+                            inode.parent_id = to.0;
+                            inode.name = to.1.clone();
+                        }
+                        inode.ctime_ns = x.time_ns;
+                    }
+                }
+                self.touch_dir(x.a_parent_id, x.time_ns);
+                self.touch_dir(x.b_parent_id, x.time_ns);
+            }
+            Entry::NewVersion(v) => {
+                let inode = self.inodes.get_mut(&v.id).ok_or_else(|| missing(v.id))?;
+                if !inode.is_file() {
+                    return Err(format!("new version of non-file inode {}", v.id));
+                }
+                inode.container_id = v.container_id;
+                inode.block_size = v.block_size;
+                inode.length = 0;
+                inode.completed = false;
+                inode.persisted = false;
+                inode.mtime_ns = v.mtime_ns;
+                inode.ctime_ns = v.mtime_ns;
+                self.next_container_id = self.next_container_id.max(v.container_id + 1);
+            }
         }
         if let Some(op) = &entry.op_id {
             self.remember(op, entry.op_result);
@@ -157,6 +222,50 @@ impl Namespace {
         }
         self.inodes.insert(inode.id, inode);
         Ok(())
+    }
+
+    /// Adds directory entry `name` in `parent_id` for the existing inode
+    /// `id` without counting it (also used by checkpoint load, whose inode
+    /// records already count their links).
+    pub fn insert_link(&mut self, parent_id: u64, name: &str, id: u64) -> Result<(), String> {
+        if !self.inodes.contains_key(&id) {
+            return Err(missing(id));
+        }
+        if !self.is_dir(parent_id) {
+            return Err(format!("link into non-directory {parent_id}"));
+        }
+        let dir = self
+            .children
+            .get_mut(&parent_id)
+            .ok_or_else(|| missing(parent_id))?;
+        if dir.contains_key(name) {
+            return Err(format!("entry {name:?} exists in directory {parent_id}"));
+        }
+        dir.insert(name.to_string(), id);
+        Ok(())
+    }
+
+    /// After an entry of inode `id` went away: if it was the primary one
+    /// and the inode lives on through other links, the smallest remaining
+    /// (parent id, name) becomes primary. Deterministic, so replay agrees.
+    fn fix_primary(&mut self, id: u64) {
+        let Some(inode) = self.inodes.get(&id) else {
+            return;
+        };
+        let still = self
+            .children
+            .get(&inode.parent_id)
+            .and_then(|d| d.get(&inode.name))
+            == Some(&id);
+        if still {
+            return;
+        }
+        if let Some((parent, name)) = self.links_of(id).into_iter().next() {
+            if let Some(inode) = self.inodes.get_mut(&id) {
+                inode.parent_id = parent;
+                inode.name = name;
+            }
+        }
     }
 
     fn unlink(&mut self, id: u64, time_ns: i64) -> Result<(), String> {

@@ -185,6 +185,35 @@ impl Namespace {
         out
     }
 
+    /// Every directory entry (parent id, name) naming inode `id`, smallest
+    /// first. A scan of all directories: only used for inodes with several
+    /// links.
+    pub fn links_of(&self, id: u64) -> Vec<(u64, String)> {
+        let Some(inode) = self.inodes.get(&id) else {
+            return Vec::new();
+        };
+        let primary_holds = self
+            .children
+            .get(&inode.parent_id)
+            .and_then(|d| d.get(&inode.name))
+            == Some(&id);
+        if inode.nlink <= 1 && primary_holds {
+            return vec![(inode.parent_id, inode.name.clone())];
+        }
+        let mut out: Vec<(u64, String)> = self
+            .children
+            .iter()
+            .flat_map(|(dir, entries)| {
+                entries
+                    .iter()
+                    .filter(|(_, c)| **c == id)
+                    .map(move |(n, _)| (*dir, n.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Whether `id` is a directory with entries.
     pub fn has_children(&self, id: u64) -> bool {
         self.children.get(&id).is_some_and(|c| !c.is_empty())

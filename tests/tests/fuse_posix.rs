@@ -1,0 +1,404 @@
+//! POSIX behaviour of the FUSE mount beyond the basics in `fuse_mount.rs`:
+//! stable inode numbers across commits and remounts, and no temporary
+//! names ever visible while a file is committed.
+//!
+//! Every test unmounts (and stops the daemon) from a guard's `Drop`, so a
+//! failing assertion never leaves a mount behind.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use alluxio_tests::{Cluster, ClusterOptions};
+
+/// A cluster with the namespace mounted; unmounts before the cluster stops.
+struct Mounted {
+    mnt: PathBuf,
+    daemon_pid: Option<i32>,
+    options: String,
+    // Dropped after `Drop::drop` has unmounted.
+    cluster: Cluster,
+}
+
+impl Mounted {
+    async fn start() -> Mounted {
+        Mounted::start_with("attr_timeout=1,entry_timeout=1").await
+    }
+
+    async fn start_with(options: &str) -> Mounted {
+        let cluster = Cluster::start(ClusterOptions::default()).await;
+        let mnt = cluster.path().join("mnt");
+        fs::create_dir_all(&mnt).unwrap();
+        let mut m = Mounted {
+            mnt,
+            daemon_pid: None,
+            options: options.to_string(),
+            cluster,
+        };
+        m.mount();
+        m
+    }
+
+    fn mount(&mut self) {
+        let out = self
+            .cluster
+            .command("alluxio-fuse")
+            .args(["mount", "-o", &self.options])
+            .arg(&self.mnt)
+            .output()
+            .expect("running alluxio-fuse mount");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "mount failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.daemon_pid = stdout
+            .split("(pid ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse().ok());
+    }
+
+    fn unmount(&mut self) {
+        let _ = Command::new("fusermount3")
+            .arg("-u")
+            .arg("-z")
+            .arg(&self.mnt)
+            .output();
+        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
+        if let Some(pid) = self.daemon_pid.take() {
+            // The daemon exits once unmounted; make sure of it.
+            for _ in 0..100 {
+                // SAFETY: signal 0 only checks that the process exists.
+                if unsafe { libc::kill(pid, 0) } != 0 {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // SAFETY: pid is the daemon this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+
+    fn p(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
+
+fn errno_of(r: std::io::Result<impl Sized>) -> i32 {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.raw_os_error().unwrap_or(0),
+    }
+}
+
+fn cstr(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overwrites_keep_the_inode_and_never_show_a_temporary_name() {
+    let mut m = Mounted::start().await;
+    let f = m.p("f.txt");
+    fs::write(&f, b"first version").unwrap();
+    let ino = fs::metadata(&f).unwrap().ino();
+
+    // A lister runs while the file is rewritten again and again.
+    let stop = Arc::new(AtomicBool::new(false));
+    let lister = {
+        let (dir, stop) = (m.mnt.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            while !stop.load(Ordering::Relaxed) {
+                for e in fs::read_dir(&dir).unwrap() {
+                    seen.insert(e.unwrap().file_name().to_string_lossy().into_owned());
+                }
+            }
+            seen
+        })
+    };
+    for i in 0..20 {
+        fs::write(&f, format!("version {i}").repeat(i + 1)).unwrap();
+        assert_eq!(fs::metadata(&f).unwrap().ino(), ino, "after commit {i}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let seen = lister.join().unwrap();
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec!["f.txt".to_string()]
+    );
+    // A truncate of a closed file commits too, in place.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(4)
+        .unwrap();
+    assert_eq!(fs::metadata(&f).unwrap().ino(), ino);
+    assert_eq!(fs::read(&f).unwrap(), b"vers");
+    fs::write(&f, b"last").unwrap();
+
+    m.unmount();
+    m.mount();
+    let meta = fs::metadata(&f).unwrap();
+    assert_eq!(meta.ino(), ino, "inode number survives a remount");
+    assert_eq!(fs::read(&f).unwrap(), b"last");
+    // The UFS holds the newest bytes and no staging leftovers.
+    let ufs = m.cluster.ufs_dir();
+    assert_eq!(fs::read(ufs.join("f.txt")).unwrap(), b"last");
+    let names: Vec<String> = fs::read_dir(&ufs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "UFS root: {names:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symlinks_and_special_files() {
+    use std::os::unix::fs::{symlink, FileTypeExt};
+    let m = Mounted::start().await;
+    fs::create_dir(m.p("d")).unwrap();
+    fs::write(m.p("d/target.txt"), b"pointed at").unwrap();
+
+    symlink("target.txt", m.p("d/rel")).unwrap();
+    symlink("/nonexistent/abs", m.p("abs")).unwrap();
+    assert_eq!(
+        fs::read_link(m.p("d/rel")).unwrap(),
+        Path::new("target.txt")
+    );
+    assert_eq!(
+        fs::read_link(m.p("abs")).unwrap(),
+        Path::new("/nonexistent/abs")
+    );
+    let meta = fs::symlink_metadata(m.p("d/rel")).unwrap();
+    assert!(meta.file_type().is_symlink());
+    assert_eq!(meta.len(), "target.txt".len() as u64);
+    assert_eq!(meta.mode() & libc::S_IFMT, libc::S_IFLNK);
+    // Following the link reaches the file.
+    assert_eq!(fs::read(m.p("d/rel")).unwrap(), b"pointed at");
+    assert_eq!(errno_of(fs::read(m.p("abs"))), libc::ENOENT);
+    assert_eq!(
+        errno_of(symlink("x", m.p("d/rel"))),
+        libc::EEXIST,
+        "symlink over an existing name"
+    );
+    assert_eq!(errno_of(fs::read_link(m.p("d/target.txt"))), libc::EINVAL);
+    // A symlink renames and unlinks like any entry; it never reaches the UFS.
+    fs::rename(m.p("d/rel"), m.p("d/rel2")).unwrap();
+    assert_eq!(fs::read(m.p("d/rel2")).unwrap(), b"pointed at");
+    assert!(!m.cluster.ufs_dir().join("d/rel2").exists());
+    fs::remove_file(m.p("d/rel2")).unwrap();
+    assert!(fs::symlink_metadata(m.p("d/rel2")).is_err());
+    assert_eq!(fs::read(m.p("d/target.txt")).unwrap(), b"pointed at");
+
+    // FIFOs and devices are metadata only.
+    let fifo = m.p("fifo");
+    // SAFETY: a valid C string and mode.
+    assert_eq!(unsafe { libc::mkfifo(cstr(&fifo).as_ptr(), 0o640) }, 0);
+    let meta = fs::symlink_metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(meta.mode() & libc::S_IFMT, libc::S_IFIFO);
+    let dev = m.p("null-like");
+    let rdev = libc::makedev(1, 3);
+    // SAFETY: a valid C string; the tests run as root.
+    let r = unsafe { libc::mknod(cstr(&dev).as_ptr(), libc::S_IFCHR | 0o600, rdev) };
+    assert_eq!(r, 0, "mknod: {}", std::io::Error::last_os_error());
+    let meta = fs::symlink_metadata(&dev).unwrap();
+    assert!(meta.file_type().is_char_device());
+    assert_eq!(meta.rdev(), rdev);
+    assert_eq!(meta.mode() & 0o7777, 0o600);
+    // mknod of a regular file makes an empty file.
+    let reg = m.p("reg");
+    // SAFETY: a valid C string and mode.
+    assert_eq!(
+        unsafe { libc::mknod(cstr(&reg).as_ptr(), libc::S_IFREG | 0o644, 0) },
+        0
+    );
+    assert!(fs::metadata(&reg).unwrap().is_file());
+    assert_eq!(fs::read(&reg).unwrap(), b"");
+    assert!(!m.cluster.ufs_dir().join("fifo").exists());
+    fs::remove_file(&fifo).unwrap();
+    fs::remove_file(&dev).unwrap();
+    let mut names: Vec<String> = fs::read_dir(&m.mnt)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["abs", "d", "reg"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hard_links_share_the_inode_and_outlive_a_name() {
+    let mut m = Mounted::start().await;
+    fs::create_dir(m.p("d")).unwrap();
+    fs::write(m.p("a"), b"shared bytes").unwrap();
+    fs::hard_link(m.p("a"), m.p("d/b")).unwrap();
+    fs::hard_link(m.p("a"), m.p("c")).unwrap();
+    let (a, b) = (
+        fs::metadata(m.p("a")).unwrap(),
+        fs::metadata(m.p("d/b")).unwrap(),
+    );
+    assert_eq!(a.ino(), b.ino());
+    assert_eq!(a.nlink(), 3);
+    assert_eq!(b.nlink(), 3);
+    assert_eq!(fs::read(m.p("d/b")).unwrap(), b"shared bytes");
+    assert_eq!(errno_of(fs::hard_link(m.p("a"), m.p("c"))), libc::EEXIST);
+    assert_eq!(errno_of(fs::hard_link(m.p("d"), m.p("e"))), libc::EPERM);
+    // A listing shows the same inode under every name.
+    let inos: Vec<u64> = ["a", "c", "d/b"]
+        .iter()
+        .map(|n| fs::symlink_metadata(m.p(n)).unwrap().ino())
+        .collect();
+    assert!(inos.iter().all(|i| *i == a.ino()));
+
+    // Writing through one name shows through the others; the inode stays.
+    fs::write(m.p("d/b"), b"new bytes via b").unwrap();
+    assert_eq!(fs::read(m.p("a")).unwrap(), b"new bytes via b");
+    // Rename onto another link of the same inode does nothing.
+    fs::rename(m.p("c"), m.p("a")).unwrap();
+    assert!(m.p("c").exists() && m.p("a").exists());
+
+    // Unlinking the first name (the one the UFS object is under) keeps the
+    // data for the others.
+    fs::remove_file(m.p("a")).unwrap();
+    assert_eq!(fs::metadata(m.p("d/b")).unwrap().nlink(), 2);
+    assert_eq!(fs::read(m.p("d/b")).unwrap(), b"new bytes via b");
+    assert_eq!(fs::read(m.p("c")).unwrap(), b"new bytes via b");
+    fs::remove_file(m.p("c")).unwrap();
+    let meta = fs::metadata(m.p("d/b")).unwrap();
+    assert_eq!((meta.nlink(), meta.ino()), (1, a.ino()));
+
+    // After a remount (no daemon caches) and cache freed, the bytes come
+    // from the UFS object, now under the surviving name.
+    m.unmount();
+    m.cluster.cli(&["fs", "free", "-R", "/"]).ok();
+    m.mount();
+    assert_eq!(fs::read(m.p("d/b")).unwrap(), b"new bytes via b");
+    assert_eq!(
+        fs::read(m.cluster.ufs_dir().join("d/b")).unwrap(),
+        b"new bytes via b"
+    );
+    assert!(!m.cluster.ufs_dir().join("a").exists());
+    fs::remove_file(m.p("d/b")).unwrap();
+    assert!(!m.cluster.ufs_dir().join("d/b").exists());
+
+    // Deleting a directory that holds the first name keeps the bytes for a
+    // link outside it.
+    fs::create_dir(m.p("gone")).unwrap();
+    fs::write(m.p("gone/f"), b"survivor").unwrap();
+    fs::hard_link(m.p("gone/f"), m.p("kept")).unwrap();
+    fs::remove_dir_all(m.p("gone")).unwrap();
+    m.unmount();
+    m.mount();
+    assert_eq!(fs::read(m.p("kept")).unwrap(), b"survivor");
+    assert_eq!(
+        fs::read(m.cluster.ufs_dir().join("kept")).unwrap(),
+        b"survivor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_flags_caller_ownership_and_setgid_directories() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = Mounted::start_with("attr_timeout=1,entry_timeout=1,allow_other").await;
+    // RENAME_NOREPLACE through renameat2.
+    fs::write(m.p("x"), b"x").unwrap();
+    fs::write(m.p("y"), b"y").unwrap();
+    let renameat2 = |a: &Path, b: &Path, flags: libc::c_uint| {
+        // SAFETY: valid C strings; AT_FDCWD with absolute paths.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                cstr(a).as_ptr(),
+                libc::AT_FDCWD,
+                cstr(b).as_ptr(),
+                flags,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    assert_eq!(
+        errno_of(renameat2(&m.p("x"), &m.p("y"), libc::RENAME_NOREPLACE)),
+        libc::EEXIST
+    );
+    assert_eq!(fs::read(m.p("y")).unwrap(), b"y");
+    renameat2(&m.p("x"), &m.p("z"), libc::RENAME_NOREPLACE).unwrap();
+    assert_eq!(fs::read(m.p("z")).unwrap(), b"x");
+    // RENAME_EXCHANGE swaps a file and a directory, inodes and UFS objects.
+    fs::create_dir(m.p("dd")).unwrap();
+    fs::write(m.p("dd/in"), b"inside").unwrap();
+    let (zi, di) = (
+        fs::metadata(m.p("z")).unwrap().ino(),
+        fs::metadata(m.p("dd")).unwrap().ino(),
+    );
+    renameat2(&m.p("z"), &m.p("dd"), libc::RENAME_EXCHANGE).unwrap();
+    assert_eq!(fs::read(m.p("dd")).unwrap(), b"x");
+    assert_eq!(fs::read(m.p("z/in")).unwrap(), b"inside");
+    assert_eq!(fs::metadata(m.p("dd")).unwrap().ino(), zi);
+    assert_eq!(fs::metadata(m.p("z")).unwrap().ino(), di);
+    let ufs = m.cluster.ufs_dir();
+    assert_eq!(fs::read(ufs.join("dd")).unwrap(), b"x");
+    assert_eq!(fs::read(ufs.join("z/in")).unwrap(), b"inside");
+    assert_eq!(
+        errno_of(renameat2(&m.p("z"), &m.p("nope"), libc::RENAME_EXCHANGE)),
+        libc::ENOENT
+    );
+
+    // A setgid directory passes its group to new inodes, and the bit to
+    // new subdirectories.
+    let shared = m.p("shared");
+    fs::create_dir(&shared).unwrap();
+    std::os::unix::fs::chown(&shared, None, Some(1)).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o2777)).unwrap();
+    fs::write(shared.join("f"), b"f").unwrap();
+    fs::create_dir(shared.join("sub")).unwrap();
+    let f = fs::metadata(shared.join("f")).unwrap();
+    assert_eq!(f.gid(), 1);
+    assert_eq!(f.mode() & 0o2000, 0, "files do not take the setgid bit");
+    let sub = fs::metadata(shared.join("sub")).unwrap();
+    assert_eq!(sub.gid(), 1);
+    assert_eq!(sub.mode() & 0o2000, 0o2000);
+
+    // Another user's creations are theirs (the mount allows others).
+    fs::set_permissions(m.cluster.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let open = m.p("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    let (file, dir, in_shared) = (open.join("file"), open.join("dir"), shared.join("byn"));
+    as_nobody(&["touch", file.to_str().unwrap()]);
+    as_nobody(&["mkdir", dir.to_str().unwrap()]);
+    as_nobody(&["touch", in_shared.to_str().unwrap()]);
+    for p in [&file, &dir] {
+        let meta = fs::metadata(p).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534), "{p:?}");
+    }
+    let meta = fs::metadata(&in_shared).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 1));
+}
