@@ -5,6 +5,7 @@
 //! Clusters may run several masters and a real ZooKeeper (`zookeeper`).
 
 pub mod cluster;
+pub mod fuse;
 pub mod process;
 pub mod s3;
 pub mod zookeeper;

@@ -11,97 +11,12 @@ use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
-
-/// A cluster with the namespace mounted; unmounts before the cluster stops.
-struct Mounted {
-    mnt: PathBuf,
-    daemon_pid: Option<i32>,
-    // Dropped after `Drop::drop` has unmounted.
-    cluster: Cluster,
-}
-
-impl Mounted {
-    async fn start(alluxio_path: &str) -> Mounted {
-        let cluster = Cluster::start(ClusterOptions::default()).await;
-        let mnt = cluster.path().join("mnt");
-        fs::create_dir_all(&mnt).unwrap();
-        if alluxio_path != "/" {
-            cluster.cli(&["fs", "mkdir", alluxio_path]).ok();
-        }
-        let out = cluster
-            .command("alluxio-fuse")
-            .args(["mount", "-o", "attr_timeout=1,entry_timeout=1"])
-            .arg(&mnt)
-            .arg(alluxio_path)
-            .output()
-            .expect("running alluxio-fuse mount");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "mount failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let daemon_pid = stdout
-            .split("(pid ")
-            .nth(1)
-            .and_then(|s| s.split(',').next())
-            .and_then(|s| s.parse().ok());
-        Mounted {
-            mnt,
-            daemon_pid,
-            cluster,
-        }
-    }
-
-    fn p(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-
-    fn fuse(&self, args: &[&str]) -> std::process::Output {
-        self.cluster
-            .command("alluxio-fuse")
-            .args(args)
-            .output()
-            .expect("running alluxio-fuse")
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = Command::new("fusermount3")
-            .arg("-u")
-            .arg("-z")
-            .arg(&self.mnt)
-            .output();
-        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
-        if let Some(pid) = self.daemon_pid {
-            // The daemon exits once unmounted; make sure of it.
-            for _ in 0..50 {
-                // SAFETY: signal 0 only checks that the process exists.
-                if unsafe { libc::kill(pid, 0) } != 0 {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            // SAFETY: pid is the daemon this test started.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-fn errno_of(r: std::io::Result<impl Sized>) -> i32 {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.raw_os_error().unwrap_or(0),
-    }
-}
+use alluxio_tests::fuse::{errno_of, Mounted};
+use alluxio_tests::test_bytes;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_and_directories_through_the_mount() {
-    let m = Mounted::start("/").await;
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
     // mkdir, create, write, read back.
     fs::create_dir(m.p("d")).unwrap();
     let data = test_bytes(1, (3 << 20) + 17);
@@ -209,14 +124,14 @@ async fn files_and_directories_through_the_mount() {
 
     // statfs reports the workers' capacity.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    let c = cstr(&m.mnt);
+    let c = cstr(&m.fuse.mnt);
     // SAFETY: valid path and output struct.
     assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
     assert!(st.f_blocks > 0, "no capacity reported");
 
     // stat lists the mount.
-    let out = m.fuse(&["stat"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(m.mnt.to_str().unwrap()));
+    let out = m.fuse_cli(&["stat"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(m.fuse.mnt.to_str().unwrap()));
 }
 
 fn cstr(p: &Path) -> std::ffi::CString {
@@ -227,7 +142,7 @@ fn cstr(p: &Path) -> std::ffi::CString {
 /// compares the results byte for byte after each close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_writes_append_truncate_match_a_local_file() {
-    let m = Mounted::start("/").await;
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
     let local = m.cluster.path().join("local.bin");
     let remote = m.p("edit.bin");
     let initial = test_bytes(7, 1_500_000);
@@ -321,7 +236,7 @@ async fn random_writes_append_truncate_match_a_local_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_a_tree_in_and_out_and_mount_errors() {
-    let m = Mounted::start("/sub").await;
+    let m = Mounted::start("/sub", "attr_timeout=1,entry_timeout=1").await;
     // The sub-path is the mount's root.
     fs::write(m.p("top.txt"), b"in sub").unwrap();
     assert_eq!(
@@ -363,7 +278,7 @@ async fn copy_a_tree_in_and_out_and_mount_errors() {
     );
 
     // Mounting again on the same point is refused, clearly.
-    let again = m.fuse(&["mount", m.mnt.to_str().unwrap(), "/"]);
+    let again = m.fuse_cli(&["mount", m.fuse.mnt.to_str().unwrap(), "/"]);
     assert!(!again.status.success());
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(
@@ -372,13 +287,13 @@ async fn copy_a_tree_in_and_out_and_mount_errors() {
     );
     // A missing mount point.
     let missing = m.cluster.path().join("nope");
-    let out = m.fuse(&["mount", missing.to_str().unwrap()]);
+    let out = m.fuse_cli(&["mount", missing.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
     // A path that is not a directory in Alluxio.
     let other = m.cluster.path().join("mnt2");
     fs::create_dir_all(&other).unwrap();
-    let out = m.fuse(&["mount", other.to_str().unwrap(), "/sub/top.txt"]);
+    let out = m.fuse_cli(&["mount", other.to_str().unwrap(), "/sub/top.txt"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not a directory"),
@@ -386,14 +301,14 @@ async fn copy_a_tree_in_and_out_and_mount_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Unmount through the command; the mount point is a plain dir again.
-    let out = m.fuse(&["unmount", m.mnt.to_str().unwrap()]);
+    let out = m.fuse_cli(&["unmount", m.fuse.mnt.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(fs::read_dir(&m.mnt).unwrap().count(), 0);
-    let out = m.fuse(&["unmount", m.mnt.to_str().unwrap()]);
+    assert_eq!(fs::read_dir(&m.fuse.mnt).unwrap().count(), 0);
+    let out = m.fuse_cli(&["unmount", m.fuse.mnt.to_str().unwrap()]);
     assert!(!out.status.success());
     assert_eq!(errno_of(fs::read(m.p("top.txt"))), libc::ENOENT);
 }

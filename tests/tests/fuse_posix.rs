@@ -7,102 +7,12 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use alluxio_tests::{Cluster, ClusterOptions};
-
-/// A cluster with the namespace mounted; unmounts before the cluster stops.
-struct Mounted {
-    mnt: PathBuf,
-    daemon_pid: Option<i32>,
-    options: String,
-    // Dropped after `Drop::drop` has unmounted.
-    cluster: Cluster,
-}
-
-impl Mounted {
-    async fn start() -> Mounted {
-        Mounted::start_with("attr_timeout=1,entry_timeout=1").await
-    }
-
-    async fn start_with(options: &str) -> Mounted {
-        let cluster = Cluster::start(ClusterOptions::default()).await;
-        let mnt = cluster.path().join("mnt");
-        fs::create_dir_all(&mnt).unwrap();
-        let mut m = Mounted {
-            mnt,
-            daemon_pid: None,
-            options: options.to_string(),
-            cluster,
-        };
-        m.mount();
-        m
-    }
-
-    fn mount(&mut self) {
-        let out = self
-            .cluster
-            .command("alluxio-fuse")
-            .args(["mount", "-o", &self.options])
-            .arg(&self.mnt)
-            .output()
-            .expect("running alluxio-fuse mount");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "mount failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        self.daemon_pid = stdout
-            .split("(pid ")
-            .nth(1)
-            .and_then(|s| s.split(',').next())
-            .and_then(|s| s.parse().ok());
-    }
-
-    fn unmount(&mut self) {
-        let _ = Command::new("fusermount3")
-            .arg("-u")
-            .arg("-z")
-            .arg(&self.mnt)
-            .output();
-        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
-        if let Some(pid) = self.daemon_pid.take() {
-            // The daemon exits once unmounted; make sure of it.
-            for _ in 0..100 {
-                // SAFETY: signal 0 only checks that the process exists.
-                if unsafe { libc::kill(pid, 0) } != 0 {
-                    return;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            // SAFETY: pid is the daemon this test started.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-
-    fn p(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        self.unmount();
-    }
-}
-
-fn errno_of(r: std::io::Result<impl Sized>) -> i32 {
-    match r {
-        Ok(_) => panic!("expected an error"),
-        Err(e) => e.raw_os_error().unwrap_or(0),
-    }
-}
+use alluxio_tests::fuse::{errno_of, Mounted};
 
 fn cstr(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
@@ -110,7 +20,7 @@ fn cstr(p: &Path) -> std::ffi::CString {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overwrites_keep_the_inode_and_never_show_a_temporary_name() {
-    let mut m = Mounted::start().await;
+    let mut m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
     let f = m.p("f.txt");
     fs::write(&f, b"first version").unwrap();
     let ino = fs::metadata(&f).unwrap().ino();
@@ -118,7 +28,7 @@ async fn overwrites_keep_the_inode_and_never_show_a_temporary_name() {
     // A lister runs while the file is rewritten again and again.
     let stop = Arc::new(AtomicBool::new(false));
     let lister = {
-        let (dir, stop) = (m.mnt.clone(), stop.clone());
+        let (dir, stop) = (m.fuse.mnt.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut seen = std::collections::BTreeSet::new();
             while !stop.load(Ordering::Relaxed) {
@@ -150,8 +60,7 @@ async fn overwrites_keep_the_inode_and_never_show_a_temporary_name() {
     assert_eq!(fs::read(&f).unwrap(), b"vers");
     fs::write(&f, b"last").unwrap();
 
-    m.unmount();
-    m.mount();
+    m.remount();
     let meta = fs::metadata(&f).unwrap();
     assert_eq!(meta.ino(), ino, "inode number survives a remount");
     assert_eq!(fs::read(&f).unwrap(), b"last");
@@ -171,7 +80,7 @@ async fn overwrites_keep_the_inode_and_never_show_a_temporary_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn symlinks_and_special_files() {
     use std::os::unix::fs::{symlink, FileTypeExt};
-    let m = Mounted::start().await;
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
     fs::create_dir(m.p("d")).unwrap();
     fs::write(m.p("d/target.txt"), b"pointed at").unwrap();
 
@@ -234,7 +143,7 @@ async fn symlinks_and_special_files() {
     assert!(!m.cluster.ufs_dir().join("fifo").exists());
     fs::remove_file(&fifo).unwrap();
     fs::remove_file(&dev).unwrap();
-    let mut names: Vec<String> = fs::read_dir(&m.mnt)
+    let mut names: Vec<String> = fs::read_dir(&m.fuse.mnt)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -244,7 +153,7 @@ async fn symlinks_and_special_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hard_links_share_the_inode_and_outlive_a_name() {
-    let mut m = Mounted::start().await;
+    let mut m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
     fs::create_dir(m.p("d")).unwrap();
     fs::write(m.p("a"), b"shared bytes").unwrap();
     fs::hard_link(m.p("a"), m.p("d/b")).unwrap();
@@ -285,9 +194,9 @@ async fn hard_links_share_the_inode_and_outlive_a_name() {
 
     // After a remount (no daemon caches) and cache freed, the bytes come
     // from the UFS object, now under the surviving name.
-    m.unmount();
+    m.fuse.unmount();
     m.cluster.cli(&["fs", "free", "-R", "/"]).ok();
-    m.mount();
+    m.fuse.mount(&m.cluster);
     assert_eq!(fs::read(m.p("d/b")).unwrap(), b"new bytes via b");
     assert_eq!(
         fs::read(m.cluster.ufs_dir().join("d/b")).unwrap(),
@@ -303,8 +212,7 @@ async fn hard_links_share_the_inode_and_outlive_a_name() {
     fs::write(m.p("gone/f"), b"survivor").unwrap();
     fs::hard_link(m.p("gone/f"), m.p("kept")).unwrap();
     fs::remove_dir_all(m.p("gone")).unwrap();
-    m.unmount();
-    m.mount();
+    m.remount();
     assert_eq!(fs::read(m.p("kept")).unwrap(), b"survivor");
     assert_eq!(
         fs::read(m.cluster.ufs_dir().join("kept")).unwrap(),
@@ -315,7 +223,7 @@ async fn hard_links_share_the_inode_and_outlive_a_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rename_flags_caller_ownership_and_setgid_directories() {
     use std::os::unix::fs::PermissionsExt;
-    let m = Mounted::start_with("attr_timeout=1,entry_timeout=1,allow_other").await;
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1,allow_other").await;
     // RENAME_NOREPLACE through renameat2.
     fs::write(m.p("x"), b"x").unwrap();
     fs::write(m.p("y"), b"y").unwrap();

@@ -1,0 +1,123 @@
+//! A cluster with its namespace mounted by the real `alluxio-fuse`, for
+//! POSIX tests: the mount is undone (and the daemon stopped) before the
+//! cluster, on every path including a failed assertion.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cluster::{Cluster, ClusterOptions};
+
+/// One `alluxio-fuse mount` of `alluxio_path` on `mnt`.
+pub struct FuseMount {
+    pub mnt: PathBuf,
+    pub alluxio_path: String,
+    pub options: String,
+    daemon_pid: Option<i32>,
+}
+
+impl FuseMount {
+    /// Mounts with `alluxio-fuse mount -o <options> <mnt> <alluxio_path>`.
+    pub fn mount(&mut self, cluster: &Cluster) {
+        std::fs::create_dir_all(&self.mnt).unwrap();
+        let out = cluster
+            .command("alluxio-fuse")
+            .args(["mount", "-o", &self.options])
+            .arg(&self.mnt)
+            .arg(&self.alluxio_path)
+            .output()
+            .expect("running alluxio-fuse mount");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "mount failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.daemon_pid = stdout
+            .split("(pid ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse().ok());
+    }
+
+    /// Lazily unmounts and makes sure the daemon has exited.
+    pub fn unmount(&mut self) {
+        let _ = Command::new("fusermount3")
+            .arg("-u")
+            .arg("-z")
+            .arg(&self.mnt)
+            .output();
+        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
+        if let Some(pid) = self.daemon_pid.take() {
+            for _ in 0..100 {
+                // SAFETY: signal 0 only checks that the process exists.
+                if unsafe { libc::kill(pid, 0) } != 0 {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            // SAFETY: pid is the daemon this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        self.unmount();
+    }
+}
+
+/// A one-worker cluster with `alluxio_path` mounted under its temp dir.
+pub struct Mounted {
+    // Declared first: dropped (unmounted) before the cluster stops.
+    pub fuse: FuseMount,
+    pub cluster: Cluster,
+}
+
+impl Mounted {
+    /// Starts a cluster and mounts `alluxio_path` (created if missing).
+    pub async fn start(alluxio_path: &str, options: &str) -> Mounted {
+        let cluster = Cluster::start(ClusterOptions::default()).await;
+        if alluxio_path != "/" {
+            cluster.cli(&["fs", "mkdir", alluxio_path]).ok();
+        }
+        let mut fuse = FuseMount {
+            mnt: cluster.path().join("mnt"),
+            alluxio_path: alluxio_path.to_string(),
+            options: options.to_string(),
+            daemon_pid: None,
+        };
+        fuse.mount(&cluster);
+        Mounted { fuse, cluster }
+    }
+
+    /// A path inside the mount.
+    pub fn p(&self, rel: &str) -> PathBuf {
+        self.fuse.mnt.join(rel)
+    }
+
+    /// Unmounts and mounts again.
+    pub fn remount(&mut self) {
+        self.fuse.unmount();
+        self.fuse.mount(&self.cluster);
+    }
+
+    /// Runs `alluxio-fuse` with the cluster's configuration.
+    pub fn fuse_cli(&self, args: &[&str]) -> std::process::Output {
+        self.cluster
+            .command("alluxio-fuse")
+            .args(args)
+            .output()
+            .expect("running alluxio-fuse")
+    }
+}
+
+/// The errno of a failed call; panics if it succeeded.
+pub fn errno_of(r: std::io::Result<impl Sized>) -> i32 {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.raw_os_error().unwrap_or(0),
+    }
+}
