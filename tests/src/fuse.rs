@@ -16,6 +16,18 @@ pub struct FuseMount {
 }
 
 impl FuseMount {
+    /// Mounts `alluxio_path` of `cluster` on `<cluster dir>/mnt`.
+    pub fn start(cluster: &Cluster, alluxio_path: &str, options: &str) -> FuseMount {
+        let mut fuse = FuseMount {
+            mnt: cluster.path().join("mnt"),
+            alluxio_path: alluxio_path.to_string(),
+            options: options.to_string(),
+            daemon_pid: None,
+        };
+        fuse.mount(cluster);
+        fuse
+    }
+
     /// Mounts with `alluxio-fuse mount -o <options> <mnt> <alluxio_path>`.
     pub fn mount(&mut self, cluster: &Cluster) {
         std::fs::create_dir_all(&self.mnt).unwrap();
@@ -83,13 +95,7 @@ impl Mounted {
         if alluxio_path != "/" {
             cluster.cli(&["fs", "mkdir", alluxio_path]).ok();
         }
-        let mut fuse = FuseMount {
-            mnt: cluster.path().join("mnt"),
-            alluxio_path: alluxio_path.to_string(),
-            options: options.to_string(),
-            daemon_pid: None,
-        };
-        fuse.mount(&cluster);
+        let fuse = FuseMount::start(&cluster, alluxio_path, options);
         Mounted { fuse, cluster }
     }
 

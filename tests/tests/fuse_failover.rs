@@ -6,10 +6,11 @@
 //! The guard's `Drop` unmounts, stops the daemon and kills tar on every path.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use alluxio_tests::fuse::FuseMount;
 use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
 
 const FILES_PER_DIR: usize = 100;
@@ -29,10 +30,9 @@ fn dirs() -> usize {
 
 /// A cluster with its namespace mounted, and the tar running into it.
 struct Mounted {
-    mnt: PathBuf,
-    daemon_pid: Option<i32>,
     tar: Option<Child>,
-    // Dropped after `Drop::drop` has unmounted.
+    // Fields drop in order after `Drop::drop`: unmount, then the cluster.
+    _fuse: FuseMount,
     cluster: Cluster,
 }
 
@@ -41,25 +41,6 @@ impl Drop for Mounted {
         if let Some(tar) = &mut self.tar {
             let _ = tar.kill();
             let _ = tar.wait();
-        }
-        let _ = Command::new("fusermount3")
-            .arg("-u")
-            .arg("-z")
-            .arg(&self.mnt)
-            .output();
-        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
-        if let Some(pid) = self.daemon_pid {
-            for _ in 0..50 {
-                // SAFETY: signal 0 only checks that the process exists.
-                if unsafe { libc::kill(pid, 0) } != 0 {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // SAFETY: pid is the daemon this test started.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
         }
     }
 }
@@ -115,29 +96,11 @@ async fn tar_into_the_mount_survives_two_leader_kills() {
         .unwrap();
     assert!(out.status.success(), "tar cf: {out:?}");
 
-    let mnt = cluster.path().join("mnt");
-    fs::create_dir_all(&mnt).unwrap();
-    let out = cluster
-        .command("alluxio-fuse")
-        .args(["mount", "-o", "attr_timeout=1,entry_timeout=1"])
-        .arg(&mnt)
-        .output()
-        .expect("running alluxio-fuse mount");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "mount failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let daemon_pid = stdout
-        .split("(pid ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .and_then(|s| s.parse().ok());
+    let fuse = FuseMount::start(&cluster, "/", "attr_timeout=1,entry_timeout=1");
+    let mnt = fuse.mnt.clone();
     let mut m = Mounted {
-        mnt: mnt.clone(),
-        daemon_pid,
         tar: None,
+        _fuse: fuse,
         cluster,
     };
     fs::create_dir(mnt.join("x")).unwrap();
