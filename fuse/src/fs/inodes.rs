@@ -103,18 +103,21 @@ impl Inodes {
         e.lookups += 1;
     }
 
-    /// The kernel dropped `n` references to `ino`.
-    pub fn forget(&self, ino: u64, n: u64) {
+    /// The kernel dropped `n` references to `ino`; true when it holds none
+    /// any more (and the entry is gone).
+    pub fn forget(&self, ino: u64, n: u64) -> bool {
         if ino == ROOT {
-            return;
+            return false;
         }
         let mut t = self.lock();
         if let Some(e) = t.by_ino.get_mut(&ino) {
             e.lookups = e.lookups.saturating_sub(n);
             if e.lookups == 0 {
                 t.by_ino.remove(&ino);
+                return true;
             }
         }
+        false
     }
 
     /// `from` (and everything under it) is now at `to`; whatever was at `to`

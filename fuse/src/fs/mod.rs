@@ -13,6 +13,7 @@ mod handles;
 mod ids;
 mod inodes;
 mod nodes;
+mod page_cache;
 mod setattr;
 mod staging;
 mod statfs;
@@ -40,6 +41,7 @@ pub struct Inner {
     pub fs: FileSystem,
     inodes: inodes::Inodes,
     handles: handles::Handles,
+    page_cache: page_cache::PageCache,
     ids: ids::Ids,
     staging: StagingDir,
     attr_ttl: Duration,
@@ -101,6 +103,7 @@ impl AlluxioFs {
                 fs,
                 inodes: inodes::Inodes::new(&root_info.path, root_info.id),
                 handles: handles::Handles::default(),
+                page_cache: page_cache::PageCache::default(),
                 ids: ids::Ids::default(),
                 staging,
                 attr_ttl: opts.attr_timeout,
@@ -183,7 +186,9 @@ impl Filesystem for AlluxioFs {
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
-        self.inner.inodes.forget(ino.0, nlookup);
+        if self.inner.inodes.forget(ino.0, nlookup) {
+            self.inner.page_cache.forget(ino.0);
+        }
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {

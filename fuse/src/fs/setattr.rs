@@ -36,7 +36,18 @@ impl Inner {
     pub(super) async fn getattr(&self, ino: INodeNo, reply: ReplyAttr) {
         let path = match self.path(ino) {
             Ok(p) => p,
-            Err(e) => return reply.error(e),
+            Err(e) => {
+                // Unlinked while open (fstat on the descriptor): the staged
+                // copy is the file now, with no links left.
+                if let Some(stage) = self.handles.stage_of(ino.0) {
+                    let info = stage.lock().await.info.clone();
+                    let mut a = self.attr_of(&info).await;
+                    a.ino = ino;
+                    a.nlink = 0;
+                    return reply.attr(&self.attr_ttl, &a);
+                }
+                return reply.error(e);
+            }
         };
         match self.fs.get_status(&path).await {
             Ok(info) => reply.attr(&self.attr_ttl, &self.attr_of(&info).await),
@@ -61,7 +72,8 @@ impl Inner {
         }
         let mut staged = self.staging.stage(&self.fs, &info, size == 0).await?;
         staged.file.set_len(size).map_err(local)?;
-        staged.commit(&self.fs, path).await?;
+        let committed = staged.commit(&self.fs, path).await?;
+        self.page_cache.committed(ino.0, &committed);
         Ok(())
     }
 

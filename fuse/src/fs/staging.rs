@@ -41,6 +41,10 @@ pub struct Staged {
     pub mode: u32,
     pub owner: String,
     pub group: String,
+    /// The version last staged or committed: what `stat` reports (with the
+    /// staged size) once every name of the file is gone but a handle is
+    /// still open.
+    pub info: FileInfo,
 }
 
 fn local(e: std::io::Error) -> FsError {
@@ -99,6 +103,7 @@ impl StagingDir {
             mode: info.mode & 0o7777,
             owner: info.owner.clone(),
             group: info.group.clone(),
+            info: info.clone(),
         })
     }
 
@@ -164,6 +169,7 @@ impl Staged {
             info = fs.set_attribute(req).await?;
         }
         self.dirty = false;
+        self.info = info.clone();
         Ok(info)
     }
 }
