@@ -5,7 +5,7 @@
 //! the read resumes at the same offset from the next source, so a dead
 //! worker costs a cache miss, never an error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use alluxio_common::ufs::Ufs;
@@ -17,6 +17,7 @@ use bytes::{Bytes, BytesMut};
 use tonic::Streaming;
 
 use crate::file_system::FileSystem;
+use crate::local_block::{is_local_host, LocalBlock};
 use crate::options::ReadType;
 use crate::worker_pool::{preference, worker_key};
 
@@ -47,6 +48,8 @@ pub struct FileInStream {
     reader: Option<BlockReader>,
     /// Workers that failed while serving this file.
     failed: HashSet<String>,
+    /// Short-circuit files by block index; `None`: tried, stream instead.
+    local: HashMap<u64, Option<Arc<LocalBlock>>>,
 }
 
 impl FileInStream {
@@ -57,6 +60,7 @@ impl FileInStream {
             pos: 0,
             reader: None,
             failed: HashSet::new(),
+            local: HashMap::new(),
         }
     }
 
@@ -89,6 +93,9 @@ impl FileInStream {
     pub async fn read_chunk(&mut self) -> FsResult<Option<Bytes>> {
         if self.pos >= self.info.length {
             return Ok(None);
+        }
+        if let Some(data) = self.read_local(self.fs.inner.opts.chunk_size).await {
+            return Ok(Some(data));
         }
         loop {
             if self
@@ -141,6 +148,11 @@ impl FileInStream {
                 n += take;
                 continue;
             }
+            if let Some(data) = self.read_local(want).await {
+                buf[n..n + data.len()].copy_from_slice(&data);
+                n += data.len();
+                continue;
+            }
             match self.read_chunk().await? {
                 None => break,
                 Some(chunk) => {
@@ -160,24 +172,24 @@ impl FileInStream {
         Ok(n)
     }
 
-    /// Reads up to `len` bytes at `offset`.
+    /// Reads up to `len` bytes at `offset`. Consecutive calls at increasing
+    /// offsets keep the open block stream and the unread rest of its last
+    /// chunk, so a sequence of small positional reads (FUSE's) costs one
+    /// stream per block, not one per call.
     pub async fn read_at(&mut self, offset: u64, len: usize) -> FsResult<Bytes> {
         self.seek(offset);
-        let mut out = BytesMut::with_capacity(len.min(64 << 20));
-        while out.len() < len {
-            match self.read_chunk().await? {
-                None => break,
-                Some(chunk) => {
-                    let take = (len - out.len()).min(chunk.len());
-                    out.extend_from_slice(&chunk[..take]);
-                    if take < chunk.len() {
-                        self.pos -= (chunk.len() - take) as u64;
-                        self.reader = None;
-                    }
-                }
-            }
-        }
-        Ok(out.freeze())
+        let want = len.min(self.info.length.saturating_sub(offset) as usize);
+        // A short-circuit read that covers the request is returned as is.
+        let first = match self.read_local(want).await {
+            Some(data) if data.len() == want => return Ok(data),
+            Some(data) => data,
+            None => Bytes::new(),
+        };
+        let mut out = vec![0u8; want];
+        out[..first.len()].copy_from_slice(&first);
+        let n = first.len() + self.read(&mut out[first.len()..]).await?;
+        out.truncate(n);
+        Ok(Bytes::from(out))
     }
 
     /// Reads the whole file from the current position.
@@ -188,6 +200,62 @@ impl FileInStream {
             out.extend_from_slice(&chunk);
         }
         Ok(out.freeze())
+    }
+
+    /// Reads up to `max` bytes at the position from the short-circuit file
+    /// of its block, if a worker on this machine caches it; `None` means
+    /// "stream it instead" (no local copy, or the local read failed).
+    async fn read_local(&mut self, max: usize) -> Option<Bytes> {
+        if !self.fs.inner.opts.short_circuit || self.pos >= self.info.length {
+            return None;
+        }
+        let block = self.block_at(self.pos).ok()?;
+        let index = self.pos / self.info.block_size.max(1);
+        let file = match self.local.get(&index) {
+            Some(entry) => entry.clone()?,
+            None => {
+                let opened = self.open_local(&block).await.map(Arc::new);
+                self.local.insert(index, opened.clone());
+                opened?
+            }
+        };
+        let in_block = self.pos - block.offset;
+        let want = (max as u64).min(block.length - in_block) as usize;
+        match file.read_at(in_block, want).await {
+            Ok(data) if !data.is_empty() => {
+                self.pos += data.len() as u64;
+                Some(data)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(
+                    "short-circuit read of block {} failed, streaming it instead: {e}",
+                    block.block_id
+                );
+                self.local.insert(index, None);
+                None
+            }
+        }
+    }
+
+    /// Opens `block`'s file on a worker of this machine that caches it.
+    async fn open_local(&self, block: &BlockInfo) -> Option<LocalBlock> {
+        let local = &self.fs.inner.opts.local_hostname;
+        for addr in block.locations.iter().filter_map(|l| l.address.as_ref()) {
+            if !is_local_host(&addr.host, local) || self.failed.contains(&worker_key(addr)) {
+                continue;
+            }
+            match LocalBlock::open(&self.fs.inner.workers, addr, block.block_id, block.length).await
+            {
+                Ok(file) => return Some(file),
+                Err(e) => tracing::debug!(
+                    "no short-circuit read of block {} from {}: {e}",
+                    block.block_id,
+                    worker_key(addr)
+                ),
+            }
+        }
+        None
     }
 
     fn note_failure(&mut self, r: &BlockReader, why: String) {

@@ -5,6 +5,7 @@
 
 mod file_system;
 mod in_stream;
+mod local_block;
 mod master_client;
 mod options;
 mod out_stream;

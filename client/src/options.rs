@@ -30,6 +30,8 @@ pub struct ClientOptions {
     pub chunk_size: usize,
     /// Host name of this machine, to prefer a local worker.
     pub local_hostname: String,
+    /// Read blocks cached on this machine's worker from its files.
+    pub short_circuit: bool,
     pub user: String,
     pub group: String,
 }
@@ -74,6 +76,7 @@ impl ClientOptions {
             local_hostname: conf
                 .get(keys::WORKER_HOSTNAME)
                 .unwrap_or_else(|_| "localhost".into()),
+            short_circuit: conf.get_bool(keys::USER_SHORT_CIRCUIT_ENABLED)?,
             user,
             group,
         })

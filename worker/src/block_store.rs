@@ -252,6 +252,18 @@ impl BlockStore {
         }))
     }
 
+    /// Where a cached block's file is, for a reader on this machine that
+    /// opens it itself (short-circuit), with its length; marks the block
+    /// most recently used. The reader's open descriptor keeps the bytes
+    /// readable even if the block is evicted afterwards, and block ids are
+    /// never reused for other bytes.
+    pub fn local_block(&self, block_id: u64) -> Option<(PathBuf, u64)> {
+        let mut state = self.inner.lock();
+        let tier = state.find(block_id)?;
+        let length = state.tiers[tier].lru.get(&block_id).copied().unwrap_or(0);
+        Some((self.inner.tiers[tier].block_path(block_id), length))
+    }
+
     /// Starts a new version of `block_id` in the top tier, reserving
     /// `reserve` bytes up front (evicting if needed). The block becomes
     /// visible only when [`TempBlock::commit`] succeeds.

@@ -12,8 +12,8 @@ use alluxio_common::{FsError, FsResult};
 use alluxio_proto::block_worker_server::{BlockWorker, BlockWorkerServer};
 use alluxio_proto::write_block_request::Payload;
 use alluxio_proto::{
-    ReadBlockChunk, ReadBlockRequest, RemoveBlockRequest, RemoveBlockResponse, WriteBlockRequest,
-    WriteBlockResponse,
+    OpenLocalBlockRequest, OpenLocalBlockResponse, ReadBlockChunk, ReadBlockRequest,
+    RemoveBlockRequest, RemoveBlockResponse, WriteBlockRequest, WriteBlockResponse,
 };
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -167,6 +167,24 @@ impl BlockWorkerService {
     }
 }
 
+impl BlockWorkerService {
+    fn open_local(&self, block_id: u64) -> FsResult<OpenLocalBlockResponse> {
+        use std::os::unix::fs::MetadataExt;
+        let (path, length) = self.store.local_block(block_id).ok_or_else(|| {
+            FsError::NotFound(format!("block {block_id} is not cached on this worker"))
+        })?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            FsError::NotFound(format!("block {block_id} ({}): {e}", path.display()))
+        })?;
+        Ok(OpenLocalBlockResponse {
+            path: path.to_string_lossy().into_owned(),
+            length,
+            device: meta.dev(),
+            inode: meta.ino(),
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl BlockWorker for BlockWorkerService {
     type ReadBlockStream = ReadBlockStream;
@@ -184,6 +202,15 @@ impl BlockWorker for BlockWorkerService {
     ) -> Result<Response<WriteBlockResponse>, Status> {
         let length = self.write(request.into_inner()).await?;
         Ok(Response::new(WriteBlockResponse { length }))
+    }
+
+    async fn open_local_block(
+        &self,
+        request: Request<OpenLocalBlockRequest>,
+    ) -> Result<Response<OpenLocalBlockResponse>, Status> {
+        Ok(Response::new(
+            self.open_local(request.into_inner().block_id)?,
+        ))
     }
 
     async fn remove_block(

@@ -209,6 +209,9 @@ pub const USER_RPC_RETRY_MAX_DURATION: &str = "alluxio.user.rpc.retry.max.durati
 /// Size of the chunks a client reads from a worker.
 pub const USER_NETWORK_READER_CHUNK_SIZE_BYTES: &str =
     "alluxio.user.network.reader.chunk.size.bytes";
+/// Whether a client reads blocks cached by a worker on its own machine
+/// straight from the worker's files.
+pub const USER_SHORT_CIRCUIT_ENABLED: &str = "alluxio.user.short.circuit.enabled";
 
 /// Whether masters elect a leader through ZooKeeper.
 pub const ZOOKEEPER_ENABLED: &str = "alluxio.zookeeper.enabled";
@@ -519,6 +522,12 @@ pub static KEYS: &[PropertyKey] = &[
         "Chunk size of block reads.",
     ),
     key(
+        USER_SHORT_CIRCUIT_ENABLED,
+        Some("true"),
+        Kind::Bool,
+        "Read blocks cached by a worker on the same machine directly from its files.",
+    ),
+    key(
         ZOOKEEPER_ENABLED,
         Some("false"),
         Kind::Bool,
@@ -584,7 +593,6 @@ pub static KNOWN_UNUSED: &[&str] = &[
     "alluxio.user.file.buffer.bytes",
     "alluxio.user.file.metadata.",
     "alluxio.user.metrics.",
-    "alluxio.user.short.circuit.enabled",
     "alluxio.web.",
     "alluxio.worker.data.server.",
     "alluxio.worker.tieredstore.level0.dirs.mediumtype",

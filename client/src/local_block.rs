@@ -1,0 +1,158 @@
+//! Short-circuit reads: a block cached by a worker on this machine is read
+//! straight from the worker's file instead of through a gRPC stream. The
+//! worker names the file and its device and inode numbers; the client opens
+//! it and checks those numbers, so a client that does not share the
+//! worker's machine or mount view falls back to streaming instead of
+//! reading the wrong file. The open descriptor keeps the block's bytes
+//! readable even if the worker evicts it meanwhile (block ids never name
+//! other bytes).
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+
+use alluxio_common::{FsError, FsResult};
+use alluxio_proto::{OpenLocalBlockRequest, WorkerNetAddress};
+use bytes::Bytes;
+
+use crate::worker_pool::WorkerPool;
+
+/// A worker's block file opened for reading.
+#[derive(Debug)]
+pub(crate) struct LocalBlock {
+    file: Arc<File>,
+    length: u64,
+}
+
+/// Whether `host` names this machine: the configured local host name or a
+/// loopback address.
+pub(crate) fn is_local_host(host: &str, local: &str) -> bool {
+    host == local || host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl LocalBlock {
+    /// Asks `worker` for `block_id`'s file and opens it; `length` is the
+    /// block length the master recorded.
+    pub(crate) async fn open(
+        pool: &WorkerPool,
+        worker: &WorkerNetAddress,
+        block_id: u64,
+        length: u64,
+    ) -> FsResult<LocalBlock> {
+        let mut client = pool.client(worker)?;
+        let resp = client
+            .open_local_block(OpenLocalBlockRequest { block_id })
+            .await
+            .map_err(FsError::from)?
+            .into_inner();
+        if resp.length != length {
+            return Err(FsError::Internal(format!(
+                "worker holds {} bytes of block {block_id}, expected {length}",
+                resp.length
+            )));
+        }
+        let file = tokio::task::spawn_blocking(move || -> FsResult<File> {
+            let file = File::open(&resp.path)
+                .map_err(|e| FsError::Unavailable(format!("opening {}: {e}", resp.path)))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| FsError::Unavailable(format!("stat {}: {e}", resp.path)))?;
+            if meta.dev() != resp.device || meta.ino() != resp.inode || meta.len() != length {
+                return Err(FsError::Unavailable(format!(
+                    "{} is not the worker's file for block {block_id}",
+                    resp.path
+                )));
+            }
+            Ok(file)
+        })
+        .await
+        .map_err(|e| FsError::Internal(format!("short-circuit open task: {e}")))??;
+        Ok(LocalBlock {
+            file: Arc::new(file),
+            length,
+        })
+    }
+
+    /// Reads up to `len` bytes at `offset` within the block.
+    ///
+    /// The read runs on this thread when the runtime allows blocking in
+    /// place (the multi-threaded one FUSE and the servers use): a page-cache
+    /// hit then costs no thread hand-off. Elsewhere it goes to the blocking
+    /// pool.
+    pub(crate) async fn read_at(&self, offset: u64, len: usize) -> FsResult<Bytes> {
+        let len = len.min(self.length.saturating_sub(offset) as usize);
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let file = self.file.clone();
+        let block_len = self.length;
+        let read = move || pread_exact(&file, offset, len, block_len);
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            tokio::task::block_in_place(read)
+        } else {
+            tokio::task::spawn_blocking(read)
+                .await
+                .map_err(|e| FsError::Internal(format!("short-circuit read task: {e}")))?
+        }
+    }
+}
+
+/// Reads exactly `len` bytes at `offset` into a fresh buffer, without
+/// zero-filling it first.
+fn pread_exact(file: &File, offset: u64, len: usize, block_len: u64) -> FsResult<Bytes> {
+    let mut buf: Vec<u8> = Vec::with_capacity(len);
+    let mut n = 0;
+    while n < len {
+        let spare = &mut buf.spare_capacity_mut()[..len - n];
+        // SAFETY: `spare` is valid, writable memory of `len - n` bytes that
+        // pread only writes to; the bytes it reports are then initialized.
+        let r = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
+                (offset + n as u64) as libc::off_t,
+            )
+        };
+        match r {
+            0 => break,
+            k if k > 0 => {
+                n += k as usize;
+                // SAFETY: pread initialized these `k` more bytes.
+                unsafe { buf.set_len(n) };
+            }
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(FsError::Unavailable(format!("short-circuit read: {e}")));
+                }
+            }
+        }
+    }
+    if n < len {
+        return Err(FsError::Corrupt(format!(
+            "cached block file ended at {} of {block_len} bytes",
+            offset + n as u64
+        )));
+    }
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_hosts() {
+        assert!(is_local_host("127.0.0.1", "node1"));
+        assert!(is_local_host("::1", "node1"));
+        assert!(is_local_host("localhost", "node1"));
+        assert!(is_local_host("node1", "node1"));
+        assert!(!is_local_host("node2", "node1"));
+        assert!(!is_local_host("10.0.0.2", "node1"));
+    }
+}
