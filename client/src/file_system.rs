@@ -216,12 +216,37 @@ impl FileSystem {
         path: &str,
         opts: CreateFileOptions,
     ) -> FsResult<FileOutStream> {
+        let write_type = opts.write_type.unwrap_or(self.inner.opts.write_type);
+        let info = self.create_request(path, &opts, false).await?;
+        FileOutStream::open(self.clone(), info, write_type).await
+    }
+
+    /// Creates a complete, empty file in one master call (what `creat(2)`
+    /// needs: no writer, no completion). Fails if the path exists.
+    pub async fn create_empty_file(
+        &self,
+        path: &str,
+        opts: CreateFileOptions,
+    ) -> FsResult<FileInfo> {
+        if opts.overwrite {
+            return Err(FsError::InvalidArgument(
+                "an empty file cannot overwrite an existing one".into(),
+            ));
+        }
+        self.create_request(path, &opts, true).await
+    }
+
+    async fn create_request(
+        &self,
+        path: &str,
+        opts: &CreateFileOptions,
+        empty: bool,
+    ) -> FsResult<FileInfo> {
         let path = check(path)?;
         let op_id = op_id();
         let o = &self.inner.opts;
         let write_type = opts.write_type.unwrap_or(o.write_type);
-        let info = self
-            .inner
+        self.inner
             .master
             .call(|mut c| {
                 let req = CreateFileRequest {
@@ -238,12 +263,12 @@ impl FileSystem {
                     write_type: write_type as i32,
                     overwrite: opts.overwrite,
                     keep_inode: opts.keep_inode,
+                    empty,
                     op_id,
                 };
                 async move { c.create_file(req).await }
             })
-            .await?;
-        FileOutStream::open(self.clone(), info, write_type).await
+            .await
     }
 
     /// Marks a written file complete.

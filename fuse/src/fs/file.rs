@@ -93,7 +93,12 @@ impl Inner {
             }
         };
         let fh = self.handles.insert(handle);
-        reply.opened(FileHandle(fh), FopenFlags::empty());
+        let flags = if self.page_cache.open(ino.0, &info) {
+            FopenFlags::FOPEN_KEEP_CACHE
+        } else {
+            FopenFlags::empty()
+        };
+        reply.opened(FileHandle(fh), flags);
     }
 
     pub(super) async fn create(
@@ -118,10 +123,7 @@ impl Inner {
         };
         // The file exists (empty and complete) from now on; the staged copy
         // replaces it at the first flush that finds it dirty.
-        let created = match self.fs.create_file(&path, opts).await {
-            Ok(out) => out.close().await,
-            Err(e) => Err(e),
-        };
+        let created = self.fs.create_empty_file(&path, opts).await;
         let (info, existed) = match created {
             Ok(info) => (info, false),
             Err(FsError::AlreadyExists(_)) if flags & libc::O_EXCL == 0 => {
@@ -231,7 +233,8 @@ impl Inner {
             s.dirty = false;
             return Ok(());
         };
-        s.commit(&self.fs, &path).await?;
+        let info = s.commit(&self.fs, &path).await?;
+        self.page_cache.committed(ino, &info);
         Ok(())
     }
 

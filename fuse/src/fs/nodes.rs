@@ -118,10 +118,7 @@ impl Inner {
                     group: Some(group),
                     ..Default::default()
                 };
-                match self.fs.create_file(&path, opts).await {
-                    Ok(out) => out.close().await,
-                    Err(e) => Err(e),
-                }
+                self.fs.create_empty_file(&path, opts).await
             }
             Some(t) => {
                 let req = CreateNodeRequest {

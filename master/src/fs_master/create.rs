@@ -1,5 +1,7 @@
 //! createDirectory, createFile and completeFile.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use alluxio_common::{time, AlluxioPath, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
 use alluxio_proto::journal::{self as j, InodeRecord, JournalEntry};
@@ -137,9 +139,19 @@ impl FsMaster {
             }
         }
         if replaced.is_some() {
+            if req.empty {
+                return Err(FsError::InvalidArgument(format!(
+                    "{path}: an empty create cannot overwrite"
+                )));
+            }
             let loc = self.read().mounts().ufs_location(&path)?;
             self.ufs_for(&loc)?.delete_file(&loc.path).await?;
         }
+        let empty_ufs = if req.empty && write_type != WriteType::MustCache {
+            Some(self.stage_empty_ufs_file(&path).await?)
+        } else {
+            None
+        };
         let mode = mode_or(req.mode, 0o644);
         let creator = Creator {
             owner: &req.owner,
@@ -194,12 +206,22 @@ impl FsMaster {
                 crtime_ns: now,
                 block_size,
                 container_id: ns.next_container_id,
+                completed: req.empty,
+                persisted: empty_ufs.is_some(),
                 ..Default::default()
             };
             entries.push(create_entry(inode));
             (self.commit(&mut ns, entries, req.op_id, id), id, freed)
         };
-        done.await?;
+        if let Err(e) = done.await {
+            if let Some(staged) = &empty_ufs {
+                staged.discard().await;
+            }
+            return Err(e);
+        }
+        if let Some(staged) = empty_ufs {
+            staged.publish().await;
+        }
         self.blocks.free_blocks(&freed);
         let ns = self.read();
         let inode = ns
@@ -207,7 +229,7 @@ impl FsMaster {
             .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         let mut info = self.info(&ns, inode, &path)?;
         crate::failpoint::hit("create_file_after_publish");
-        if write_type != WriteType::MustCache {
+        if write_type != WriteType::MustCache && !req.empty {
             info.ufs_temp_path = self.staging_path(&ns, &path, inode.container_id)?;
         }
         Ok(info)
@@ -427,6 +449,39 @@ impl FsMaster {
     }
 
     /// Where the writer of `path` stages its UFS bytes.
+    /// Writes the UFS object of an empty file being created in one step,
+    /// under a hidden temporary name where the UFS renames (so a crash
+    /// before the create is journaled leaves no visible file behind).
+    async fn stage_empty_ufs_file(&self, path: &AlluxioPath) -> FsResult<EmptyUfsFile> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let loc = self.read().mounts().ufs_location(path)?;
+        let ufs = self.ufs_for(&loc)?;
+        let staged = if ufs.supports_rename() {
+            // Unique temporary names: a counter starting at the clock (in
+            // nanoseconds, so far above any container id and above the
+            // names of a previous run of this master).
+            let _ = NEXT.compare_exchange(
+                0,
+                time::now_ns() as u64,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            let temp = temp_ufs_name(NEXT.fetch_add(1, Ordering::Relaxed));
+            match loc.path.rsplit_once('/') {
+                Some((dir, _)) => format!("{dir}/{temp}"),
+                None => temp,
+            }
+        } else {
+            loc.path.clone()
+        };
+        ufs.write_all(&staged, bytes::Bytes::new()).await?;
+        Ok(EmptyUfsFile {
+            ufs,
+            staged,
+            target: loc.path,
+        })
+    }
+
     fn staging_path(&self, ns: &Namespace, path: &AlluxioPath, container: u64) -> FsResult<String> {
         let loc = ns.mounts().ufs_location(path)?;
         let ufs = self.ufs_for(&loc)?;
@@ -509,5 +564,33 @@ pub(super) fn remove_entry(parent_id: u64, name: &str) -> JournalEntry {
             name: name.to_string(),
             time_ns: time::now_ns(),
         })),
+    }
+}
+
+/// The UFS object of an empty file created in one step, written before the
+/// create is journaled.
+struct EmptyUfsFile {
+    ufs: std::sync::Arc<alluxio_common::ufs::Ufs>,
+    staged: String,
+    target: String,
+}
+
+impl EmptyUfsFile {
+    /// The create is journaled: move the object to its name. A failure is
+    /// only logged: the file is empty, so no byte is lost, and its next
+    /// version writes the object anyway.
+    async fn publish(self) {
+        if self.staged != self.target {
+            if let Err(e) = self.ufs.rename(&self.staged, &self.target).await {
+                tracing::warn!("placing empty UFS file {}: {e}", self.target);
+            }
+        }
+    }
+
+    /// The create failed: remove the hidden temporary object.
+    async fn discard(&self) {
+        if self.staged != self.target {
+            let _ = self.ufs.delete_file(&self.staged).await;
+        }
     }
 }
