@@ -5,6 +5,7 @@
 //! is what makes the write durable.
 
 use alluxio_common::block_id::block_id;
+use alluxio_common::ufs::UfsWriter;
 use alluxio_common::{FsError, FsResult};
 use alluxio_proto::write_block_request::Payload;
 use alluxio_proto::{FileInfo, WriteBlockHeader, WriteBlockRequest, WriteBlockResponse, WriteType};
@@ -50,7 +51,7 @@ pub struct FileOutStream {
     write_type: WriteType,
     pos: u64,
     buf: BytesMut,
-    ufs: Option<opendal::Writer>,
+    ufs: Option<UfsWriter>,
     block: BlockState,
     closed: bool,
 }
@@ -123,9 +124,7 @@ impl FileOutStream {
                 self.send_to_block(index, piece.clone()).await?;
             }
             if let Some(w) = self.ufs.as_mut() {
-                w.write(piece.clone())
-                    .await
-                    .map_err(|e| FsError::Ufs(format!("writing {}: {e}", self.info.path)))?;
+                w.write(piece.clone()).await?;
             }
             self.pos += piece.len() as u64;
         }
@@ -255,9 +254,7 @@ impl FileOutStream {
         }
         self.finish_block().await?;
         if let Some(mut w) = self.ufs.take() {
-            w.close()
-                .await
-                .map_err(|e| FsError::Ufs(format!("closing {}: {e}", self.info.path)))?;
+            w.close().await?;
         }
         self.fs
             .complete_file(

@@ -1,7 +1,7 @@
 //! Pieces every process shares: configuration, the error kinds and their wire
-//! encoding, path validation, block id arithmetic, UFS access through opendal,
-//! the client-side retry policy, and finding the leading master (static list
-//! or ZooKeeper).
+//! encoding, path validation, block id arithmetic, UFS access (local
+//! directories directly, object stores through opendal), the client-side
+//! retry policy, and finding the leading master (static list or ZooKeeper).
 
 pub mod block_id;
 pub mod config;

@@ -47,10 +47,11 @@ impl JournalStore {
             UfsKind::S3 { .. } => {
                 let ufs = alluxio_common::ufs::Ufs::open(uri, options)
                     .map_err(|e| JournalError::io(uri, e))?;
-                Ok(JournalStore::from_operator(
-                    ufs.operator().clone(),
-                    uri.to_string(),
-                ))
+                let op = ufs
+                    .operator()
+                    .cloned()
+                    .ok_or_else(|| JournalError::io(uri, "the UFS has no opendal operator"))?;
+                Ok(JournalStore::from_operator(op, uri.to_string()))
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Under-file-system access through opendal.
+//! Under-file-system access: our own backend for local directories
+//! ([`local`]), opendal for object stores.
 //!
 //! A UFS is named by a root URI (`/data/ufs`, `file:///data/ufs`,
 //! `s3://bucket/prefix`) plus mount options. Everything above this module
@@ -12,6 +13,12 @@ use bytes::Bytes;
 use opendal::{ErrorKind, Operator};
 
 use crate::error::{FsError, FsResult};
+
+mod local;
+mod long_path;
+
+use local::LocalFs;
+pub use local::LocalWriter;
 
 /// The storage behind a UFS root URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +82,60 @@ pub struct UfsStatus {
 /// One opened UFS root.
 #[derive(Debug, Clone)]
 pub struct Ufs {
-    op: Operator,
+    backend: Backend,
     kind: UfsKind,
     uri: String,
+}
+
+/// What carries out the operations of a [`Ufs`].
+#[derive(Debug, Clone)]
+enum Backend {
+    Local(LocalFs),
+    Opendal(Operator),
+}
+
+/// A file being written into a UFS; the bytes are durable once `close` returns.
+pub enum UfsWriter {
+    Opendal {
+        writer: opendal::Writer,
+        path: String,
+    },
+    Local(LocalWriter),
+}
+
+impl UfsWriter {
+    /// Appends `data`.
+    pub async fn write(&mut self, data: Bytes) -> FsResult<()> {
+        match self {
+            UfsWriter::Opendal { writer, path } => writer
+                .write(data)
+                .await
+                .map_err(|e| ufs_err("write", path, e)),
+            UfsWriter::Local(w) => w.write(data).await,
+        }
+    }
+
+    /// Completes the file.
+    pub async fn close(&mut self) -> FsResult<()> {
+        match self {
+            UfsWriter::Opendal { writer, path } => writer
+                .close()
+                .await
+                .map(|_| ())
+                .map_err(|e| ufs_err("close", path, e)),
+            UfsWriter::Local(w) => w.close().await,
+        }
+    }
+
+    /// Gives up on the file, removing what was written where the store can.
+    pub async fn abort(&mut self) -> FsResult<()> {
+        match self {
+            UfsWriter::Opendal { writer, path } => {
+                writer.abort().await.map_err(|e| ufs_err("abort", path, e))
+            }
+            UfsWriter::Local(w) => w.abort().await,
+        }
+    }
 }
 
 fn ufs_err(what: &str, path: &str, e: opendal::Error) -> FsError {
@@ -104,18 +162,14 @@ impl Ufs {
     /// Opens the UFS at `uri` with mount `options` (credentials, endpoint, region).
     pub fn open(uri: &str, options: &BTreeMap<String, String>) -> FsResult<Ufs> {
         let kind = UfsKind::parse(uri)?;
-        let op = match &kind {
-            UfsKind::Local { root } => {
-                std::fs::create_dir_all(root).map_err(|e| {
-                    FsError::Ufs(format!("cannot create UFS root directory {root}: {e}"))
-                })?;
-                Operator::new(opendal::services::Fs::default().root(root))
-                    .map_err(|e| FsError::Ufs(format!("opening {uri}: {e}")))?
+        let backend = match &kind {
+            UfsKind::Local { root } => Backend::Local(LocalFs::open(root)?),
+            UfsKind::S3 { bucket, prefix } => {
+                Backend::Opendal(open_s3(uri, bucket, prefix, options)?)
             }
-            UfsKind::S3 { bucket, prefix } => open_s3(uri, bucket, prefix, options)?,
         };
         Ok(Ufs {
-            op,
+            backend,
             kind,
             uri: uri.to_string(),
         })
@@ -126,9 +180,13 @@ impl Ufs {
         &self.uri
     }
 
-    /// The underlying opendal operator, for callers that need raw object access.
-    pub fn operator(&self) -> &Operator {
-        &self.op
+    /// The underlying opendal operator, for callers that need raw object
+    /// access; `None` for a local directory, which opendal does not serve.
+    pub fn operator(&self) -> Option<&Operator> {
+        match &self.backend {
+            Backend::Opendal(op) => Some(op),
+            Backend::Local(_) => None,
+        }
     }
 
     /// The storage kind.
@@ -143,13 +201,17 @@ impl Ufs {
 
     /// Stats `path`; `Ok(None)` when it does not exist.
     pub async fn stat(&self, path: &str) -> FsResult<Option<UfsStatus>> {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.stat(path).await,
+            Backend::Opendal(op) => op,
+        };
         let name = path.rsplit('/').next().unwrap_or("").to_string();
-        let meta = match self.op.stat(if path.is_empty() { "/" } else { path }).await {
+        let meta = match op.stat(if path.is_empty() { "/" } else { path }).await {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // Object stores only know directories by the trailing slash.
                 if matches!(self.kind, UfsKind::S3 { .. }) {
-                    match self.op.stat(&dir_path(path)).await {
+                    match op.stat(&dir_path(path)).await {
                         Ok(_) => {
                             return Ok(Some(UfsStatus {
                                 name,
@@ -183,8 +245,12 @@ impl Ufs {
 
     /// Lists the direct children of directory `path`.
     pub async fn list(&self, path: &str) -> FsResult<Vec<UfsStatus>> {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.list(path).await,
+            Backend::Opendal(op) => op,
+        };
         let dir = dir_path(path);
-        let entries = match self.op.list(&dir).await {
+        let entries = match op.list(&dir).await {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(ufs_err("list", path, e)),
@@ -222,11 +288,14 @@ impl Ufs {
 
     /// Reads `length` bytes at `offset` of file `path`.
     pub async fn read_range(&self, path: &str, offset: u64, length: u64) -> FsResult<Bytes> {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.read_range(path, offset, length).await,
+            Backend::Opendal(op) => op,
+        };
         if length == 0 {
             return Ok(Bytes::new());
         }
-        let buf = self
-            .op
+        let buf = op
             .read_with(path)
             .range(offset..offset + length)
             .await
@@ -235,17 +304,28 @@ impl Ufs {
     }
 
     /// Opens a writer that creates or replaces `path`; bytes are durable after `close`.
-    pub async fn writer(&self, path: &str) -> FsResult<opendal::Writer> {
-        self.op
+    pub async fn writer(&self, path: &str) -> FsResult<UfsWriter> {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.writer(path).await.map(UfsWriter::Local),
+            Backend::Opendal(op) => op,
+        };
+        let writer = op
             .writer(path)
             .await
-            .map_err(|e| ufs_err("write", path, e))
+            .map_err(|e| ufs_err("write", path, e))?;
+        Ok(UfsWriter::Opendal {
+            writer,
+            path: path.to_string(),
+        })
     }
 
     /// Writes a whole small object.
     pub async fn write_all(&self, path: &str, data: Bytes) -> FsResult<()> {
-        self.op
-            .write(path, data)
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.write_all(path, data).await,
+            Backend::Opendal(op) => op,
+        };
+        op.write(path, data)
             .await
             .map(|_| ())
             .map_err(|e| ufs_err("write", path, e))
@@ -256,15 +336,22 @@ impl Ufs {
         if path.is_empty() {
             return Ok(());
         }
-        self.op
-            .create_dir(&dir_path(path))
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.create_dir(path).await,
+            Backend::Opendal(op) => op,
+        };
+        op.create_dir(&dir_path(path))
             .await
             .map_err(|e| ufs_err("mkdir", path, e))
     }
 
     /// Deletes file `path`; a missing file is not an error.
     pub async fn delete_file(&self, path: &str) -> FsResult<()> {
-        match self.op.delete(path).await {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.delete_file(path).await,
+            Backend::Opendal(op) => op,
+        };
+        match op.delete(path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(ufs_err("delete", path, e)),
@@ -278,7 +365,11 @@ impl Ufs {
                 "refusing to delete a UFS root".into(),
             ));
         }
-        match self.op.delete_with(&dir_path(path)).recursive(true).await {
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.delete_dir_all(path).await,
+            Backend::Opendal(op) => op,
+        };
+        match op.delete_with(&dir_path(path)).recursive(true).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(ufs_err("delete", path, e)),
@@ -287,13 +378,10 @@ impl Ufs {
 
     /// Renames `from` to `to`, replacing a file at `to`. Object stores copy and delete.
     pub async fn rename(&self, from: &str, to: &str) -> FsResult<()> {
-        if self.supports_rename() {
-            return self
-                .op
-                .rename(from, to)
-                .await
-                .map_err(|e| ufs_err("rename", from, e));
-        }
+        let op = match &self.backend {
+            Backend::Local(fs) => return fs.rename(from, to).await,
+            Backend::Opendal(op) => op,
+        };
         let meta = self
             .stat(from)
             .await?
@@ -303,8 +391,7 @@ impl Ufs {
                 "renaming directory {from} on an object store"
             )));
         }
-        self.op
-            .copy(from, to)
+        op.copy(from, to)
             .await
             .map_err(|e| ufs_err("copy", from, e))?;
         self.delete_file(from).await
