@@ -11,6 +11,7 @@ mod options;
 mod out_stream;
 #[cfg(test)]
 mod tests;
+mod ufs_sink;
 mod worker_pool;
 
 pub use file_system::{

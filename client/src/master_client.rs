@@ -37,11 +37,20 @@ pub struct MasterClient {
 }
 
 /// Opens a lazily connecting channel to `addr` (`host:port`).
+/// HTTP/2 flow-control window of one stream (servers use the same).
+pub const STREAM_WINDOW: u32 = 16 << 20;
+/// HTTP/2 flow-control window of one connection.
+pub const CONNECTION_WINDOW: u32 = 64 << 20;
+
 pub fn channel(addr: &str) -> FsResult<Channel> {
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| FsError::InvalidArgument(format!("bad address {addr:?}: {e}")))?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
+        // Block streams move megabytes per call: HTTP/2's 64 KiB default
+        // windows would stall every stream on flow-control round trips.
+        .initial_stream_window_size(Some(STREAM_WINDOW))
+        .initial_connection_window_size(Some(CONNECTION_WINDOW))
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(20));
     Ok(endpoint.connect_lazy())

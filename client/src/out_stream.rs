@@ -5,7 +5,6 @@
 //! is what makes the write durable.
 
 use alluxio_common::block_id::block_id;
-use alluxio_common::ufs::UfsWriter;
 use alluxio_common::{FsError, FsResult};
 use alluxio_proto::write_block_request::Payload;
 use alluxio_proto::{FileInfo, WriteBlockHeader, WriteBlockRequest, WriteBlockResponse, WriteType};
@@ -14,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::file_system::FileSystem;
+use crate::ufs_sink::UfsSink;
 use crate::worker_pool::{preference, worker_key};
 
 /// An open block write stream to one worker.
@@ -51,7 +51,7 @@ pub struct FileOutStream {
     write_type: WriteType,
     pos: u64,
     buf: BytesMut,
-    ufs: Option<UfsWriter>,
+    ufs: Option<UfsSink>,
     block: BlockState,
     closed: bool,
 }
@@ -75,7 +75,7 @@ impl FileOutStream {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let ufs = fs.inner.ufs.get(&loc.root_uri, &options)?;
-            Some(ufs.writer(&info.ufs_temp_path).await?)
+            Some(UfsSink::start(ufs.writer(&info.ufs_temp_path).await?))
         };
         Ok(FileOutStream {
             fs,
@@ -111,6 +111,21 @@ impl FileOutStream {
             let piece = self.buf.split_to(chunk).freeze();
             self.send(piece).await?;
         }
+        Ok(())
+    }
+
+    /// Appends `data` without copying it when nothing is buffered: whole
+    /// chunks go out as slices of it.
+    pub async fn write_bytes(&mut self, mut data: Bytes) -> FsResult<()> {
+        if !self.buf.is_empty() {
+            return self.write(&data).await;
+        }
+        let chunk = self.fs.inner.opts.chunk_size;
+        while data.len() >= chunk {
+            let piece = data.split_to(chunk);
+            self.send(piece).await?;
+        }
+        self.buf.extend_from_slice(&data);
         Ok(())
     }
 
@@ -253,7 +268,7 @@ impl FileOutStream {
             self.send(rest).await?;
         }
         self.finish_block().await?;
-        if let Some(mut w) = self.ufs.take() {
+        if let Some(w) = self.ufs.take() {
             w.close().await?;
         }
         self.fs
@@ -274,8 +289,8 @@ impl FileOutStream {
         if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
             b.call.abort();
         }
-        if let Some(mut w) = self.ufs.take() {
-            let _ = w.abort().await;
+        if let Some(w) = self.ufs.take() {
+            w.abort().await;
         }
     }
 
@@ -285,8 +300,8 @@ impl FileOutStream {
         if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
             b.call.abort();
         }
-        if let Some(mut w) = self.ufs.take() {
-            let _ = w.abort().await;
+        if let Some(w) = self.ufs.take() {
+            w.abort().await;
         }
         self.fs.delete(&self.info.path, Default::default()).await
     }

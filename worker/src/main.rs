@@ -118,6 +118,11 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let mut server = tokio::spawn(
         tonic::transport::Server::builder()
+            // Large windows and frames for block streams (see the client's
+            // channel settings).
+            .initial_stream_window_size(16 << 20)
+            .initial_connection_window_size(64 << 20)
+            .max_frame_size(1 << 20)
             .add_service(service.into_server())
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;

@@ -138,25 +138,24 @@ impl Staged {
         };
         let mut out = fs.create_file(path, opts).await?;
         let len = self.len().map_err(local)?;
-        let mut buf = vec![0u8; CHUNK];
         let mut off = 0u64;
         while off < len {
             let want = CHUNK.min((len - off) as usize);
-            let n = match self.file.read_at(&mut buf[..want], off) {
-                Ok(n) => n,
+            let piece = match read_piece(&self.file, off, want) {
+                Ok(p) => p,
                 Err(e) => {
                     out.abandon().await;
                     return Err(local(e));
                 }
             };
-            if n == 0 {
+            if piece.is_empty() {
                 break;
             }
-            if let Err(e) = out.write(&buf[..n]).await {
+            off += piece.len() as u64;
+            if let Err(e) = out.write_bytes(piece).await {
                 out.abandon().await;
                 return Err(e);
             }
-            off += n as u64;
         }
         let mut info = out.close().await?;
         if info.owner != self.owner || info.group != self.group {
@@ -172,4 +171,21 @@ impl Staged {
         self.info = info.clone();
         Ok(info)
     }
+}
+
+/// Reads up to `want` bytes at `off` into a fresh buffer (short only at the
+/// end of the file).
+fn read_piece(file: &File, off: u64, want: usize) -> std::io::Result<bytes::Bytes> {
+    let mut buf = vec![0u8; want];
+    let mut n = 0;
+    while n < want {
+        match file.read_at(&mut buf[n..], off + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(n);
+    Ok(bytes::Bytes::from(buf))
 }
