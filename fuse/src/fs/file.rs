@@ -17,6 +17,7 @@ use fuser::{
 };
 
 use super::handles::{Handle, SharedStage};
+use super::staging::read_piece;
 use super::Inner;
 use crate::errno::{errno, io_errno};
 
@@ -49,6 +50,7 @@ impl Inner {
             s.handles += 1;
             if truncate && s.len().map_err(|e| io_errno(&e))? > 0 {
                 s.file.set_len(0).map_err(|e| io_errno(&e))?;
+                s.sequence.reset(0).await;
                 s.dirty = true;
             } else if truncate && info.length > 0 {
                 // Staged empty from a non-empty version.
@@ -195,10 +197,10 @@ impl Inner {
             return reply.error(Errno::EBADF);
         };
         let Handle::Staged {
+            ino,
             stage,
             append,
             writable: true,
-            ..
         } = &*h
         else {
             return reply.error(Errno::EBADF);
@@ -212,13 +214,19 @@ impl Inner {
         } else {
             offset
         };
-        match s.file.write_all_at(data, at) {
-            Ok(()) => {
-                s.dirty = true;
-                reply.written(data.len() as u32)
-            }
-            Err(e) => reply.error(io_errno(&e)),
+        if let Err(e) = s.file.write_all_at(data, at) {
+            return reply.error(io_errno(&e));
         }
+        s.dirty = true;
+        let path = self.inodes.path(INodeNo(*ino));
+        let st = &mut *s;
+        let (file, mode) = (&st.file, st.mode);
+        st.sequence
+            .wrote(&self.fs, path, mode, at, data, |off, want| {
+                read_piece(file, off, want)
+            })
+            .await;
+        reply.written(data.len() as u32)
     }
 
     /// Commits `ino`'s staged copy if dirty. An unlinked inode (no path)
@@ -231,6 +239,7 @@ impl Inner {
         }
         let Some(path) = self.inodes.path(INodeNo(ino)) else {
             s.dirty = false;
+            s.sequence.broken().await;
             return Ok(());
         };
         let info = s.commit(&self.fs, &path).await?;

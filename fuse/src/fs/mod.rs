@@ -17,6 +17,7 @@ mod page_cache;
 mod setattr;
 mod staging;
 mod statfs;
+mod write_behind;
 
 use std::ffi::OsStr;
 use std::future::Future;

@@ -62,6 +62,7 @@ impl Inner {
             let mut s = stage.lock().await;
             if !s.retired {
                 s.file.set_len(size).map_err(local)?;
+                s.sequence.reset(size).await;
                 s.dirty = true;
                 return Ok(());
             }

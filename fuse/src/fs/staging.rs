@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use alluxio_client::{CreateFileOptions, FileInfo, FileSystem, FsError, FsResult};
 
+use super::write_behind::Sequence;
+
 /// Bytes moved per read/write while loading or committing.
 const CHUNK: usize = 4 << 20;
 
@@ -45,6 +47,8 @@ pub struct Staged {
     /// staged size) once every name of the file is gone but a handle is
     /// still open.
     pub info: FileInfo,
+    /// Write-behind of in-order writes (see `write_behind`).
+    pub sequence: Sequence,
 }
 
 fn local(e: std::io::Error) -> FsError {
@@ -104,6 +108,7 @@ impl StagingDir {
             owner: info.owner.clone(),
             group: info.group.clone(),
             info: info.clone(),
+            sequence: Sequence::starting_at(if empty { 0 } else { info.length }),
         })
     }
 
@@ -130,6 +135,33 @@ impl Staged {
     /// is created afresh.) If the upload fails the file is left incomplete
     /// and `dirty` stays set, so the next flush or release retries.
     pub async fn commit(&mut self, fs: &FileSystem, path: &str) -> FsResult<FileInfo> {
+        let len = self.len().map_err(local)?;
+        let mut info = match self.sequence.finish(len).await {
+            Some(Ok(info)) => info,
+            Some(Err(e)) => {
+                tracing::warn!(
+                    "completing the streamed version of {path} failed ({e}): uploading it again"
+                );
+                self.upload(fs, path, len).await?
+            }
+            None => self.upload(fs, path, len).await?,
+        };
+        if info.owner != self.owner || info.group != self.group {
+            let req = alluxio_proto::SetAttributeRequest {
+                path: path.to_string(),
+                owner: Some(self.owner.clone()),
+                group: Some(self.group.clone()),
+                ..Default::default()
+            };
+            info = fs.set_attribute(req).await?;
+        }
+        self.dirty = false;
+        self.info = info.clone();
+        Ok(info)
+    }
+
+    /// Writes the `len` staged bytes as a new version of `path`.
+    async fn upload(&mut self, fs: &FileSystem, path: &str, len: u64) -> FsResult<FileInfo> {
         let opts = CreateFileOptions {
             mode: self.mode,
             overwrite: true,
@@ -137,7 +169,6 @@ impl Staged {
             ..Default::default()
         };
         let mut out = fs.create_file(path, opts).await?;
-        let len = self.len().map_err(local)?;
         let mut off = 0u64;
         while off < len {
             let want = CHUNK.min((len - off) as usize);
@@ -157,25 +188,13 @@ impl Staged {
                 return Err(e);
             }
         }
-        let mut info = out.close().await?;
-        if info.owner != self.owner || info.group != self.group {
-            let req = alluxio_proto::SetAttributeRequest {
-                path: path.to_string(),
-                owner: Some(self.owner.clone()),
-                group: Some(self.group.clone()),
-                ..Default::default()
-            };
-            info = fs.set_attribute(req).await?;
-        }
-        self.dirty = false;
-        self.info = info.clone();
-        Ok(info)
+        out.close().await
     }
 }
 
 /// Reads up to `want` bytes at `off` into a fresh buffer (short only at the
 /// end of the file).
-fn read_piece(file: &File, off: u64, want: usize) -> std::io::Result<bytes::Bytes> {
+pub(super) fn read_piece(file: &File, off: u64, want: usize) -> std::io::Result<bytes::Bytes> {
     let mut buf = vec![0u8; want];
     let mut n = 0;
     while n < want {
