@@ -15,16 +15,16 @@ use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
 
 const FILES_PER_DIR: usize = 100;
 
-/// Directories of [`FILES_PER_DIR`] files in the archive: 8 (800 files) by
-/// default, which keeps the test near a minute on a 2-core machine with a
-/// debug build (each small file costs tens of milliseconds there: create,
-/// write, commit, chmod and utimens through a 3-master cluster);
-/// `FUSE_FAILOVER_FILES=3000` runs a larger archive.
+/// Directories of [`FILES_PER_DIR`] files in the archive: 24 (2,400 files)
+/// by default, about a minute on a 2-core machine with a debug build (each
+/// small file is a create, a write committed at close, chmod and utimens
+/// through a 3-master cluster); `FUSE_FAILOVER_FILES=5000` runs a larger
+/// archive.
 fn dirs() -> usize {
     let files: usize = std::env::var("FUSE_FAILOVER_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(800);
+        .unwrap_or(2400);
     files.div_ceil(FILES_PER_DIR).max(1)
 }
 
