@@ -40,6 +40,21 @@ struct BlockReader {
     source: Source,
 }
 
+/// A short-circuit read prepared by [`FileInStream::local_read`].
+pub struct LocalRead {
+    file: Arc<LocalBlock>,
+    in_block: u64,
+    len: usize,
+}
+
+impl LocalRead {
+    /// Reads the prepared range: all of it, or an error (then call
+    /// [`FileInStream::local_failed`] and read through the stream).
+    pub async fn read(self) -> FsResult<Bytes> {
+        self.file.read_at(self.in_block, self.len).await
+    }
+}
+
 /// A file open for reading, with a position.
 pub struct FileInStream {
     fs: FileSystem,
@@ -210,15 +225,7 @@ impl FileInStream {
             return None;
         }
         let block = self.block_at(self.pos).ok()?;
-        let index = self.pos / self.info.block_size.max(1);
-        let file = match self.local.get(&index) {
-            Some(entry) => entry.clone()?,
-            None => {
-                let opened = self.open_local(&block).await.map(Arc::new);
-                self.local.insert(index, opened.clone());
-                opened?
-            }
-        };
+        let file = self.local_file(&block).await?;
         let in_block = self.pos - block.offset;
         let want = (max as u64).min(block.length - in_block) as usize;
         match file.read_at(in_block, want).await {
@@ -232,10 +239,51 @@ impl FileInStream {
                     "short-circuit read of block {} failed, streaming it instead: {e}",
                     block.block_id
                 );
-                self.local.insert(index, None);
+                self.local_failed(block.offset);
                 None
             }
         }
+    }
+
+    /// The short-circuit file of `block`, opened on first use.
+    async fn local_file(&mut self, block: &BlockInfo) -> Option<Arc<LocalBlock>> {
+        let index = block.offset / self.info.block_size.max(1);
+        match self.local.get(&index) {
+            Some(entry) => entry.clone(),
+            None => {
+                let opened = self.open_local(block).await.map(Arc::new);
+                self.local.insert(index, opened.clone());
+                opened
+            }
+        }
+    }
+
+    /// A short-circuit read at `offset` failed: stream that block from now on.
+    pub fn local_failed(&mut self, offset: u64) {
+        let index = offset / self.info.block_size.max(1);
+        self.local.insert(index, None);
+    }
+
+    /// Prepares a positional read of up to `len` bytes at `offset` that one
+    /// short-circuit file serves entirely; `None` if none can. The returned
+    /// read runs without this stream, so a caller that holds the stream
+    /// behind a lock can release it first and let concurrent reads of the
+    /// same open file (the kernel's read-ahead) proceed in parallel.
+    pub async fn local_read(&mut self, offset: u64, len: usize) -> Option<LocalRead> {
+        if !self.fs.inner.opts.short_circuit || offset >= self.info.length {
+            return None;
+        }
+        let want = len.min((self.info.length - offset) as usize);
+        let block = self.block_at(offset).ok()?;
+        if offset + want as u64 > block.offset + block.length {
+            return None;
+        }
+        let file = self.local_file(&block).await?;
+        Some(LocalRead {
+            file,
+            in_block: offset - block.offset,
+            len: want,
+        })
     }
 
     /// Opens `block`'s file on a worker of this machine that caches it.

@@ -17,7 +17,7 @@ mod worker_pool;
 pub use file_system::{
     CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem, RenameOptions,
 };
-pub use in_stream::FileInStream;
+pub use in_stream::{FileInStream, LocalRead};
 pub use options::{ClientOptions, ReadType};
 pub use out_stream::FileOutStream;
 

@@ -8,6 +8,7 @@
 //! other bytes).
 
 use std::fs::File;
+use std::io::Write;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -15,8 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use alluxio_common::{FsError, FsResult};
-use alluxio_proto::{OpenLocalBlockRequest, WorkerNetAddress};
+use alluxio_proto::{
+    CompleteLocalBlockRequest, CreateLocalBlockRequest, OpenLocalBlockRequest, WorkerNetAddress,
+};
 use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::worker_pool::WorkerPool;
 
@@ -164,6 +169,169 @@ fn pread_exact(file: &File, offset: u64, len: usize, block_len: u64) -> FsResult
         )));
     }
     Ok(Bytes::from(buf))
+}
+
+/// A new block this client writes itself into a temporary file of a worker
+/// on this machine (short-circuit write): the worker reserves the space and
+/// creates the file, a background task here writes the pieces in order, and
+/// the worker commits the block when told its final length.
+pub(crate) struct LocalBlockWriter {
+    worker: WorkerNetAddress,
+    block_id: u64,
+    tx: Option<mpsc::Sender<Bytes>>,
+    /// The writing task until it is awaited (once), then its outcome.
+    task: Option<JoinHandle<FsResult<()>>>,
+    ended: Option<FsResult<()>>,
+    /// Bytes handed to the writer so far.
+    pub(crate) written: u64,
+}
+
+/// Pieces queued ahead of the block file writer.
+const WRITE_QUEUE: usize = 8;
+
+impl LocalBlockWriter {
+    /// Asks `worker` for a temporary file for `block_id` (reserving `hint`
+    /// bytes) and opens it, checking it is the worker's file.
+    pub(crate) async fn create(
+        pool: &WorkerPool,
+        worker: &WorkerNetAddress,
+        block_id: u64,
+        hint: u64,
+    ) -> FsResult<LocalBlockWriter> {
+        let mut client = pool.client(worker)?;
+        let resp = client
+            .create_local_block(CreateLocalBlockRequest {
+                block_id,
+                length_hint: hint,
+            })
+            .await
+            .map_err(FsError::from)?
+            .into_inner();
+        let opened = tokio::task::spawn_blocking(move || -> FsResult<File> {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&resp.path)
+                .map_err(|e| FsError::Unavailable(format!("opening {}: {e}", resp.path)))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| FsError::Unavailable(format!("stat {}: {e}", resp.path)))?;
+            if meta.dev() != resp.device || meta.ino() != resp.inode {
+                return Err(FsError::Unavailable(format!(
+                    "{} is not the worker's file for block {block_id}",
+                    resp.path
+                )));
+            }
+            Ok(file)
+        })
+        .await
+        .map_err(|e| FsError::Internal(format!("short-circuit open task: {e}")))?;
+        let file = match opened {
+            Ok(f) => f,
+            Err(e) => {
+                cancel(pool, worker, block_id);
+                return Err(e);
+            }
+        };
+        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let task = tokio::spawn(async move {
+            let mut file = Some(file);
+            while let Some(data) = rx.recv().await {
+                let mut f = file.take().expect("returned by the previous write");
+                f = tokio::task::spawn_blocking(move || -> FsResult<File> {
+                    f.write_all(&data)
+                        .map_err(|e| FsError::Unavailable(format!("short-circuit write: {e}")))?;
+                    Ok(f)
+                })
+                .await
+                .map_err(|e| FsError::Internal(format!("short-circuit write task: {e}")))??;
+                file = Some(f);
+            }
+            Ok(())
+        });
+        Ok(LocalBlockWriter {
+            worker: worker.clone(),
+            block_id,
+            tx: Some(tx),
+            task: Some(task),
+            ended: None,
+            written: 0,
+        })
+    }
+
+    /// Queues `data` after what was written so far.
+    pub(crate) async fn write(&mut self, data: Bytes) -> FsResult<()> {
+        let len = data.len() as u64;
+        let sent = match &self.tx {
+            Some(tx) => tx.send(data).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            self.written += len;
+            return Ok(());
+        }
+        match self.join().await {
+            Err(e) => Err(e),
+            Ok(()) => Err(FsError::Internal("short-circuit writer stopped".into())),
+        }
+    }
+
+    /// Stops feeding the writing task and waits for it (once).
+    async fn join(&mut self) -> FsResult<()> {
+        self.tx = None;
+        if let Some(task) = self.task.take() {
+            self.ended = Some(match task.await {
+                Ok(r) => r,
+                Err(e) => Err(FsError::Internal(format!("short-circuit write task: {e}"))),
+            });
+        }
+        self.ended
+            .clone()
+            .unwrap_or_else(|| Err(FsError::Internal("short-circuit write task lost".into())))
+    }
+
+    /// Waits for the queued pieces and has the worker commit the block.
+    pub(crate) async fn commit(mut self, pool: &WorkerPool) -> FsResult<u64> {
+        if let Err(e) = self.join().await {
+            cancel(pool, &self.worker, self.block_id);
+            return Err(e);
+        }
+        let mut client = pool.client(&self.worker)?;
+        let resp = client
+            .complete_local_block(CompleteLocalBlockRequest {
+                block_id: self.block_id,
+                length: self.written,
+                cancel: false,
+            })
+            .await
+            .map_err(FsError::from)?
+            .into_inner();
+        Ok(resp.length)
+    }
+
+    /// Drops the block: the worker deletes its file and frees the space.
+    pub(crate) fn cancel(self, pool: &WorkerPool) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+        cancel(pool, &self.worker, self.block_id);
+    }
+}
+
+/// Tells `worker` to drop the temporary block, in the background (a
+/// failure only leaves it to the worker's expiry).
+fn cancel(pool: &WorkerPool, worker: &WorkerNetAddress, block_id: u64) {
+    let Ok(mut client) = pool.client(worker) else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _ = client
+            .complete_local_block(CompleteLocalBlockRequest {
+                block_id,
+                length: 0,
+                cancel: true,
+            })
+            .await;
+    });
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::file_system::FileSystem;
+use crate::local_block::{is_local_host, LocalBlockWriter};
 use crate::ufs_sink::UfsSink;
 use crate::worker_pool::{preference, worker_key};
 
@@ -25,10 +26,17 @@ struct BlockSink {
     written: u64,
 }
 
+/// A block written straight into a local worker's file (short-circuit).
+struct LocalSink {
+    index: u64,
+    writer: LocalBlockWriter,
+}
+
 /// The worker copy of the block being written.
 enum BlockState {
     None,
     Open(BlockSink),
+    Local(LocalSink),
     /// Caching this block failed or had no worker; the UFS copy carries it.
     Skipped(u64),
 }
@@ -38,6 +46,7 @@ impl BlockState {
         match self {
             BlockState::None => None,
             BlockState::Open(s) => Some(s.index),
+            BlockState::Local(s) => Some(s.index),
             BlockState::Skipped(i) => Some(*i),
         }
     }
@@ -152,9 +161,14 @@ impl FileOutStream {
         }
         if matches!(self.block, BlockState::None) {
             self.block = match self.open_block(index).await {
-                Ok(Some(sink)) => BlockState::Open(sink),
-                Ok(None) => BlockState::Skipped(index),
+                Ok(state) => state,
                 Err(e) => return self.cache_failed(index, e),
+            };
+        }
+        if let BlockState::Local(local) = &mut self.block {
+            return match local.writer.write(data).await {
+                Ok(()) => Ok(()),
+                Err(e) => self.cache_failed(index, e),
             };
         }
         let BlockState::Open(sink) = &mut self.block else {
@@ -182,8 +196,10 @@ impl FileOutStream {
         self.cache_failed(index, err)
     }
 
-    /// Opens a block stream; `Ok(None)` means "no worker: don't cache".
-    async fn open_block(&mut self, index: u64) -> FsResult<Option<BlockSink>> {
+    /// Opens the worker copy of block `index`: a short-circuit file on a
+    /// worker of this machine, else a block stream; `Skipped` means "no
+    /// worker: don't cache".
+    async fn open_block(&mut self, index: u64) -> FsResult<BlockState> {
         let id = block_id(self.info.container_id, index);
         let workers = self.fs.live_workers().await?;
         let local = &self.fs.inner.opts.local_hostname;
@@ -193,8 +209,18 @@ impl FileOutStream {
                     "no live worker to write MUST_CACHE data to".into(),
                 ));
             }
-            return Ok(None);
+            return Ok(BlockState::Skipped(index));
         };
+        if self.fs.inner.opts.short_circuit && is_local_host(&worker.host, local) {
+            let pool = &self.fs.inner.workers;
+            match LocalBlockWriter::create(pool, &worker, id, self.info.block_size).await {
+                Ok(writer) => return Ok(BlockState::Local(LocalSink { index, writer })),
+                Err(e) => tracing::debug!(
+                    "no short-circuit write of block {id} to {}: {e}",
+                    worker_key(&worker)
+                ),
+            }
+        }
         let mut client = self.fs.inner.workers.client(&worker)?;
         let (tx, rx) = mpsc::channel(4);
         let header = WriteBlockHeader {
@@ -212,7 +238,7 @@ impl FileOutStream {
                 .await
                 .map(|r| r.into_inner())
         });
-        Ok(Some(BlockSink {
+        Ok(BlockState::Open(BlockSink {
             index,
             worker: worker_key(&worker),
             tx,
@@ -222,8 +248,22 @@ impl FileOutStream {
     }
 
     async fn finish_block(&mut self) -> FsResult<()> {
-        let BlockState::Open(sink) = std::mem::replace(&mut self.block, BlockState::None) else {
-            return Ok(());
+        let sink = match std::mem::replace(&mut self.block, BlockState::None) {
+            BlockState::Open(sink) => sink,
+            BlockState::Local(local) => {
+                let (index, written) = (local.index, local.writer.written);
+                return match local.writer.commit(&self.fs.inner.workers).await {
+                    Ok(length) if length == written => Ok(()),
+                    Ok(length) => self.cache_failed(
+                        index,
+                        FsError::Internal(format!(
+                            "the worker committed {length} bytes of block {index}, expected {written}"
+                        )),
+                    ),
+                    Err(e) => self.cache_failed(index, e),
+                };
+            }
+            _ => return Ok(()),
         };
         drop(sink.tx);
         let result = match sink.call.await {
@@ -252,12 +292,17 @@ impl FileOutStream {
             self.info.path
         );
         self.fs.inner.workers.invalidate();
-        if let BlockState::Open(sink) =
-            std::mem::replace(&mut self.block, BlockState::Skipped(index))
-        {
-            sink.call.abort();
-        }
+        self.drop_block(BlockState::Skipped(index));
         Ok(())
+    }
+
+    /// Abandons the worker copy being written, leaving `next` in its place.
+    fn drop_block(&mut self, next: BlockState) {
+        match std::mem::replace(&mut self.block, next) {
+            BlockState::Open(sink) => sink.call.abort(),
+            BlockState::Local(local) => local.writer.cancel(&self.fs.inner.workers),
+            BlockState::None | BlockState::Skipped(_) => {}
+        }
     }
 
     /// Flushes everything, completes the file and returns its final state.
@@ -286,9 +331,7 @@ impl FileOutStream {
     /// delete replaces it).
     pub async fn abandon(mut self) {
         self.closed = true;
-        if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
-            b.call.abort();
-        }
+        self.drop_block(BlockState::None);
         if let Some(w) = self.ufs.take() {
             w.abort().await;
         }
@@ -297,9 +340,7 @@ impl FileOutStream {
     /// Abandons the file: aborts the streams and deletes it.
     pub async fn cancel(mut self) -> FsResult<()> {
         self.closed = true;
-        if let BlockState::Open(b) = std::mem::replace(&mut self.block, BlockState::None) {
-            b.call.abort();
-        }
+        self.drop_block(BlockState::None);
         if let Some(w) = self.ufs.take() {
             w.abort().await;
         }

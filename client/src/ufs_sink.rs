@@ -13,10 +13,15 @@ use tokio::task::JoinHandle;
 /// Pieces queued ahead of the UFS writer.
 const QUEUE: usize = 8;
 
+type Ended = (UfsWriter, FsResult<()>);
+
 /// A UFS writer driven by a background task.
 pub(crate) struct UfsSink {
     tx: Option<mpsc::Sender<Bytes>>,
-    task: JoinHandle<(UfsWriter, FsResult<()>)>,
+    /// The task until it is awaited (a `JoinHandle` can be awaited once)...
+    task: Option<JoinHandle<Ended>>,
+    /// ...and what it returned after that.
+    ended: Option<Ended>,
 }
 
 impl UfsSink {
@@ -30,34 +35,45 @@ impl UfsSink {
             }
             (writer, Ok(()))
         });
-        UfsSink { tx: Some(tx), task }
+        UfsSink {
+            tx: Some(tx),
+            task: Some(task),
+            ended: None,
+        }
+    }
+
+    /// Stops feeding the task and waits for it.
+    async fn join(&mut self) -> FsResult<&mut Ended> {
+        self.tx = None;
+        if let Some(task) = self.task.take() {
+            let ended = task
+                .await
+                .map_err(|e| FsError::Internal(format!("UFS writer task: {e}")))?;
+            self.ended = Some(ended);
+        }
+        self.ended
+            .as_mut()
+            .ok_or_else(|| FsError::Internal("UFS writer task lost".into()))
     }
 
     /// Queues `data`; fails with the UFS error if the writer already failed.
     pub(crate) async fn write(&mut self, data: Bytes) -> FsResult<()> {
-        let Some(tx) = &self.tx else {
-            return Err(FsError::Internal("UFS writer already closed".into()));
-        };
-        if tx.send(data).await.is_ok() {
-            return Ok(());
+        if let Some(tx) = &self.tx {
+            if tx.send(data).await.is_ok() {
+                return Ok(());
+            }
         }
-        self.tx = None;
-        match (&mut self.task).await {
-            Ok((_, Err(e))) => Err(e),
-            Ok((_, Ok(()))) => Err(FsError::Internal("UFS writer stopped early".into())),
-            Err(e) => Err(FsError::Internal(format!("UFS writer task: {e}"))),
+        match &self.join().await?.1 {
+            Err(e) => Err(e.clone()),
+            Ok(()) => Err(FsError::Internal("UFS writer already closed".into())),
         }
     }
 
     /// Waits for the queued bytes, then closes the writer: the bytes are
     /// durable when this returns `Ok`.
     pub(crate) async fn close(mut self) -> FsResult<()> {
-        self.tx = None;
-        let (mut writer, result) = self
-            .task
-            .await
-            .map_err(|e| FsError::Internal(format!("UFS writer task: {e}")))?;
-        if let Err(e) = result {
+        let (writer, result) = self.join().await?;
+        if let Err(e) = result.clone() {
             let _ = writer.abort().await;
             return Err(e);
         }
@@ -66,8 +82,7 @@ impl UfsSink {
 
     /// Drops the queued bytes' outcome and removes the partial copy.
     pub(crate) async fn abort(mut self) {
-        self.tx = None;
-        if let Ok((mut writer, _)) = self.task.await {
+        if let Ok((writer, _)) = self.join().await {
             let _ = writer.abort().await;
         }
     }

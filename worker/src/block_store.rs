@@ -447,6 +447,11 @@ impl TempBlock {
         self.block_id
     }
 
+    /// The staging file (for a short-circuit writer on this machine).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Makes sure the reservation covers `total` bytes, evicting if needed.
     pub fn reserve_to(&mut self, total: u64) -> Result<(), StoreError> {
         if total <= self.reserved {

@@ -8,6 +8,7 @@
 //! leading master), [`master_sync`] (registration and heartbeats).
 
 pub mod block_store;
+pub mod local_writes;
 pub mod master_client;
 pub mod master_sync;
 pub mod service;

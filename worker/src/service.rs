@@ -12,8 +12,10 @@ use alluxio_common::{FsError, FsResult};
 use alluxio_proto::block_worker_server::{BlockWorker, BlockWorkerServer};
 use alluxio_proto::write_block_request::Payload;
 use alluxio_proto::{
-    OpenLocalBlockRequest, OpenLocalBlockResponse, ReadBlockChunk, ReadBlockRequest,
-    RemoveBlockRequest, RemoveBlockResponse, WriteBlockRequest, WriteBlockResponse,
+    CompleteLocalBlockRequest, CompleteLocalBlockResponse, CreateLocalBlockRequest,
+    CreateLocalBlockResponse, OpenLocalBlockRequest, OpenLocalBlockResponse, ReadBlockChunk,
+    ReadBlockRequest, RemoveBlockRequest, RemoveBlockResponse, WriteBlockRequest,
+    WriteBlockResponse,
 };
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -24,6 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, info, warn};
 
 use crate::block_store::{BlockStore, OpenBlock, StoreError};
+use crate::local_writes::LocalWrites;
 use crate::master_sync::MasterSync;
 use crate::ufs_read::{local_write_error, ChunkReceiver, UfsReader, UfsSource};
 
@@ -42,6 +45,7 @@ pub struct BlockWorkerService {
     store: BlockStore,
     ufs: Arc<UfsReader>,
     master: Arc<MasterSync>,
+    local_writes: LocalWrites,
 }
 
 impl BlockWorkerService {
@@ -51,6 +55,7 @@ impl BlockWorkerService {
             ufs: Arc::new(UfsReader::new(store.clone())),
             store,
             master,
+            local_writes: LocalWrites::default(),
         }
     }
 
@@ -185,6 +190,36 @@ impl BlockWorkerService {
     }
 }
 
+impl BlockWorkerService {
+    /// Commits (or with `cancel` drops) a block a local client wrote itself.
+    async fn complete_local(
+        &self,
+        req: CompleteLocalBlockRequest,
+    ) -> FsResult<CompleteLocalBlockResponse> {
+        let block_id = req.block_id;
+        let mut temp = self.local_writes.take(block_id)?;
+        if req.cancel {
+            return Ok(CompleteLocalBlockResponse { length: 0 });
+        }
+        let on_disk = std::fs::metadata(temp.path())
+            .map_err(|e| local_write_error(block_id, e))?
+            .len();
+        if on_disk != req.length {
+            return Err(FsError::FailedPrecondition(format!(
+                "block {block_id}: the writer reports {} bytes but its file has {on_disk}",
+                req.length
+            )));
+        }
+        temp.reserve_to(on_disk)?;
+        let length = temp.commit()?;
+        debug!("committed short-circuit block {block_id} ({length} bytes)");
+        let alias = self.store.block_info(block_id).map(|(_, alias)| alias);
+        let alias = alias.unwrap_or_else(|| self.store.top_tier_alias().to_string());
+        self.master.commit_block(block_id, length, &alias).await;
+        Ok(CompleteLocalBlockResponse { length })
+    }
+}
+
 #[tonic::async_trait]
 impl BlockWorker for BlockWorkerService {
     type ReadBlockStream = ReadBlockStream;
@@ -210,6 +245,27 @@ impl BlockWorker for BlockWorkerService {
     ) -> Result<Response<OpenLocalBlockResponse>, Status> {
         Ok(Response::new(
             self.open_local(request.into_inner().block_id)?,
+        ))
+    }
+
+    async fn create_local_block(
+        &self,
+        request: Request<CreateLocalBlockRequest>,
+    ) -> Result<Response<CreateLocalBlockResponse>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(self.local_writes.create(
+            &self.store,
+            req.block_id,
+            req.length_hint,
+        )?))
+    }
+
+    async fn complete_local_block(
+        &self,
+        request: Request<CompleteLocalBlockRequest>,
+    ) -> Result<Response<CompleteLocalBlockResponse>, Status> {
+        Ok(Response::new(
+            self.complete_local(request.into_inner()).await?,
         ))
     }
 

@@ -168,6 +168,18 @@ impl Inner {
         };
         match &*h {
             Handle::Read { stream } => {
+                // A short-circuit read runs without the stream's lock, so
+                // the kernel's parallel read-ahead requests overlap.
+                let local = stream.lock().await.local_read(offset, size as usize).await;
+                if let Some(r) = local {
+                    match r.read().await {
+                        Ok(data) => return reply.data(&data),
+                        Err(e) => {
+                            tracing::warn!("short-circuit read failed, streaming instead: {e}");
+                            stream.lock().await.local_failed(offset);
+                        }
+                    }
+                }
                 let mut s = stream.lock().await;
                 match s.read_at(offset, size as usize).await {
                     Ok(data) => reply.data(&data),

@@ -311,3 +311,108 @@ async fn remove_block_is_idempotent() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn short_circuit_blocks_are_written_by_the_client_and_committed() {
+    use alluxio_proto::{
+        CompleteLocalBlockRequest, CreateLocalBlockRequest, OpenLocalBlockRequest,
+    };
+    use std::os::unix::fs::MetadataExt;
+    let mut f = start("1MB").await;
+    let created = f
+        .client
+        .create_local_block(CreateLocalBlockRequest {
+            block_id: 77,
+            length_hint: 4096,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The file is the worker's (the client checks device and inode) and
+    // the block is not visible before the commit.
+    let meta = std::fs::metadata(&created.path).unwrap();
+    assert_eq!((meta.dev(), meta.ino()), (created.device, created.inode));
+    assert!(!f.store.contains(77));
+    std::fs::write(&created.path, b"written by the client").unwrap();
+    // A wrong length is refused and the write is gone.
+    let wrong = f
+        .client
+        .complete_local_block(CompleteLocalBlockRequest {
+            block_id: 77,
+            length: 5,
+            cancel: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::FailedPrecondition, "{wrong}");
+    assert!(!Path::new(&created.path).exists());
+
+    let created = f
+        .client
+        .create_local_block(CreateLocalBlockRequest {
+            block_id: 77,
+            length_hint: 4096,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    std::fs::write(&created.path, b"written by the client").unwrap();
+    let done = f
+        .client
+        .complete_local_block(CompleteLocalBlockRequest {
+            block_id: 77,
+            length: 21,
+            cancel: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.length, 21);
+    assert!(f.store.contains(77));
+    let local = f
+        .client
+        .open_local_block(OpenLocalBlockRequest { block_id: 77 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        std::fs::read(&local.path).unwrap(),
+        b"written by the client"
+    );
+    // A second completion finds nothing open.
+    let again = f
+        .client
+        .complete_local_block(CompleteLocalBlockRequest {
+            block_id: 77,
+            length: 21,
+            cancel: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::NotFound, "{again}");
+
+    // Cancelling deletes the file and frees the reservation.
+    let used = |f: &Fixture| f.store.tier_usage()[0].used;
+    assert_eq!(used(&f), 21);
+    let created = f
+        .client
+        .create_local_block(CreateLocalBlockRequest {
+            block_id: 78,
+            length_hint: 900_000,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(used(&f), 900_021);
+    f.client
+        .complete_local_block(CompleteLocalBlockRequest {
+            block_id: 78,
+            length: 0,
+            cancel: true,
+        })
+        .await
+        .unwrap();
+    assert!(!Path::new(&created.path).exists());
+    assert!(!f.store.contains(78));
+    assert_eq!(used(&f), 21);
+}
