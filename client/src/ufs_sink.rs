@@ -87,3 +87,54 @@ impl UfsSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alluxio_common::ufs::Ufs;
+
+    fn ufs_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ufs-sink-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_in_order_and_closes() {
+        let dir = ufs_dir("ok");
+        let ufs = Ufs::open(dir.to_str().unwrap(), &Default::default()).unwrap();
+        let mut sink = UfsSink::start(ufs.writer("f").await.unwrap());
+        for i in 0..20u8 {
+            sink.write(Bytes::from(vec![i; 1000])).await.unwrap();
+        }
+        sink.close().await.unwrap();
+        let got = std::fs::read(dir.join("f")).unwrap();
+        let want: Vec<u8> = (0..20u8).flat_map(|i| vec![i; 1000]).collect();
+        assert_eq!(got, want);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_reported_by_write_and_close() {
+        // Every write to /dev/full fails with ENOSPC.
+        let dir = ufs_dir("full");
+        std::os::unix::fs::symlink("/dev/full", dir.join("f")).unwrap();
+        let ufs = Ufs::open(dir.to_str().unwrap(), &Default::default()).unwrap();
+        let mut sink = UfsSink::start(ufs.writer("f").await.unwrap());
+        let mut first_error = None;
+        for _ in 0..(QUEUE + 4) {
+            if let Err(e) = sink.write(Bytes::from(vec![7u8; 4096])).await {
+                first_error = Some(e);
+                break;
+            }
+        }
+        let e = first_error.expect("writes to a full device kept succeeding");
+        assert!(e.to_string().contains("No space left"), "{e}");
+        // A second write and the close report it again (no panic).
+        assert!(sink.write(Bytes::from_static(b"x")).await.is_err());
+        let closed = sink.close().await.unwrap_err();
+        assert!(closed.to_string().contains("No space left"), "{closed}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
