@@ -188,17 +188,10 @@ impl Inner {
             }
             Handle::Staged { stage, .. } => {
                 let s = stage.lock().await;
-                let mut buf = vec![0u8; size as usize];
-                let mut n = 0;
-                while n < buf.len() {
-                    match s.file.read_at(&mut buf[n..], offset + n as u64) {
-                        Ok(0) => break,
-                        Ok(k) => n += k,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return reply.error(io_errno(&e)),
-                    }
+                match read_piece(&s.file, offset, size as usize) {
+                    Ok(data) => reply.data(&data),
+                    Err(e) => reply.error(io_errno(&e)),
                 }
-                reply.data(&buf[..n]);
             }
             Handle::Dir { .. } => reply.error(Errno::EISDIR),
         }
@@ -234,9 +227,7 @@ impl Inner {
         let st = &mut *s;
         let (file, mode) = (&st.file, st.mode);
         st.sequence
-            .wrote(&self.fs, path, mode, at, data, |off, want| {
-                read_piece(file, off, want)
-            })
+            .wrote(&self.fs, path, mode, at, data, file)
             .await;
         reply.written(data.len() as u32)
     }

@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use alluxio_client::{CreateFileOptions, FileInfo, FileSystem, FsError, FsResult};
+use alluxio_client::{CreateFileOptions, FileInfo, FileOutStream, FileSystem, FsError, FsResult};
 
 use super::write_behind::Sequence;
 
@@ -162,34 +162,50 @@ impl Staged {
 
     /// Writes the `len` staged bytes as a new version of `path`.
     async fn upload(&mut self, fs: &FileSystem, path: &str, len: u64) -> FsResult<FileInfo> {
-        let opts = CreateFileOptions {
-            mode: self.mode,
-            overwrite: true,
-            keep_inode: true,
-            ..Default::default()
-        };
-        let mut out = fs.create_file(path, opts).await?;
-        let mut off = 0u64;
-        while off < len {
-            let want = CHUNK.min((len - off) as usize);
-            let piece = match read_piece(&self.file, off, want) {
-                Ok(p) => p,
-                Err(e) => {
-                    out.abandon().await;
-                    return Err(local(e));
-                }
-            };
-            if piece.is_empty() {
-                break;
-            }
-            off += piece.len() as u64;
-            if let Err(e) = out.write_bytes(piece).await {
-                out.abandon().await;
-                return Err(e);
-            }
+        let mut out = open_version(fs, path, self.mode).await?;
+        if let Err(e) = send_staged(&self.file, &mut out, 0, len).await {
+            out.abandon().await;
+            return Err(e);
         }
         out.close().await
     }
+}
+
+/// Starts a new version of `path` in place (same inode, see `commit`).
+pub(super) async fn open_version(
+    fs: &FileSystem,
+    path: &str,
+    mode: u32,
+) -> FsResult<FileOutStream> {
+    let opts = CreateFileOptions {
+        mode,
+        overwrite: true,
+        keep_inode: true,
+        ..Default::default()
+    };
+    fs.create_file(path, opts).await
+}
+
+/// Sends the staged bytes `from..to` of `file` to `out`, in chunks handed
+/// over without a copy; stops early at the end of the file. Returns the
+/// bytes sent.
+pub(super) async fn send_staged(
+    file: &File,
+    out: &mut FileOutStream,
+    from: u64,
+    to: u64,
+) -> FsResult<u64> {
+    let mut off = from;
+    while off < to {
+        let want = CHUNK.min((to - off) as usize);
+        let piece = read_piece(file, off, want).map_err(local)?;
+        if piece.is_empty() {
+            break;
+        }
+        off += piece.len() as u64;
+        out.write_bytes(piece).await?;
+    }
+    Ok(off - from)
 }
 
 /// Reads up to `want` bytes at `off` into a fresh buffer (short only at the

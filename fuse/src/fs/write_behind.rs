@@ -7,8 +7,12 @@
 //! started stays incomplete and is superseded) and the commit at close
 //! uploads the staged file as before.
 
-use alluxio_client::{CreateFileOptions, FileInfo, FileOutStream, FileSystem, FsResult};
+use std::fs::File;
+
+use alluxio_client::{FileInfo, FileOutStream, FileSystem, FsError, FsResult};
 use bytes::Bytes;
+
+use super::staging::{open_version, send_staged};
 
 /// Staged bytes before a stream starts: smaller files are committed at
 /// close in one go.
@@ -52,9 +56,9 @@ impl Sequence {
         *self = Sequence::starting_at(len);
     }
 
-    /// `data` was just staged at `at`. Streams it if the file is still
-    /// being written in order; `read_staged` reads back staged bytes when a
-    /// stream starts. A stream error only ends the write-behind: the commit
+    /// `data` was just staged at `at` in `staged`. Streams it if the file
+    /// is still being written in order (a new stream first sends what
+    /// `staged` already holds). A stream error only ends the write-behind: the commit
     /// at close uploads everything.
     pub async fn wrote(
         &mut self,
@@ -63,7 +67,7 @@ impl Sequence {
         mode: u32,
         at: u64,
         data: &[u8],
-        read_staged: impl Fn(u64, usize) -> std::io::Result<Bytes>,
+        staged: &File,
     ) {
         if !self.in_order {
             return;
@@ -85,13 +89,7 @@ impl Sequence {
         let Some(path) = path else {
             return self.broken().await;
         };
-        let opts = CreateFileOptions {
-            mode,
-            overwrite: true,
-            keep_inode: true,
-            ..Default::default()
-        };
-        let mut out = match fs.create_file(&path, opts).await {
+        let mut out = match open_version(fs, &path, mode).await {
             Ok(out) => out,
             Err(e) => {
                 tracing::debug!("no write-behind for {path}: {e}");
@@ -99,25 +97,16 @@ impl Sequence {
                 return;
             }
         };
-        let mut off = 0;
-        while off < self.end {
-            let want = (self.end - off).min(4 << 20) as usize;
-            let sent = match read_staged(off, want) {
-                Ok(piece) if piece.len() == want => out.write_bytes(piece).await,
-                Ok(_) => Err(alluxio_client::FsError::Internal(
-                    "staged file shorter than written".into(),
-                )),
-                Err(e) => Err(alluxio_client::FsError::Internal(format!(
-                    "staging file: {e}"
-                ))),
-            };
-            if let Err(e) = sent {
-                tracing::debug!("write-behind of {path} stopped: {e}");
-                out.abandon().await;
-                self.in_order = false;
-                return;
-            }
-            off += want as u64;
+        let sent = match send_staged(staged, &mut out, 0, self.end).await {
+            Ok(n) if n == self.end => Ok(()),
+            Ok(_) => Err(FsError::Internal("staged file shorter than written".into())),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::debug!("write-behind of {path} stopped: {e}");
+            out.abandon().await;
+            self.in_order = false;
+            return;
         }
         self.stream = Some(out);
     }
