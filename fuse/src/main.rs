@@ -8,6 +8,7 @@
 mod daemon;
 mod errno;
 mod fs;
+mod kernel_mount;
 mod mounts;
 mod options;
 mod serve;

@@ -11,6 +11,7 @@ use fuser::{MountOption, SessionACL};
 
 use crate::daemon::{check_dev_fuse, check_mount_point};
 use crate::fs::{AlluxioFs, StagingDir};
+use crate::kernel_mount;
 use crate::mounts::SOURCE_PREFIX;
 use crate::options::MountOptions;
 
@@ -38,9 +39,10 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
         canon.display(),
         staging.path().display()
     );
+    let fsname = format!("{SOURCE_PREFIX}{}", root.path);
     let mut config = fuser::Config::default();
     config.mount_options = vec![
-        MountOption::FSName(format!("{SOURCE_PREFIX}{}", root.path)),
+        MountOption::FSName(fsname.clone()),
         MountOption::Subtype("alluxio".into()),
     ];
     if opts.default_permissions {
@@ -57,15 +59,30 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
     config.n_threads = Some(opts.threads);
     config.clone_fd = true;
     let filesystem = AlluxioFs::new(fs, &root, &opts, staging, rt.handle().clone());
-    let mut session = fuser::Session::new(filesystem, &canon, &config)
-        .with_context(|| format!("mounting at {}", canon.display()))?;
-    let mut unmounter = session.unmount_callable();
+    // As root we mount with the type `fuse.alluxio` ourselves; otherwise
+    // fuser goes through fusermount3, which sets the subtype.
+    // SAFETY: geteuid cannot fail.
+    let (session, mut unmounter) = if unsafe { libc::geteuid() } == 0 {
+        let (fd, mount) = kernel_mount::mount(&canon, &fsname, &config.mount_options, config.acl)
+            .with_context(|| format!("mounting at {}", canon.display()))?;
+        let session = fuser::Session::from_fd(filesystem, fd, config.acl, config)
+            .with_context(|| format!("starting the FUSE session at {}", canon.display()))?;
+        (session, Unmounter::Kernel(mount))
+    } else {
+        let mut session = fuser::Session::new(filesystem, &canon, &config)
+            .with_context(|| format!("mounting at {}", canon.display()))?;
+        let unmounter = Unmounter::Fuser(session.unmount_callable());
+        (session, unmounter)
+    };
     let shown = canon.clone();
-    rt.spawn(async move {
+    let signals = rt.spawn(async move {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(s) => s,
-                Err(e) => return tracing::warn!("no SIGTERM handler: {e}"),
+                Err(e) => {
+                    tracing::warn!("no SIGTERM handler: {e}");
+                    return unmounter;
+                }
             };
         tokio::select! {
             _ = term.recv() => {}
@@ -75,9 +92,15 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
         if let Err(e) = unmounter.unmount() {
             tracing::error!("unmounting {}: {e}", shown.display());
         }
+        unmounter
     });
     tracing::info!("mounted at {}", canon.display());
-    session.run().context("serving FUSE requests")?;
+    let served = session.run().context("serving FUSE requests");
+    // A mount we made ourselves is detached if the session ended without
+    // an unmount (an error), so no dead mount point stays behind.
+    signals.abort();
+    drop(rt.block_on(signals));
+    served?;
     tracing::info!("unmounted {}", canon.display());
     // Let in-flight handlers finish their replies (the kernel has gone).
     rt.shutdown_timeout(Duration::from_secs(5));
@@ -116,4 +139,19 @@ async fn connect(
         bail!("cannot mount {alluxio_path}: not a directory");
     }
     Ok((fs, root))
+}
+
+/// Who unmounts on a signal: our own mount, or fuser's.
+enum Unmounter {
+    Kernel(kernel_mount::KernelMount),
+    Fuser(fuser::SessionUnmounter),
+}
+
+impl Unmounter {
+    fn unmount(&mut self) -> std::io::Result<()> {
+        match self {
+            Unmounter::Kernel(m) => m.unmount(),
+            Unmounter::Fuser(u) => u.unmount(),
+        }
+    }
 }

@@ -132,6 +132,20 @@ async fn files_and_directories_through_the_mount() {
     // stat lists the mount.
     let out = m.fuse_cli(&["stat"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(m.fuse.mnt.to_str().unwrap()));
+
+    // The mount table shows what we are: type fuse.alluxio (the daemon
+    // mounts itself as root, fusermount3 sets the subtype otherwise).
+    let canon = fs::canonicalize(&m.fuse.mnt).unwrap();
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = table
+        .lines()
+        .find(|l| l.split(' ').nth(4) == canon.to_str())
+        .expect("the mount is in the mount table");
+    let tail = line.split(" - ").nth(1).unwrap();
+    assert!(
+        tail.starts_with("fuse.alluxio alluxio:/ "),
+        "type and source: {tail}"
+    );
 }
 
 fn cstr(p: &Path) -> std::ffi::CString {
