@@ -111,14 +111,24 @@ impl LocalFs {
         }
     }
 
-    /// Creates or truncates file `rel` for writing, with its parents.
+    /// Creates or truncates file `rel` for writing, with its parents (made
+    /// only when the open finds them missing: the common case costs one
+    /// syscall).
     fn create_file(&self, rel: &str) -> io::Result<File> {
-        self.mkdir_p(parent_of(rel))?;
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(self.resolve(rel)?.path())
+        let open = || {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(self.resolve(rel)?.path())
+        };
+        match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.mkdir_p(parent_of(rel))?;
+                open()
+            }
+            other => other,
+        }
     }
 
     fn stat_blocking(&self, path: &str) -> FsResult<Option<UfsStatus>> {
@@ -249,10 +259,17 @@ impl LocalFs {
             )));
         }
         let src = self.resolve(&from_rel).map_err(err)?;
-        fs::metadata(src.path()).map_err(err)?;
-        self.mkdir_p(parent_of(&to_rel)).map_err(err)?;
-        let dst = self.resolve(&to_rel).map_err(err)?;
-        fs::rename(src.path(), dst.path()).map_err(err)
+        let rename = || fs::rename(src.path(), self.resolve(&to_rel)?.path());
+        match rename() {
+            // Either the source is missing (reported as such) or the
+            // target's parents are: make them and try once more.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::metadata(src.path()).map_err(err)?;
+                self.mkdir_p(parent_of(&to_rel)).map_err(err)?;
+                rename().map_err(err)
+            }
+            other => other.map_err(err),
+        }
     }
 
     /// Stats `path`; `Ok(None)` when it does not exist.

@@ -167,25 +167,45 @@ impl LocalStore {
         let target = self.root.join(name);
         let dir = target.parent().unwrap_or(&self.root).to_path_buf();
         let tmp_dir = self.root.join("tmp");
-        std::fs::create_dir_all(&dir).map_err(|e| JournalError::io(dir.display(), e))?;
-        std::fs::create_dir_all(&tmp_dir).map_err(|e| JournalError::io(tmp_dir.display(), e))?;
         let tmp = tmp_dir.join(format!(
             "{}.{}.{}",
             name.replace('/', "_"),
             std::process::id(),
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
+        // The folders exist after the first publish; they are made only
+        // when a create or link finds them missing.
+        let mkdir =
+            |d: &Path| std::fs::create_dir_all(d).map_err(|e| JournalError::io(d.display(), e));
         let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(|e| JournalError::io(tmp.display(), e))?;
+            let create = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+            };
+            let mut f = match create() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    mkdir(&tmp_dir)?;
+                    create()
+                }
+                other => other,
+            }
+            .map_err(|e| JournalError::io(tmp.display(), e))?;
             f.write_all(data)
                 .map_err(|e| JournalError::io(tmp.display(), e))?;
             f.sync_all()
                 .map_err(|e| JournalError::io(tmp.display(), e))?;
-            match std::fs::hard_link(&tmp, &target) {
+            let linked = match std::fs::hard_link(&tmp, &target) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    mkdir(&dir)?;
+                    // The new folder's own name must survive a crash too.
+                    fsync_dir(dir.parent().unwrap_or(&self.root))?;
+                    std::fs::hard_link(&tmp, &target)
+                }
+                other => other,
+            };
+            match linked {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     return Ok(Publish::Taken)
