@@ -17,7 +17,7 @@ use bytes::{Bytes, BytesMut};
 use tonic::Streaming;
 
 use crate::file_system::FileSystem;
-use crate::local_block::{is_local_host, LocalBlock};
+use crate::local_block::{is_local_host, LocalBlock, READ_AHEAD};
 use crate::options::ReadType;
 use crate::worker_pool::{preference, worker_key};
 
@@ -279,11 +279,31 @@ impl FileInStream {
             return None;
         }
         let file = self.local_file(&block).await?;
+        let end = offset + want as u64;
+        if block.offset + block.length - end <= READ_AHEAD && end < self.info.length {
+            self.prefetch_next(&block).await;
+        }
         Some(LocalRead {
             file,
             in_block: offset - block.offset,
             len: want,
         })
+    }
+
+    /// A reader nearing the end of `block`: open the next block's local file
+    /// now and have the kernel start reading its head, so a cold sequential
+    /// read does not stall on the disk at every block boundary.
+    async fn prefetch_next(&mut self, block: &BlockInfo) {
+        let Ok(next) = self.block_at(block.offset + block.length) else {
+            return;
+        };
+        let index = next.offset / self.info.block_size.max(1);
+        if self.local.contains_key(&index) {
+            return; // already opened (and hinted) or known not to be local
+        }
+        if let Some(file) = self.local_file(&next).await {
+            file.read_ahead(0);
+        }
     }
 
     /// Opens `block`'s file on a worker of this machine that caches it.

@@ -37,7 +37,7 @@ pub(crate) struct LocalBlock {
 
 /// How far ahead of a sequential reader the kernel is asked to read the
 /// block file (cold reads then overlap the disk with the FUSE round trips).
-const READ_AHEAD: u64 = 8 << 20;
+pub(crate) const READ_AHEAD: u64 = 8 << 20;
 
 /// Whether `host` names this machine: the configured local host name or a
 /// loopback address.
@@ -89,6 +89,23 @@ impl LocalBlock {
         })
     }
 
+    /// Asks the kernel to start reading [`READ_AHEAD`] bytes of the block
+    /// file from `from` into the page cache. Only a hint: reads are correct
+    /// either way.
+    pub(crate) fn read_ahead(&self, from: u64) {
+        if from < self.length {
+            // SAFETY: plain syscall on a descriptor we own.
+            unsafe {
+                libc::posix_fadvise(
+                    self.file.as_raw_fd(),
+                    from as libc::off_t,
+                    READ_AHEAD.min(self.length - from) as libc::off_t,
+                    libc::POSIX_FADV_WILLNEED,
+                );
+            }
+        }
+    }
+
     /// Reads up to `len` bytes at `offset` within the block.
     ///
     /// The read runs on this thread when the runtime allows blocking in
@@ -101,19 +118,7 @@ impl LocalBlock {
             return Ok(Bytes::new());
         }
         if self.next.swap(offset + len as u64, Ordering::Relaxed) == offset {
-            let ahead = offset + len as u64;
-            if ahead < self.length {
-                // Only a hint: the read below is correct either way.
-                // SAFETY: plain syscall on a descriptor we own.
-                unsafe {
-                    libc::posix_fadvise(
-                        self.file.as_raw_fd(),
-                        ahead as libc::off_t,
-                        READ_AHEAD.min(self.length - ahead) as libc::off_t,
-                        libc::POSIX_FADV_WILLNEED,
-                    );
-                }
-            }
+            self.read_ahead(offset + len as u64);
         }
         let file = self.file.clone();
         let block_len = self.length;
