@@ -9,6 +9,7 @@ mod fs;
 mod fsadmin;
 mod get_conf;
 mod local;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! Pieces every process shares: configuration, the error kinds and their wire
 //! encoding, path validation, block id arithmetic, UFS access (local
 //! directories directly, object stores through opendal), the client-side
-//! retry policy, and finding the leading master (static list or ZooKeeper).
+//! retry policy, finding the leading master (static list or ZooKeeper), and
+//! the operational surface: logging, metrics and the web port.
 
 pub mod block_id;
 pub mod config;
@@ -9,10 +10,12 @@ pub mod error;
 pub mod identity;
 pub mod leader;
 pub mod logging;
+pub mod metrics;
 pub mod path;
 pub mod retry;
 pub mod time;
 pub mod ufs;
+pub mod web;
 
 pub use error::{FsError, FsResult};
 pub use path::AlluxioPath;

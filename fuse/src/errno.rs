@@ -24,6 +24,7 @@ use fuser::Errno;
 ///   is spent; ETIMEDOUT would be more precise but many tools print it as a
 ///   network error of the *file*, so we keep EIO as the last resort.
 pub fn errno(err: &FsError) -> Errno {
+    crate::metrics::error(err.kind_name());
     match err {
         FsError::NotFound(_) => Errno::ENOENT,
         FsError::AlreadyExists(_) => Errno::EEXIST,

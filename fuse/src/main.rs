@@ -9,6 +9,7 @@ mod daemon;
 mod errno;
 mod fs;
 mod kernel_mount;
+mod metrics;
 mod mounts;
 mod options;
 mod serve;

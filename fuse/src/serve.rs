@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use alluxio_client::{FileSystem, FileType};
 use alluxio_common::config::{keys, Config, Process};
+use alluxio_common::logging::{self, LogSettings};
 use anyhow::{bail, Context, Result};
 use fuser::{MountOption, SessionACL};
 
@@ -19,11 +20,12 @@ use crate::options::MountOptions;
 const CLUSTER_CHECK: Duration = Duration::from_secs(5);
 
 pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result<()> {
-    alluxio_common::logging::init("info");
+    let conf = logging::while_loading(|| Config::load(Process::Fuse, Vec::new()))
+        .context("loading the configuration")?;
+    logging::init_process("fuse", &LogSettings::from_config(&conf)?)?;
     let opts = MountOptions::parse(options)?;
     let canon = check_mount_point(mount_point)?;
     check_dev_fuse()?;
-    let conf = Config::load(Process::Fuse, Vec::new()).context("loading the configuration")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.threads.max(2))
         .enable_all()
@@ -31,6 +33,19 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
         .build()
         .context("starting the runtime")?;
     let (fs, root) = rt.block_on(connect(&conf, alluxio_path))?;
+    if conf.get_bool(keys::FUSE_WEB_ENABLED)? {
+        let port = conf.get_port(keys::FUSE_WEB_PORT)?;
+        let listener = rt.block_on(alluxio_common::web::bind(keys::FUSE_WEB_PORT, port))?;
+        crate::metrics::init();
+        let pages = crate::metrics::pages(
+            canon.display().to_string(),
+            alluxio_path.to_string(),
+            fs.discovery().describe().to_string(),
+        );
+        let _guard = rt.enter();
+        alluxio_common::web::spawn(listener, pages);
+        tracing::info!("serving /metrics on web port {port}");
+    }
     let staging =
         StagingDir::new(opts.staging_dir.as_deref()).context("creating the staging dir")?;
     tracing::info!(

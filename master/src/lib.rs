@@ -8,6 +8,7 @@ pub mod election;
 pub mod failpoint;
 pub mod fs_master;
 pub mod journal;
+pub mod metrics;
 pub mod namespace;
 pub mod recovery;
 pub mod role;

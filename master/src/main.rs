@@ -1,6 +1,7 @@
 //! `alluxio-master`: runs one master in the foreground until SIGTERM.
 
 use alluxio_common::config::{Config, Process};
+use alluxio_common::logging::{self, LogSettings};
 use alluxio_master::settings::MasterSettings;
 use clap::Parser;
 
@@ -16,10 +17,12 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    alluxio_common::logging::init("info");
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            if logging::logs_to_file() {
+                tracing::error!("alluxio-master: {e:#}");
+            }
             eprintln!("alluxio-master: {e:#}");
             std::process::ExitCode::FAILURE
         }
@@ -38,9 +41,11 @@ fn parse_overrides(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let conf = Config::load(Process::Master, parse_overrides(&args.properties)?)?;
+    let overrides = parse_overrides(&args.properties)?;
+    let conf = logging::while_loading(|| Config::load(Process::Master, overrides))?;
     conf.validate()?;
     let settings = MasterSettings::from_config(&conf)?;
+    logging::init_process("master", &LogSettings::from_config(&conf)?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use alluxio_common::config::keys;
 use alluxio_common::{identity, time};
 use alluxio_proto::block_master_server::BlockMasterServer;
 use alluxio_proto::file_system_master_server::FileSystemMasterServer;
@@ -49,14 +50,27 @@ pub async fn run(
     });
     // The RPC server runs in every role: a standby must answer at once.
     let listener = bind(&settings).await?;
+    crate::metrics::init();
+    let web = alluxio_common::web::bind(keys::MASTER_WEB_PORT, settings.web_port).await?;
+    let web_port = web
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or(settings.web_port);
+    let web = alluxio_common::web::spawn(web, crate::metrics::pages(role.clone(), cluster.clone()));
+    let lag = tokio::spawn(crate::metrics::track_standby_lag(role.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(serve(listener, role.clone(), cluster, stop_rx));
-    tracing::info!("alluxio-master serving on {}", settings.address());
+    tracing::info!(
+        "alluxio-master serving on {} (web port {web_port})",
+        settings.address()
+    );
     let result = match settings.zookeeper.clone() {
         None => run_single(&settings, &store, &role, shutdown).await,
         Some(zk) => run_elected(&settings, &zk, &store, &role, shutdown).await,
     };
     role.set(Role::NotServing);
+    web.abort();
+    lag.abort();
     let _ = stop_tx.send(true);
     match server.await {
         Ok(Ok(())) => {}
@@ -97,6 +111,7 @@ async fn serve(
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
+        .layer(alluxio_common::metrics::rpc::RpcMetricsLayer)
         .add_service(fs_service)
         .add_service(block_service)
         .serve_with_incoming_shutdown(

@@ -133,6 +133,7 @@ pub struct Cluster {
     pub master_ports: Vec<u16>,
     pub worker_ports: Vec<u16>,
     master_web_ports: Vec<u16>,
+    worker_web_ports: Vec<u16>,
     masters: Vec<Option<Proc>>,
     master_env: Vec<Vec<(String, String)>>,
     workers: Vec<Option<Proc>>,
@@ -223,12 +224,14 @@ impl Cluster {
         }
         std::fs::write(conf_dir.join("alluxio-site.properties"), text).unwrap();
         let worker_ports = (0..opts.workers).map(|_| free_port()).collect();
+        let worker_web_ports = (0..opts.workers).map(|_| free_port()).collect();
         let mut cluster = Cluster {
             dir,
             master_port,
             master_ports,
             worker_ports,
             master_web_ports,
+            worker_web_ports,
             masters: (0..opts.masters).map(|_| None).collect(),
             master_env: vec![Vec::new(); opts.masters],
             workers: (0..opts.workers).map(|_| None).collect(),
@@ -287,6 +290,16 @@ impl Cluster {
             .env("ALLUXIO_CONF_DIR", &self.conf_dir)
             .env("RUST_LOG", "info");
         cmd
+    }
+
+    /// The web port (`/metrics`, status page) of master `i`.
+    pub fn master_web_port(&self, i: usize) -> u16 {
+        self.master_web_ports[i]
+    }
+
+    /// The web port of worker `i`.
+    pub fn worker_web_port(&self, i: usize) -> u16 {
+        self.worker_web_ports[i]
     }
 
     /// Number of masters.
@@ -553,7 +566,10 @@ impl Cluster {
             "-Dalluxio.worker.rpc.port={}",
             self.worker_ports[i]
         ))
-        .arg(format!("-Dalluxio.worker.web.port={}", free_port()))
+        .arg(format!(
+            "-Dalluxio.worker.web.port={}",
+            self.worker_web_ports[i]
+        ))
         .arg(format!(
             "-Dalluxio.worker.tieredstore.level0.dirs.path={}",
             path_str(&tier)

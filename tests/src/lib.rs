@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod fuse;
+pub mod http;
 pub mod process;
 pub mod s3;
 pub mod zookeeper;

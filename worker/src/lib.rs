@@ -5,12 +5,14 @@
 //! Code map: [`settings`] (configuration → typed settings), [`block_store`]
 //! (block files, space, LRU eviction), [`service`] (the `BlockWorker` RPCs),
 //! [`ufs_read`] (cache misses), [`master_client`] (finding and calling the
-//! leading master), [`master_sync`] (registration and heartbeats).
+//! leading master), [`master_sync`] (registration and heartbeats),
+//! [`metrics`] (what the web port shows).
 
 pub mod block_store;
 pub mod local_writes;
 pub mod master_client;
 pub mod master_sync;
+pub mod metrics;
 pub mod service;
 pub mod settings;
 pub mod ufs_read;

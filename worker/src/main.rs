@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alluxio_common::config::{Config, Process};
+use alluxio_common::config::{keys, Config, Process};
 use alluxio_common::leader::{DiscoveryConfig, MasterDiscovery};
+use alluxio_common::logging;
 use alluxio_worker::block_store::BlockStore;
 use alluxio_worker::master_client::{MasterLocator, StaticLocator, ZooKeeperLocator};
 use alluxio_worker::master_sync::MasterSync;
@@ -50,7 +51,6 @@ fn parse_property(item: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    alluxio_common::logging::init("info");
     // A panicking task must not leave a half-working daemon behind.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -58,13 +58,17 @@ fn main() -> ExitCode {
         std::process::abort();
     }));
 
-    let settings = match load_settings(cli.properties) {
-        Ok(settings) => settings,
+    let (settings, logs) = match load_settings(cli.properties) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("alluxio-worker: invalid configuration: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = logging::init_process("worker", &logs) {
+        eprintln!("alluxio-worker: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,15 +86,23 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             error!("alluxio-worker failed: {e:#}");
+            if logging::logs_to_file() {
+                eprintln!("alluxio-worker failed: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn load_settings(overrides: Vec<(String, String)>) -> anyhow::Result<WorkerSettings> {
-    let config = Config::load(Process::Worker, overrides)?;
+fn load_settings(
+    overrides: Vec<(String, String)>,
+) -> anyhow::Result<(WorkerSettings, logging::LogSettings)> {
+    let config = logging::while_loading(|| Config::load(Process::Worker, overrides))?;
     config.validate()?;
-    Ok(WorkerSettings::from_config(&config)?)
+    Ok((
+        WorkerSettings::from_config(&config)?,
+        logging::LogSettings::from_config(&config)?,
+    ))
 }
 
 async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
@@ -103,12 +115,17 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
     };
     let masters = locator.describe();
     let sync = Arc::new(MasterSync::new(&settings, store.clone(), locator));
+    alluxio_worker::metrics::init();
+    let pages = alluxio_worker::metrics::pages(&settings, store.clone(), sync.clone());
     let service = BlockWorkerService::new(store, sync.clone());
 
     let listener = TcpListener::bind(("0.0.0.0", settings.rpc_port))
         .await
         .with_context(|| format!("cannot listen on RPC port {}", settings.rpc_port))?;
     let port = listener.local_addr()?.port();
+    let web = alluxio_common::web::bind(keys::WORKER_WEB_PORT, settings.web_port).await?;
+    let web_port = web.local_addr()?.port();
+    let web = alluxio_common::web::spawn(web, pages);
     let incoming = TcpListenerStream::new(listener).map(|conn| {
         if let Ok(stream) = &conn {
             let _ = stream.set_nodelay(true);
@@ -123,12 +140,16 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
             .initial_stream_window_size(16 << 20)
             .initial_connection_window_size(64 << 20)
             .max_frame_size(1 << 20)
+            .layer(alluxio_common::metrics::rpc::RpcMetricsLayer)
             .add_service(service.into_server())
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stop_rx.await;
             }),
     );
-    info!("alluxio-worker serving on {}:{port}", settings.hostname);
+    info!(
+        "alluxio-worker serving on {}:{port} (web port {web_port})",
+        settings.hostname
+    );
     info!("looking for the leading master in {masters}");
 
     let mut sync_task = tokio::spawn(async move { sync.run().await });
@@ -151,6 +172,7 @@ async fn run(settings: WorkerSettings) -> anyhow::Result<()> {
         }
     };
     sync_task.abort();
+    web.abort();
     let _ = stop_tx.send(());
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(Ok(Ok(()))) => {}

@@ -109,6 +109,11 @@ impl MasterSync {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The master this worker last reached, for the status page.
+    pub fn master_address(&self) -> Option<String> {
+        self.master.leader_address()
+    }
+
     /// Tells the master a block was committed here. Failures are logged, not
     /// returned: the next heartbeat reports the block as added anyway.
     pub async fn commit_block(&self, block_id: u64, length: u64, tier_alias: &str) {

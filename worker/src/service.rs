@@ -74,8 +74,10 @@ impl BlockWorkerService {
         };
         if let Some(block) = self.store.open_block(block_id)? {
             let (offset, length) = resolve_range(block_id, req.offset, req.length, block.length)?;
+            crate::metrics::hit("stream");
             return Ok(stream_cached(block, offset, length, chunk_size));
         }
+        crate::metrics::miss();
         let Some(src) = req.ufs else {
             return Err(FsError::NotFound(format!(
                 "block {block_id} is not cached on this worker"
@@ -243,9 +245,9 @@ impl BlockWorker for BlockWorkerService {
         &self,
         request: Request<OpenLocalBlockRequest>,
     ) -> Result<Response<OpenLocalBlockResponse>, Status> {
-        Ok(Response::new(
-            self.open_local(request.into_inner().block_id)?,
-        ))
+        let opened = self.open_local(request.into_inner().block_id)?;
+        crate::metrics::hit("short_circuit");
+        Ok(Response::new(opened))
     }
 
     async fn create_local_block(

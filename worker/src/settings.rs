@@ -20,7 +20,7 @@ pub struct WorkerSettings {
     pub hostname: String,
     /// Port of the block RPC service.
     pub rpc_port: u16,
-    /// Web port, advertised only (no web UI yet).
+    /// Web port: `/metrics` and the status page.
     pub web_port: u16,
     /// Storage tiers, level 0 (the fastest) first.
     pub tiers: Vec<TierSettings>,

@@ -1,9 +1,9 @@
 //! Copy commands: `copyFromLocal`, `copyToLocal` and `cp` (Alluxio to
 //! Alluxio, or either side local with `file://`). Data moves in chunks of
 //! [`CHUNK`] bytes, so a file of any size is copied in constant memory.
-//! A copy that fails part-way removes the partial destination file.
+//! A copy that fails part-way removes the partial destination file. On a
+//! terminal each file shows a progress bar (`crate::progress`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use alluxio_client::{CreateDirectoryOptions, CreateFileOptions, FileInfo, FileSystem};
@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::args::{self, Location};
 use crate::display::is_dir;
+use crate::progress::Progress;
 
 /// Bytes read from a local file per write to Alluxio.
 const CHUNK: usize = 4 << 20;
@@ -52,30 +53,33 @@ pub struct CpArgs {
 
 /// Runs `alluxio fs copyFromLocal` (directories are always copied whole).
 pub async fn copy_from_local_cmd(fs: &FileSystem, args: CopyFromLocalArgs) -> anyhow::Result<()> {
-    copy_from_local(fs, &local_path(&args.src), &args.dst, true).await
+    let progress = Progress::for_terminal();
+    copy_from_local(fs, &progress, &local_path(&args.src), &args.dst, true).await
 }
 
 /// Runs `alluxio fs copyToLocal` (directories are always copied whole).
 pub async fn copy_to_local_cmd(fs: &FileSystem, args: CopyToLocalArgs) -> anyhow::Result<()> {
-    copy_to_local(fs, &args.src, &local_path(&args.dst), true).await
+    let progress = Progress::for_terminal();
+    copy_to_local(fs, &progress, &args.src, &local_path(&args.dst), true).await
 }
 
 /// Runs `alluxio fs cp`.
 pub async fn cp(fs: &FileSystem, args: CpArgs) -> anyhow::Result<()> {
     let src = args::location(&args.src).map_err(anyhow::Error::msg)?;
     let dst = args::location(&args.dst).map_err(anyhow::Error::msg)?;
+    let progress = &Progress::for_terminal();
     match (src, dst) {
         (Location::Local(_), Location::Local(_)) => {
             bail!("both paths are local; at least one must be an Alluxio path")
         }
         (Location::Local(src), Location::Alluxio(dst)) => {
-            copy_from_local(fs, &src, &dst, args.recursive).await
+            copy_from_local(fs, progress, &src, &dst, args.recursive).await
         }
         (Location::Alluxio(src), Location::Local(dst)) => {
-            copy_to_local(fs, &src, &dst, args.recursive).await
+            copy_to_local(fs, progress, &src, &dst, args.recursive).await
         }
         (Location::Alluxio(src), Location::Alluxio(dst)) => {
-            copy_within(fs, &src, &dst, args.recursive).await
+            copy_within(fs, progress, &src, &dst, args.recursive).await
         }
     }
 }
@@ -118,8 +122,8 @@ async fn local_name(path: &Path) -> String {
     }
 }
 
-fn print_copied(src: &str, dst: &str) -> anyhow::Result<()> {
-    writeln!(std::io::stdout(), "Copied {src} to {dst}")?;
+fn print_copied(progress: &Progress, src: &str, dst: &str) -> anyhow::Result<()> {
+    progress.println(&format!("Copied {src} to {dst}"))?;
     Ok(())
 }
 
@@ -131,6 +135,7 @@ fn recursive_needed(path: &str) -> anyhow::Error {
 
 async fn copy_from_local(
     fs: &FileSystem,
+    progress: &Progress,
     src: &Path,
     dst: &str,
     recursive: bool,
@@ -143,12 +148,17 @@ async fn copy_from_local(
         if !recursive {
             return Err(recursive_needed(&file_uri(src)));
         }
-        return Box::pin(local_dir_to_alluxio(fs, src, &target)).await;
+        return Box::pin(local_dir_to_alluxio(fs, progress, src, &target)).await;
     }
-    local_file_to_alluxio(fs, src, &target).await
+    local_file_to_alluxio(fs, progress, src, &target).await
 }
 
-async fn local_dir_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow::Result<()> {
+async fn local_dir_to_alluxio(
+    fs: &FileSystem,
+    progress: &Progress,
+    src: &Path,
+    dst: &str,
+) -> anyhow::Result<()> {
     let opts = CreateDirectoryOptions {
         recursive: true,
         allow_exists: true,
@@ -186,9 +196,9 @@ async fn local_dir_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow:
             }
         }
         if meta.is_dir() {
-            Box::pin(local_dir_to_alluxio(fs, &path, &target)).await?;
+            Box::pin(local_dir_to_alluxio(fs, progress, &path, &target)).await?;
         } else if meta.is_file() {
-            local_file_to_alluxio(fs, &path, &target).await?;
+            local_file_to_alluxio(fs, progress, &path, &target).await?;
         } else {
             bail!(
                 "cannot copy {}: not a regular file or directory",
@@ -199,7 +209,12 @@ async fn local_dir_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow:
     Ok(())
 }
 
-async fn local_file_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow::Result<()> {
+async fn local_file_to_alluxio(
+    fs: &FileSystem,
+    progress: &Progress,
+    src: &Path,
+    dst: &str,
+) -> anyhow::Result<()> {
     let mut file = tokio::fs::File::open(src)
         .await
         .with_context(|| format!("cannot open local file {}", src.display()))?;
@@ -208,6 +223,8 @@ async fn local_file_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow
         ..Default::default()
     };
     let mut out = fs.create_file(dst, opts).await?;
+    let length = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    progress.start_file(&src.display().to_string(), length);
     let mut buf = vec![0u8; CHUNK];
     let copied: anyhow::Result<()> = async {
         loop {
@@ -218,6 +235,7 @@ async fn local_file_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow
                 return Ok(());
             }
             out.write(&buf[..n]).await?;
+            progress.advance(n as u64);
         }
     }
     .await;
@@ -226,7 +244,7 @@ async fn local_file_to_alluxio(fs: &FileSystem, src: &Path, dst: &str) -> anyhow
         return Err(err);
     }
     out.close().await?;
-    print_copied(&file_uri(src), dst)
+    print_copied(progress, &file_uri(src), dst)
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.
@@ -245,6 +263,7 @@ async fn fill(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usi
 
 async fn copy_to_local(
     fs: &FileSystem,
+    progress: &Progress,
     src: &str,
     dst: &Path,
     recursive: bool,
@@ -259,12 +278,17 @@ async fn copy_to_local(
         if !recursive {
             return Err(recursive_needed(src));
         }
-        return Box::pin(alluxio_dir_to_local(fs, src, &target)).await;
+        return Box::pin(alluxio_dir_to_local(fs, progress, src, &target)).await;
     }
-    alluxio_file_to_local(fs, &info, &target).await
+    alluxio_file_to_local(fs, progress, &info, &target).await
 }
 
-async fn alluxio_dir_to_local(fs: &FileSystem, src: &str, dst: &Path) -> anyhow::Result<()> {
+async fn alluxio_dir_to_local(
+    fs: &FileSystem,
+    progress: &Progress,
+    src: &str,
+    dst: &Path,
+) -> anyhow::Result<()> {
     tokio::fs::create_dir_all(dst)
         .await
         .with_context(|| format!("cannot create local directory {}", dst.display()))?;
@@ -273,24 +297,31 @@ async fn alluxio_dir_to_local(fs: &FileSystem, src: &str, dst: &Path) -> anyhow:
     for child in children {
         let target = dst.join(&child.name);
         if is_dir(&child) {
-            Box::pin(alluxio_dir_to_local(fs, &child.path, &target)).await?;
+            Box::pin(alluxio_dir_to_local(fs, progress, &child.path, &target)).await?;
         } else {
-            alluxio_file_to_local(fs, &child, &target).await?;
+            alluxio_file_to_local(fs, progress, &child, &target).await?;
         }
     }
     Ok(())
 }
 
-async fn alluxio_file_to_local(fs: &FileSystem, info: &FileInfo, dst: &Path) -> anyhow::Result<()> {
+async fn alluxio_file_to_local(
+    fs: &FileSystem,
+    progress: &Progress,
+    info: &FileInfo,
+    dst: &Path,
+) -> anyhow::Result<()> {
     let mut stream = fs.open_file(&info.path).await?;
     let mut file = tokio::fs::File::create(dst)
         .await
         .with_context(|| format!("cannot create local file {}", dst.display()))?;
+    progress.start_file(&info.path, info.length);
     let copied: anyhow::Result<()> = async {
         while let Some(chunk) = stream.read_chunk().await? {
             file.write_all(&chunk)
                 .await
                 .with_context(|| format!("writing local file {}", dst.display()))?;
+            progress.advance(chunk.len() as u64);
         }
         file.flush()
             .await
@@ -303,12 +334,18 @@ async fn alluxio_file_to_local(fs: &FileSystem, info: &FileInfo, dst: &Path) -> 
         let _ = tokio::fs::remove_file(dst).await;
         return Err(err);
     }
-    print_copied(&info.path, &file_uri(dst))
+    print_copied(progress, &info.path, &file_uri(dst))
 }
 
 // ---- Alluxio to Alluxio ----
 
-async fn copy_within(fs: &FileSystem, src: &str, dst: &str, recursive: bool) -> anyhow::Result<()> {
+async fn copy_within(
+    fs: &FileSystem,
+    progress: &Progress,
+    src: &str,
+    dst: &str,
+    recursive: bool,
+) -> anyhow::Result<()> {
     let info = fs.get_status(src).await?;
     let target = alluxio_target(fs, dst, args::base_name(src)).await?;
     if is_dir(&info) {
@@ -318,15 +355,20 @@ async fn copy_within(fs: &FileSystem, src: &str, dst: &str, recursive: bool) -> 
         if target == src || target.starts_with(&args::join(src, "")) {
             bail!("cannot copy {src} into itself ({target})");
         }
-        return Box::pin(alluxio_dir_within(fs, src, &target)).await;
+        return Box::pin(alluxio_dir_within(fs, progress, src, &target)).await;
     }
     if target == src {
         bail!("{src} and {target} are the same file");
     }
-    alluxio_file_within(fs, &info, &target).await
+    alluxio_file_within(fs, progress, &info, &target).await
 }
 
-async fn alluxio_dir_within(fs: &FileSystem, src: &str, dst: &str) -> anyhow::Result<()> {
+async fn alluxio_dir_within(
+    fs: &FileSystem,
+    progress: &Progress,
+    src: &str,
+    dst: &str,
+) -> anyhow::Result<()> {
     let opts = CreateDirectoryOptions {
         recursive: true,
         allow_exists: true,
@@ -338,24 +380,31 @@ async fn alluxio_dir_within(fs: &FileSystem, src: &str, dst: &str) -> anyhow::Re
     for child in children {
         let target = args::join(dst, &child.name);
         if is_dir(&child) {
-            Box::pin(alluxio_dir_within(fs, &child.path, &target)).await?;
+            Box::pin(alluxio_dir_within(fs, progress, &child.path, &target)).await?;
         } else {
-            alluxio_file_within(fs, &child, &target).await?;
+            alluxio_file_within(fs, progress, &child, &target).await?;
         }
     }
     Ok(())
 }
 
-async fn alluxio_file_within(fs: &FileSystem, info: &FileInfo, dst: &str) -> anyhow::Result<()> {
+async fn alluxio_file_within(
+    fs: &FileSystem,
+    progress: &Progress,
+    info: &FileInfo,
+    dst: &str,
+) -> anyhow::Result<()> {
     let mut stream = fs.open_file(&info.path).await?;
     let opts = CreateFileOptions {
         recursive: true,
         ..Default::default()
     };
     let mut out = fs.create_file(dst, opts).await?;
+    progress.start_file(&info.path, info.length);
     let copied: anyhow::Result<()> = async {
         while let Some(chunk) = stream.read_chunk().await? {
             out.write(&chunk).await?;
+            progress.advance(chunk.len() as u64);
         }
         Ok(())
     }
@@ -365,5 +414,5 @@ async fn alluxio_file_within(fs: &FileSystem, info: &FileInfo, dst: &str) -> any
         return Err(err);
     }
     out.close().await?;
-    print_copied(&info.path, dst)
+    print_copied(progress, &info.path, dst)
 }

@@ -5,6 +5,7 @@
 mod attr;
 mod copy;
 mod free;
+mod load;
 mod ls;
 mod master_info;
 mod mount;
@@ -63,6 +64,8 @@ pub enum FsCommand {
     Unmount(mount::UnmountArgs),
     /// Drops the cached copies of persisted files (recursively for folders).
     Free(free::FreeArgs),
+    /// Reads files through the workers so their blocks are cached.
+    Load(load::LoadArgs),
     /// Prints the master in use and the configured masters.
     #[command(name = "masterInfo")]
     MasterInfo,
@@ -94,6 +97,7 @@ impl FsCommand {
             FsCommand::Mount(_) => "mount",
             FsCommand::Unmount(_) => "unmount",
             FsCommand::Free(_) => "free",
+            FsCommand::Load(_) => "load",
             FsCommand::MasterInfo => "masterInfo",
             FsCommand::Leader => "leader",
         }
@@ -124,6 +128,7 @@ pub async fn run(conf: &Config, command: FsCommand) -> anyhow::Result<()> {
         FsCommand::Mount(a) => mount::mount(&fs, a).await,
         FsCommand::Unmount(a) => mount::unmount(&fs, a).await,
         FsCommand::Free(a) => free::run(&fs, a).await,
+        FsCommand::Load(a) => load::run(&fs, a).await,
         FsCommand::MasterInfo => master_info::master_info(&fs, conf).await,
         FsCommand::Leader => master_info::leader(&fs).await,
     }

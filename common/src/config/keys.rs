@@ -111,6 +111,14 @@ pub const WORK_DIR: &str = "alluxio.work.dir";
 pub const CONF_DIR: &str = "alluxio.conf.dir";
 /// Directory for log files.
 pub const LOGS_DIR: &str = "alluxio.logs.dir";
+/// Log filter of the servers and the FUSE daemon (`RUST_LOG` wins).
+pub const LOGS_LEVEL: &str = "alluxio.logs.level";
+/// Where server logs go: `AUTO`, `STDERR` or `FILE` (see `logging`).
+pub const LOGS_TARGET: &str = "alluxio.logs.target";
+/// Size at which a log file is rotated.
+pub const LOGS_MAX_SIZE: &str = "alluxio.logs.max.size";
+/// Rotated log files kept besides the current one.
+pub const LOGS_MAX_FILES: &str = "alluxio.logs.max.files";
 
 /// Host name the master binds to and advertises.
 pub const MASTER_HOSTNAME: &str = "alluxio.master.hostname";
@@ -213,6 +221,11 @@ pub const USER_NETWORK_READER_CHUNK_SIZE_BYTES: &str =
 /// straight from the worker's files.
 pub const USER_SHORT_CIRCUIT_ENABLED: &str = "alluxio.user.short.circuit.enabled";
 
+/// Whether the FUSE daemon serves `/metrics` and a status page.
+pub const FUSE_WEB_ENABLED: &str = "alluxio.fuse.web.enabled";
+/// The FUSE daemon's web port.
+pub const FUSE_WEB_PORT: &str = "alluxio.fuse.web.port";
+
 /// Whether masters elect a leader through ZooKeeper.
 pub const ZOOKEEPER_ENABLED: &str = "alluxio.zookeeper.enabled";
 /// Comma-separated `host:port` list of ZooKeeper servers.
@@ -238,6 +251,8 @@ pub fn tier_key(level: usize, field: &str) -> String {
 pub const WRITE_TYPES: &[&str] = &["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"];
 /// Read types of `alluxio.user.file.readtype.default`.
 pub const READ_TYPES: &[&str] = &["NO_CACHE", "CACHE", "CACHE_PROMOTE"];
+/// Targets of `alluxio.logs.target`.
+pub const LOG_TARGETS: &[&str] = &["AUTO", "STDERR", "FILE"];
 /// Metastores of `alluxio.master.metastore`.
 pub const METASTORES: &[&str] = &["HEAP"];
 
@@ -280,6 +295,30 @@ pub static KEYS: &[PropertyKey] = &[
         Some("${alluxio.work.dir}/logs"),
         Kind::String,
         "Directory for log files.",
+    ),
+    key(
+        LOGS_LEVEL,
+        Some("info"),
+        Kind::String,
+        "Log filter (a level or an EnvFilter directive); RUST_LOG wins.",
+    ),
+    key(
+        LOGS_TARGET,
+        Some("AUTO"),
+        Kind::Enum(LOG_TARGETS),
+        "Where server logs go: AUTO (stderr under systemd or when stderr is kept, else <logs.dir>/<process>.log), STDERR or FILE.",
+    ),
+    key(
+        LOGS_MAX_SIZE,
+        Some("10MB"),
+        Kind::Bytes,
+        "Size at which a log file is rotated.",
+    ),
+    key(
+        LOGS_MAX_FILES,
+        Some("10"),
+        Kind::Int,
+        "Rotated log files kept besides the current one.",
     ),
     key(
         MASTER_HOSTNAME,
@@ -526,6 +565,18 @@ pub static KEYS: &[PropertyKey] = &[
         Some("true"),
         Kind::Bool,
         "Read blocks cached by a worker on the same machine directly from its files.",
+    ),
+    key(
+        FUSE_WEB_ENABLED,
+        Some("false"),
+        Kind::Bool,
+        "Whether the FUSE daemon serves /metrics and a status page.",
+    ),
+    key(
+        FUSE_WEB_PORT,
+        Some("49999"),
+        Kind::Port,
+        "FUSE daemon web port (used when alluxio.fuse.web.enabled).",
     ),
     key(
         ZOOKEEPER_ENABLED,

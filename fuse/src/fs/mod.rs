@@ -120,6 +120,7 @@ impl AlluxioFs {
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        crate::metrics::operation::<F>();
         self.rt.spawn(f(self.inner.clone()));
     }
 }

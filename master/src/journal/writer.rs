@@ -171,7 +171,13 @@ async fn run(
             continue;
         }
         let name = log_name(batch_start);
+        let (entries, bytes) = (next_seq - batch_start, buf.len());
+        let started = std::time::Instant::now();
         let result = store.publish(&name, buf.freeze()).await;
+        let m = &*crate::metrics::METRICS;
+        m.publish_seconds.observe(started.elapsed().as_secs_f64());
+        m.batch_entries.observe(entries as f64);
+        m.batch_bytes.observe(bytes as f64);
         match result {
             Ok(Publish::Published) => {
                 durable.send_replace(next_seq - 1);
