@@ -35,32 +35,14 @@ pub static METRICS: LazyLock<FuseMetrics> = LazyLock::new(|| FuseMetrics {
     ),
 });
 
-/// Counts one request of the handler whose closure type is `F`. The
-/// operation is the name of the `Filesystem` method that made the closure
-/// (`...::lookup::{{closure}}` → `lookup`).
-pub fn operation<F>() {
-    let op = op_name(std::any::type_name::<F>());
+/// Counts one request of operation `op` (the `Filesystem` method's name).
+pub fn operation(op: &'static str) {
     METRICS.operations.get_or_create(&[("op", op.into())]).inc();
 }
 
 /// Counts a request that failed with an error of `kind`.
 pub fn error(kind: &'static str) {
     METRICS.errors.get_or_create(&[("kind", kind.into())]).inc();
-}
-
-fn op_name(type_name: &str) -> &str {
-    let mut name = type_name;
-    while let Some(outer) = name.strip_suffix("::{{closure}}") {
-        name = outer;
-    }
-    match name.rsplit_once("::") {
-        Some((_, op))
-            if !op.is_empty() && op.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
-        {
-            op
-        }
-        _ => "other",
-    }
 }
 
 /// The pages of the daemon's web port.
@@ -81,28 +63,4 @@ pub fn pages(mount_point: String, alluxio_path: String, cluster: String) -> Page
 /// Registers the metrics so they show before the first request.
 pub fn init() {
     LazyLock::force(&METRICS);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operation_names_come_from_the_handler_closure() {
-        struct Probe;
-        trait Op {
-            fn lookup(&self) -> &'static str;
-        }
-        impl Op for Probe {
-            fn lookup(&self) -> &'static str {
-                fn name_of<F>(_: &F) -> &'static str {
-                    std::any::type_name::<F>()
-                }
-                let closure = move |x: u32| async move { x };
-                name_of(&closure)
-            }
-        }
-        assert_eq!(op_name(Probe.lookup()), "lookup", "{}", Probe.lookup());
-        assert_eq!(op_name("weird"), "other");
-    }
 }

@@ -115,12 +115,14 @@ impl AlluxioFs {
         }
     }
 
-    fn spawn<F, Fut>(&self, f: F)
+    /// Runs the handler of one request of operation `op` (counted in the
+    /// metrics) on the runtime.
+    fn spawn<F, Fut>(&self, op: &'static str, f: F)
     where
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        crate::metrics::operation::<F>();
+        crate::metrics::operation(op);
         self.rt.spawn(f(self.inner.clone()));
     }
 }
@@ -184,7 +186,9 @@ impl Filesystem for AlluxioFs {
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let name = name.to_owned();
-        self.spawn(move |s| async move { s.lookup(parent, &name, reply).await });
+        self.spawn("lookup", move |s| async move {
+            s.lookup(parent, &name, reply).await
+        });
     }
 
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
@@ -194,7 +198,10 @@ impl Filesystem for AlluxioFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        self.spawn(move |s| async move { s.getattr(ino, reply).await });
+        self.spawn(
+            "getattr",
+            move |s| async move { s.getattr(ino, reply).await },
+        );
     }
 
     fn setattr(
@@ -223,7 +230,9 @@ impl Filesystem for AlluxioFs {
             atime,
             mtime,
         };
-        self.spawn(move |s| async move { s.setattr(ino, change, reply).await });
+        self.spawn("setattr", move |s| async move {
+            s.setattr(ino, change, reply).await
+        });
     }
 
     fn mkdir(
@@ -237,19 +246,23 @@ impl Filesystem for AlluxioFs {
     ) {
         let name = name.to_owned();
         let caller = Caller::of(req);
-        self.spawn(
-            move |s| async move { s.mkdir(parent, &name, mode & !umask, caller, reply).await },
-        );
+        self.spawn("mkdir", move |s| async move {
+            s.mkdir(parent, &name, mode & !umask, caller, reply).await
+        });
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = name.to_owned();
-        self.spawn(move |s| async move { s.remove(parent, &name, false, reply).await });
+        self.spawn("unlink", move |s| async move {
+            s.remove(parent, &name, false, reply).await
+        });
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = name.to_owned();
-        self.spawn(move |s| async move { s.remove(parent, &name, true, reply).await });
+        self.spawn("rmdir", move |s| async move {
+            s.remove(parent, &name, true, reply).await
+        });
     }
 
     fn rename(
@@ -263,14 +276,17 @@ impl Filesystem for AlluxioFs {
         reply: ReplyEmpty,
     ) {
         let (name, newname) = (name.to_owned(), newname.to_owned());
-        self.spawn(move |s| async move {
+        self.spawn("rename", move |s| async move {
             s.rename(parent, &name, newparent, &newname, flags, reply)
                 .await
         });
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        self.spawn(move |s| async move { s.open(ino, flags, reply).await });
+        self.spawn(
+            "open",
+            move |s| async move { s.open(ino, flags, reply).await },
+        );
     }
 
     fn read(
@@ -284,7 +300,9 @@ impl Filesystem for AlluxioFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        self.spawn(move |s| async move { s.read(fh, offset, size, reply).await });
+        self.spawn("read", move |s| async move {
+            s.read(fh, offset, size, reply).await
+        });
     }
 
     fn write(
@@ -300,7 +318,9 @@ impl Filesystem for AlluxioFs {
         reply: ReplyWrite,
     ) {
         let data = data.to_vec();
-        self.spawn(move |s| async move { s.write(fh, offset, &data, reply).await });
+        self.spawn("write", move |s| async move {
+            s.write(fh, offset, &data, reply).await
+        });
     }
 
     fn flush(
@@ -311,7 +331,7 @@ impl Filesystem for AlluxioFs {
         _lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        self.spawn(move |s| async move { s.flush(fh, reply).await });
+        self.spawn("flush", move |s| async move { s.flush(fh, reply).await });
     }
 
     fn release(
@@ -324,7 +344,10 @@ impl Filesystem for AlluxioFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        self.spawn(move |s| async move { s.release(fh, reply).await });
+        self.spawn(
+            "release",
+            move |s| async move { s.release(fh, reply).await },
+        );
     }
 
     fn fsync(
@@ -335,11 +358,14 @@ impl Filesystem for AlluxioFs {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        self.spawn(move |s| async move { s.flush(fh, reply).await });
+        self.spawn("fsync", move |s| async move { s.flush(fh, reply).await });
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        self.spawn(move |s| async move { s.opendir(ino, reply).await });
+        self.spawn(
+            "opendir",
+            move |s| async move { s.opendir(ino, reply).await },
+        );
     }
 
     fn readdir(
@@ -361,7 +387,9 @@ impl Filesystem for AlluxioFs {
         offset: u64,
         reply: ReplyDirectoryPlus,
     ) {
-        self.spawn(move |s| async move { s.readdirplus(fh, offset, reply).await });
+        self.spawn("readdirplus", move |s| async move {
+            s.readdirplus(fh, offset, reply).await
+        });
     }
 
     fn releasedir(
@@ -390,13 +418,13 @@ impl Filesystem for AlluxioFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        self.spawn(move |s| async move { s.statfs(reply).await });
+        self.spawn("statfs", move |s| async move { s.statfs(reply).await });
     }
 
     fn access(&self, _req: &Request, ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
         // Permission bits are checked by the kernel (`default_permissions`);
         // access(2) only needs the inode to exist.
-        self.spawn(move |s| async move {
+        self.spawn("access", move |s| async move {
             match s.path(ino) {
                 Ok(_) => reply.ok(),
                 Err(e) => reply.error(e),
@@ -414,11 +442,16 @@ impl Filesystem for AlluxioFs {
     ) {
         let (name, target) = (link_name.to_owned(), target.to_owned());
         let caller = Caller::of(req);
-        self.spawn(move |s| async move { s.symlink(parent, &name, &target, caller, reply).await });
+        self.spawn("symlink", move |s| async move {
+            s.symlink(parent, &name, &target, caller, reply).await
+        });
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        self.spawn(move |s| async move { s.readlink(ino, reply).await });
+        self.spawn(
+            "readlink",
+            move |s| async move { s.readlink(ino, reply).await },
+        );
     }
 
     fn link(
@@ -430,7 +463,9 @@ impl Filesystem for AlluxioFs {
         reply: ReplyEntry,
     ) {
         let name = newname.to_owned();
-        self.spawn(move |s| async move { s.link(ino, newparent, &name, reply).await });
+        self.spawn("link", move |s| async move {
+            s.link(ino, newparent, &name, reply).await
+        });
     }
 
     fn mknod(
@@ -446,7 +481,9 @@ impl Filesystem for AlluxioFs {
         let name = name.to_owned();
         let mode = (mode & libc::S_IFMT) | (mode & 0o7777 & !umask);
         let caller = Caller::of(req);
-        self.spawn(move |s| async move { s.mknod(parent, &name, mode, rdev, caller, reply).await });
+        self.spawn("mknod", move |s| async move {
+            s.mknod(parent, &name, mode, rdev, caller, reply).await
+        });
     }
 
     fn create(
@@ -461,7 +498,7 @@ impl Filesystem for AlluxioFs {
     ) {
         let name = name.to_owned();
         let caller = Caller::of(req);
-        self.spawn(move |s| async move {
+        self.spawn("create", move |s| async move {
             s.create(parent, &name, mode & !umask, flags, caller, reply)
                 .await
         });
