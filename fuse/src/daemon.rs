@@ -49,6 +49,11 @@ pub fn check_dev_fuse() -> Result<()> {
         .context("cannot open /dev/fuse (is the fuse module loaded? try `modprobe fuse`)")
 }
 
+/// Environment variable naming the log file of a daemon started by
+/// `mount`: it logs there with rotation (its stderr, which also goes to the
+/// file, only carries what happens before logging starts).
+pub const LOG_FILE_ENV: &str = "ALLUXIO_FUSE_LOG_FILE";
+
 /// The daemon's log file for `mount_point`: under `alluxio.logs.dir` if
 /// that is writable, else the temporary directory.
 fn log_file(mount_point: &Path) -> PathBuf {
@@ -95,6 +100,7 @@ pub fn mount(options: &[String], mount_point: &Path, alluxio_path: &str) -> Resu
     }
     cmd.arg(&canon)
         .arg(alluxio_path)
+        .env(LOG_FILE_ENV, &log)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);

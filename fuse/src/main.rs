@@ -79,6 +79,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if alluxio_common::logging::logs_to_file() {
+                tracing::error!("{e:#}");
+            }
             eprintln!("alluxio-fuse: {e:#}");
             ExitCode::FAILURE
         }

@@ -22,7 +22,14 @@ const CLUSTER_CHECK: Duration = Duration::from_secs(5);
 pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result<()> {
     let conf = logging::while_loading(|| Config::load(Process::Fuse, Vec::new()))
         .context("loading the configuration")?;
-    logging::init_process("fuse", &LogSettings::from_config(&conf)?)?;
+    let mut log = LogSettings::from_config(&conf)?;
+    if let Some(file) = std::env::var_os(crate::daemon::LOG_FILE_ENV) {
+        // Started by `mount` in the background: log to the per-mount file
+        // it named (rotated), whatever stderr is.
+        log.file = Some(file.into());
+        log.target = "FILE".into();
+    }
+    logging::init_process("fuse", &log)?;
     let opts = MountOptions::parse(options)?;
     let canon = check_mount_point(mount_point)?;
     check_dev_fuse()?;

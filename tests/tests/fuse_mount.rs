@@ -354,6 +354,22 @@ async fn unreachable_cluster_is_reported() {
     assert!(err.contains("unreachable"), "{err}");
     assert!(start.elapsed() < std::time::Duration::from_secs(30));
     assert!(alluxio_fuse_not_mounted(&mnt));
+    // The detached daemon logged through its (rotated) per-mount log file,
+    // not only its stderr: the error is there as a log line.
+    let logs: Vec<_> = fs::read_dir(dir.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let log = logs
+        .iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("fuse"))
+        .unwrap_or_else(|| panic!("no fuse log in {logs:?}"));
+    let text = fs::read_to_string(log).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("ERROR") && l.contains("unreachable")),
+        "{text}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -80,6 +80,9 @@ pub struct LogSettings {
     pub max_size: u64,
     /// Rotated files kept besides the current one (`alluxio.logs.max.files`).
     pub max_files: u64,
+    /// The log file, if not `<dir>/<process>.log` (a detached FUSE daemon
+    /// logs to one file per mount point).
+    pub file: Option<PathBuf>,
 }
 
 impl LogSettings {
@@ -91,6 +94,7 @@ impl LogSettings {
             dir: PathBuf::from(conf.get(keys::LOGS_DIR)?),
             max_size: conf.get_bytes(keys::LOGS_MAX_SIZE)?,
             max_files: conf.get_u64(keys::LOGS_MAX_FILES)?,
+            file: None,
         })
     }
 }
@@ -163,7 +167,7 @@ pub fn logs_to_file() -> bool {
 /// `worker`, `fuse`), and returns where its lines go.
 pub fn init_process(name: &str, settings: &LogSettings) -> Result<Destination, LoggingError> {
     let filter = filter(settings)?;
-    let file = settings.dir.join(format!("{name}.log"));
+    let file = (settings.file.clone()).unwrap_or_else(|| settings.dir.join(format!("{name}.log")));
     let destination = choose(&settings.target, under_systemd(), stderr_kind(), file);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -250,6 +254,7 @@ mod tests {
             dir: PathBuf::from("/nonexistent"),
             max_size: 1,
             max_files: 1,
+            file: None,
         };
         if std::env::var_os("RUST_LOG").is_none() {
             let err = filter(&settings).unwrap_err().to_string();
