@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 // command is reported on one line listing the commands instead.
 #[command(
     name = "alluxio",
-    version,
+    version = alluxio_common::version::VERSION,
     propagate_version = true,
     arg_required_else_help = false
 )]

@@ -15,6 +15,7 @@ pub mod path;
 pub mod retry;
 pub mod time;
 pub mod ufs;
+pub mod version;
 pub mod web;
 
 pub use error::{FsError, FsResult};

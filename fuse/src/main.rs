@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "alluxio-fuse",
-    version,
+    version = alluxio_common::version::VERSION,
     about = "Mount the Alluxio file system with FUSE"
 )]
 struct Cli {

@@ -7,7 +7,14 @@ use clap::Parser;
 
 /// Runs an Alluxio master (namespace, journal, worker registry).
 #[derive(Parser, Debug)]
-#[command(name = "alluxio-master", version)]
+#[command(
+    name = "alluxio-master",
+    version = alluxio_common::version::VERSION,
+    after_help = "Runs in the foreground until SIGTERM or Ctrl-C; logs go to stderr (RUST_LOG \
+                  sets the level). Settings come from alluxio-site.properties and \
+                  alluxio-env.sh in $ALLUXIO_CONF_DIR, ~/.alluxio or /etc/alluxio, then the \
+                  environment, then -D. Format a new journal once with `alluxio format`."
+)]
 struct Args {
     /// Sets a property, overriding files and environment (repeatable):
     /// -Dalluxio.master.rpc.port=19998

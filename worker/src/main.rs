@@ -32,7 +32,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Alluxio worker: caches file blocks on local storage and serves them.
 #[derive(Parser, Debug)]
-#[command(name = "alluxio-worker", version)]
+#[command(
+    name = "alluxio-worker",
+    version = alluxio_common::version::VERSION,
+    after_help = "Runs in the foreground until SIGTERM or Ctrl-C; logs go to stderr (RUST_LOG \
+                  sets the level). Settings come from alluxio-site.properties and \
+                  alluxio-env.sh in $ALLUXIO_CONF_DIR, ~/.alluxio or /etc/alluxio, then the \
+                  environment, then -D. Exits 2 on a bad setting."
+)]
 struct Cli {
     /// Sets a configuration property, overriding the site properties and the
     /// environment (repeatable), e.g. -Dalluxio.worker.rpc.port=29999.

@@ -25,6 +25,27 @@ use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: mount.fuse.alluxio <alluxio path> <mount point> [-sfnv] [-o opt,...]";
 
+/// `--help`: mount(8) never passes it, so it cannot clash with a mount.
+const HELP: &str = "\
+Mounts an Alluxio path with alluxio-fuse for mount(8) and /etc/fstab (type fuse.alluxio)
+
+usage: mount.fuse.alluxio <alluxio path> <mount point> [-sfnv] [-o opt,...]
+       mount -t fuse.alluxio [-o opt,...] <alluxio path> <mount point>
+       fstab: alluxio:///data  /mnt/alluxio  fuse.alluxio  defaults,_netdev  0 0
+
+<alluxio path>  /dir or alluxio:///dir (the cluster comes from
+                alluxio-site.properties, not from the source)
+-o opt,...      alluxio-fuse mount options (attr_timeout=SECS, allow_other,
+                ro, ...), plus conf_dir=DIR: the configuration directory
+                (ALLUXIO_CONF_DIR) of the daemon. fstab-only options
+                (defaults, auto, noauto, user, _netdev, nofail, x-*, ...)
+                are dropped.
+-f              fake: print the alluxio-fuse command, do not run it
+-v              verbose
+-s, -n          accepted and ignored (as mount(8) passes them)
+-h, --help      this text
+-V, --version   the version and the git commit of this build";
+
 /// What mount(8) asked for, translated.
 #[derive(Debug, PartialEq)]
 struct Request {
@@ -185,6 +206,17 @@ fn find_daemon() -> Option<PathBuf> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag] if flag == "--version" || flag == "-V" => {
+            println!("mount.fuse.alluxio {}", alluxio_common::version::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        [flag] if flag == "--help" || flag == "-h" => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let req = match parse(&args) {
         Ok(r) => r,
         Err(e) => {
