@@ -530,7 +530,7 @@ fn daemon_exe(mnt: &Path) -> Option<PathBuf> {
         let cmdline = fs::read(e.path().join("cmdline")).ok()?;
         let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
         let serves = args.first().is_some_and(|a| a.ends_with(b"alluxio-fuse"))
-            && args.iter().any(|a| *a == want.as_bytes());
+            && args.contains(&want.as_bytes());
         serves
             .then(|| fs::read_link(e.path().join("exe")).ok())
             .flatten()
