@@ -368,7 +368,11 @@ fn check_versions_and_help() {
     }
     for (path, name) in INSTALLED {
         let out = run(Command::new(path).arg("--version"));
-        assert_eq!(out.trim(), format!("{name} {VERSION} (commit {commit})"));
+        assert_eq!(
+            out.trim(),
+            format!("{name} {VERSION} (commit {commit})"),
+            "binaries of different builds: run `cargo build --workspace --bins` (scripts/test does)"
+        );
         let help = run(Command::new(path).arg("--help"));
         assert!(help.lines().count() >= 5, "{path} --help:\n{help}");
     }
@@ -394,6 +398,22 @@ fn check_installed_layout() {
         assert_eq!(meta.uid(), uid, "{dir} owner");
         assert_eq!(meta.permissions().mode() & 0o777, 0o750, "{dir} mode");
     }
+}
+
+/// An edited configuration file survives installing the package again (as
+/// an upgrade does): dpkg keeps conffiles the administrator changed.
+fn check_conffiles_kept(deb: &Path) {
+    let site = Path::new("/etc/alluxio/alluxio-site.properties");
+    let shipped = fs::read_to_string(site).unwrap();
+    let edited = format!("{shipped}# edited by the administrator\n");
+    fs::write(site, &edited).unwrap();
+    // stdin is not a terminal: a conffile prompt would fail the command.
+    run(Command::new("dpkg")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .arg("-i")
+        .arg(deb));
+    assert_eq!(fs::read_to_string(site).unwrap(), edited);
+    fs::write(site, shipped).unwrap();
 }
 
 /// `systemd-analyze verify` on the installed units (the template through
@@ -605,6 +625,7 @@ fn packages_build_install_and_run() {
     let phase = Instant::now();
     let _installed = Installed::install(&deb);
     check_installed_layout();
+    check_conffiles_kept(&deb);
     check_versions_and_help();
     verify_units();
     eprintln!("installed and checked in {:?}", phase.elapsed());
