@@ -428,9 +428,16 @@ fn verify_units() {
         eprintln!("systemd-analyze not installed: units not verified");
         return;
     }
+    // With man installed, verify also checks that each unit's
+    // `Documentation=man:...` page exists (the package ships them).
+    let man = Command::new("man").arg("--version").output().is_ok();
+    if !man {
+        eprintln!("man not installed: the units' Documentation= pages not checked");
+    }
     let out = Command::new("systemd-analyze")
         .args([
             "verify",
+            if man { "--man=yes" } else { "--man=no" },
             "alluxio-master.service",
             "alluxio-worker.service",
             "alluxio-fuse@mnt-alluxio.service",
@@ -576,9 +583,11 @@ fn wait_unmounted(mnt: &Path) {
     panic!("{} is still mounted", mnt.display());
 }
 
-/// The unit's `ExecStart=` with `%f` and its `${VAR}`s replaced by the
-/// instance's mount point and the unit's `Environment=` defaults.
-fn fuse_unit_command(mnt: &Path) -> Vec<String> {
+/// A command line (`key` = `ExecStart`, `ExecStartPost`) of the installed
+/// `alluxio-fuse@.service` for the instance mounting `mnt`, split as
+/// systemd splits it (single quotes group words), with `%f`, the
+/// `${VAR}`s of the unit's `Environment=` defaults, and `$$` replaced.
+fn fuse_unit_command(key: &str, mnt: &Path) -> Vec<String> {
     let unit = fs::read_to_string("/lib/systemd/system/alluxio-fuse@.service").unwrap();
     let mut env: Vec<(String, String)> = Vec::new();
     let mut exec = None;
@@ -586,19 +595,30 @@ fn fuse_unit_command(mnt: &Path) -> Vec<String> {
         if let Some(kv) = line.strip_prefix("Environment=") {
             let (k, v) = kv.split_once('=').unwrap();
             env.push((k.to_string(), v.to_string()));
-        } else if let Some(cmd) = line.strip_prefix("ExecStart=") {
+        } else if let Some(cmd) = line.strip_prefix(&format!("{key}=")) {
             exec = Some(cmd.to_string());
         }
     }
-    let exec = exec.expect("ExecStart in alluxio-fuse@.service");
-    exec.split_whitespace()
+    let exec = exec.unwrap_or_else(|| panic!("no {key} in alluxio-fuse@.service"));
+    let mut words = Vec::new();
+    let mut rest = exec.trim();
+    while !rest.is_empty() {
+        let (word, tail) = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted.split_once('\'').expect("closing quote"),
+            None => rest.split_once(' ').unwrap_or((rest, "")),
+        };
+        words.push(word.to_string());
+        rest = tail.trim_start();
+    }
+    words
+        .into_iter()
         .map(|word| {
             let mut word = word.replace("%f", mnt.to_str().unwrap());
             for (k, v) in &env {
                 word = word.replace(&format!("${{{k}}}"), v);
             }
-            assert!(!word.contains('$') && !word.contains('%'), "{word} left");
-            word
+            assert!(!word.contains("${") && !word.contains('%'), "{word} left");
+            word.replace("$$", "$")
         })
         .collect()
 }
@@ -774,18 +794,19 @@ fn packages_build_install_and_run() {
     let mnt = root.join("mnt3");
     fs::create_dir_all(&mnt).unwrap();
     let guard = Unmount(mnt.clone());
-    let argv = fuse_unit_command(&mnt);
+    let argv = fuse_unit_command("ExecStart", &mnt);
     assert_eq!(argv[0], "/usr/bin/alluxio-fuse");
     let mut cmd = installed(&argv[0], root, &conf);
     cmd.args(&argv[1..]);
     let mut daemon = Proc::spawn("fuse-unit", cmd, &root.join("fuse-unit.log"));
-    let fuse_log = || daemon_log(root);
-    wait_for(
-        "the unit's mount",
-        Duration::from_secs(30),
-        &fuse_log,
-        &mut || mounted_source(&mnt).is_some(),
+    // ExecStartPost: returns once the mount is there.
+    let post = fuse_unit_command("ExecStartPost", &mnt);
+    let waited = Command::new(&post[0]).args(&post[1..]).output().unwrap();
+    check(
+        &waited,
+        &format!("ExecStartPost {post:?}:\n{}", daemon_log(root)),
     );
+    let fuse_log = || daemon_log(root);
     assert_eq!(mounted_source(&mnt).as_deref(), Some("alluxio:/"));
     assert_eq!(
         fs::read(mnt.join("data/hello.txt")).unwrap(),
