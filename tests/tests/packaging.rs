@@ -4,8 +4,8 @@
 //! (root only: CI runs as root on a throwaway machine) and uses what it
 //! installed: every binary's `--version` and `--help`, `systemd-analyze
 //! verify` on the units, a master and a worker started from `/usr/bin` with
-//! the shipped configuration (edited only for ports and directories), the
-//! CLI against them, the installed mount helper through `mount -t
+//! the shipped configuration (edited only for ports and directories), their
+//! `/metrics` and status pages, the CLI against them, the installed mount helper through `mount -t
 //! fuse.alluxio` and an fstab line, and the FUSE unit's command line. The
 //! package is purged at the end, whatever happened.
 //!
@@ -24,6 +24,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use alluxio_common::config::{keys, sources, Config, LoadOptions, Process};
+use alluxio_tests::http::{get, metric, scrape};
 use alluxio_tests::process::bin_dir;
 use alluxio_tests::{bin_path, free_port, Proc};
 
@@ -503,11 +504,34 @@ fn installed(bin: &str, home: &Path, conf: &Path) -> Command {
     cmd
 }
 
-/// Scrapes the servers' web ports. Placeholder for the metrics half of
-/// issue 5: when the master (19999) and the worker (30000) serve `/metrics`
-/// and a status page, fetch both here from the installed servers and check
-/// a few series (e.g. the worker's capacity, the leader state).
-fn check_web_pages(_master_web_port: u16, _worker_web_port: u16) {}
+/// The installed servers' web ports, as the shipped configuration sets them
+/// up: `/metrics` (Prometheus text) and the status page of each.
+fn check_web_pages(master_web_port: u16, worker_web_port: u16) {
+    let master = scrape(master_web_port);
+    assert_eq!(
+        metric(&master, "alluxio_master_is_leader", &[]),
+        Some(1.0),
+        "{master}"
+    );
+    let worker = scrape(worker_web_port);
+    assert!(
+        metric(
+            &worker,
+            "alluxio_worker_tier_capacity_bytes",
+            &[("tier", "MEM")]
+        )
+        .is_some_and(|c| c > 0.0),
+        "{worker}"
+    );
+    let (code, status) = get(master_web_port, "/").unwrap();
+    assert_eq!(code, 200, "{status}");
+    for needle in ["role:            LEADER", "workers:         1 live, 0 lost"] {
+        assert!(status.contains(needle), "{needle:?} missing:\n{status}");
+    }
+    let (code, status) = get(worker_web_port, "/").unwrap();
+    assert_eq!(code, 200, "{status}");
+    assert!(status.contains("MEM"), "{status}");
+}
 
 /// Waits until `cond` holds, or panics with `what` and the logs.
 fn wait_for(
