@@ -19,6 +19,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -387,12 +388,17 @@ fn check_versions_and_help() {
     }
 }
 
-fn check_installed_layout() {
-    assert!(user_exists(), "the package created no alluxio user");
-    let uid: u32 = run(Command::new("id").args(["-u", "alluxio"]))
+/// The `alluxio` user's uid (`-u`) or gid (`-g`).
+fn id_of(which: &str) -> u32 {
+    run(Command::new("id").args([which, "alluxio"]))
         .trim()
         .parse()
-        .unwrap();
+        .unwrap()
+}
+
+fn check_installed_layout() {
+    assert!(user_exists(), "the package created no alluxio user");
+    let uid = id_of("-u");
     for dir in ["/var/lib/alluxio", "/var/log/alluxio"] {
         let meta = fs::metadata(dir).unwrap_or_else(|e| panic!("{dir}: {e}"));
         assert!(meta.is_dir());
@@ -674,9 +680,21 @@ fn packages_build_install_and_run() {
     verify_units();
     eprintln!("installed and checked in {:?}", phase.elapsed());
 
-    // A master and a worker from /usr/bin with the shipped configuration.
+    // A master and a worker from /usr/bin with the shipped configuration,
+    // run as the package's `alluxio` user as the units run them.
     let phase = Instant::now();
     let root = dir.path();
+    let (uid, gid) = (id_of("-u"), id_of("-g"));
+    fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+    for d in ["work", "logs", "journal", "ufs", "tier0"] {
+        fs::create_dir_all(root.join(d)).unwrap();
+        std::os::unix::fs::chown(root.join(d), Some(uid), Some(gid)).unwrap();
+    }
+    // (std drops root's supplementary groups when it changes the uid.)
+    let as_alluxio = |mut cmd: Command| {
+        cmd.uid(uid).gid(gid);
+        cmd
+    };
     let (master_rpc, master_web, worker_rpc, worker_web) =
         (free_port(), free_port(), free_port(), free_port());
     let path = |p: &str| root.join(p).display().to_string();
@@ -695,15 +713,15 @@ fn packages_build_install_and_run() {
         ],
     );
     let cli = |args: &[&str]| run(installed("/usr/bin/alluxio", root, &conf).args(args));
-    cli(&["format"]);
+    run(as_alluxio(installed("/usr/bin/alluxio", root, &conf)).arg("format"));
     let master = Proc::spawn(
         "master",
-        installed("/usr/bin/alluxio-master", root, &conf),
+        as_alluxio(installed("/usr/bin/alluxio-master", root, &conf)),
         &root.join("master.log"),
     );
     let worker = Proc::spawn(
         "worker",
-        installed("/usr/bin/alluxio-worker", root, &conf),
+        as_alluxio(installed("/usr/bin/alluxio-worker", root, &conf)),
         &root.join("worker.log"),
     );
     let logs = || {
@@ -737,6 +755,16 @@ fn packages_build_install_and_run() {
     assert_eq!(
         cli(&["fs", "cat", "/data/hello.txt"]),
         "hello from the installed packages\n"
+    );
+    // The servers ran as `alluxio`: the journal they wrote is its.
+    let batches: Vec<_> = fs::read_dir(root.join("journal/log"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .collect();
+    assert!(!batches.is_empty(), "no journal batches");
+    assert!(
+        batches.iter().all(|m| m.uid() == uid),
+        "journal batches not owned by the alluxio user"
     );
     eprintln!("cluster from the installed layout in {:?}", phase.elapsed());
 
