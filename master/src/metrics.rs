@@ -116,7 +116,7 @@ fn refresh(role: &RoleCell) {
     let m = &*METRICS;
     let leading = role.leader().ok();
     m.is_leader.set(i64::from(leading.is_some()));
-    let (seq, term) = position(role);
+    let (seq, term) = role.journal_position();
     m.journal_sequence.set(seq as i64);
     m.journal_term.set(term as i64);
     if let Some(leadership) = leading {
@@ -133,21 +133,6 @@ fn refresh(role: &RoleCell) {
     }
 }
 
-/// `(sequence, term)` as `GetMasterInfo` reports them.
-fn position(role: &RoleCell) -> (u64, u64) {
-    match role.role() {
-        Role::Leader(l) => {
-            let term =
-                l.fs.namespace()
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .term();
-            (l.fs.writer().durable_seq(), term)
-        }
-        _ => role.position(),
-    }
-}
-
 /// The pages of the master's web port.
 pub fn pages(role: Arc<RoleCell>, cluster: Arc<ClusterFacts>) -> Pages {
     let for_refresh = role.clone();
@@ -161,7 +146,7 @@ pub fn pages(role: Arc<RoleCell>, cluster: Arc<ClusterFacts>) -> Pages {
 /// is, and (on the leader) the workers.
 fn status(role: &RoleCell, cluster: &ClusterFacts) -> String {
     let mut out = String::new();
-    let (seq, term) = position(role);
+    let (seq, term) = role.journal_position();
     let leading = role.leader().ok();
     let name = match (&leading, role.role()) {
         (Some(_), _) => "LEADER",

@@ -152,6 +152,22 @@ impl RoleCell {
         )
     }
 
+    /// `(sequence, term)` as this master reports it: what the leader has
+    /// made durable, or what a standby has applied.
+    pub fn journal_position(&self) -> (u64, u64) {
+        match self.role() {
+            Role::Leader(l) => {
+                let term =
+                    l.fs.namespace()
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .term();
+                (l.fs.writer().durable_seq(), term)
+            }
+            _ => self.position(),
+        }
+    }
+
     /// The leadership, if this master may serve now; otherwise the error
     /// that sends the client elsewhere.
     pub fn leader(&self) -> FsResult<Arc<Leadership>> {

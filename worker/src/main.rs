@@ -35,8 +35,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[command(
     name = "alluxio-worker",
     version = alluxio_common::version::VERSION,
-    after_help = "Runs in the foreground until SIGTERM or Ctrl-C; logs go to stderr (RUST_LOG \
-                  sets the level). Settings come from alluxio-site.properties and \
+    after_help = "Runs in the foreground until SIGTERM or Ctrl-C; logs go to stderr, or to a \
+                  rotated file in alluxio.logs.dir when stderr leads nowhere (level: \
+                  RUST_LOG or alluxio.logs.level). Settings come from alluxio-site.properties and \
                   alluxio-env.sh in $ALLUXIO_CONF_DIR, ~/.alluxio or /etc/alluxio, then the \
                   environment, then -D. Exits 2 on a bad setting."
 )]

@@ -167,7 +167,10 @@ pub fn logs_to_file() -> bool {
 /// `worker`, `fuse`), and returns where its lines go.
 pub fn init_process(name: &str, settings: &LogSettings) -> Result<Destination, LoggingError> {
     let filter = filter(settings)?;
-    let file = (settings.file.clone()).unwrap_or_else(|| settings.dir.join(format!("{name}.log")));
+    let file = settings
+        .file
+        .clone()
+        .unwrap_or_else(|| settings.dir.join(format!("{name}.log")));
     let destination = choose(&settings.target, under_systemd(), stderr_kind(), file);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -40,17 +40,7 @@ impl FileSystemMaster for FsService {
         _req: Request<GetMasterInfoRequest>,
     ) -> R<GetMasterInfoResponse> {
         let role = self.role.role();
-        let (journal_sequence, term) = match &role {
-            Role::Leader(l) => {
-                let term =
-                    l.fs.namespace()
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .term();
-                (l.fs.writer().durable_seq(), term)
-            }
-            _ => self.role.position(),
-        };
+        let (journal_sequence, term) = self.role.journal_position();
         let role_name = match self.role.leader() {
             Ok(_) => "LEADER",
             Err(_) if matches!(role, Role::Leader(_)) => "NOT_SERVING",
