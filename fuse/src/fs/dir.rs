@@ -72,6 +72,7 @@ impl Inner {
         if !dir && is_dir {
             return reply.error(Errno::EISDIR);
         }
+        self.settle_under(&path).await;
         match self.fs.delete(&path, DeleteOptions::default()).await {
             Ok(()) => {
                 self.inodes.removed(&path);
@@ -100,6 +101,8 @@ impl Inner {
         if src == dst {
             return reply.ok();
         }
+        self.settle_under(&src).await;
+        self.settle_under(&dst).await;
         if flags.contains(RenameFlags::RENAME_EXCHANGE) {
             let opts = RenameOptions {
                 exchange: true,

@@ -16,8 +16,10 @@ use fuser::{
     ReplyEmpty, ReplyOpen, ReplyWrite,
 };
 
+use bytes::Bytes;
+
 use super::handles::{Handle, SharedStage};
-use super::staging::read_piece;
+use super::staging::{read_piece, Staged};
 use super::Inner;
 use crate::errno::{errno, io_errno};
 
@@ -49,6 +51,8 @@ impl Inner {
             }
             s.handles += 1;
             if truncate && s.len().map_err(|e| io_errno(&e))? > 0 {
+                // Everything is discarded, lost bytes included.
+                s.lost = None;
                 s.file.set_len(0).map_err(|e| io_errno(&e))?;
                 s.sequence.reset(0).await;
                 s.dirty = true;
@@ -186,8 +190,23 @@ impl Inner {
                     Err(e) => reply.error(errno(&e)),
                 }
             }
-            Handle::Staged { stage, .. } => {
-                let s = stage.lock().await;
+            Handle::Staged { ino, stage, .. } => {
+                let mut s = stage.lock().await;
+                if let Err(e) = s.check() {
+                    return reply.error(errno(&e));
+                }
+                let overlaps = s
+                    .sequence
+                    .missing()
+                    .is_some_and(|(held, _)| offset + u64::from(size) > held);
+                if overlaps {
+                    if let Err(e) = self.settle(*ino, &mut s).await {
+                        return reply.error(errno(&e));
+                    }
+                    // Someone reads what is being written: stage in full
+                    // from now on, rather than settle again and again.
+                    s.sequence.broken().await;
+                }
                 match read_piece(&s.file, offset, size as usize) {
                     Ok(data) => reply.data(&data),
                     Err(e) => reply.error(io_errno(&e)),
@@ -197,7 +216,7 @@ impl Inner {
         }
     }
 
-    pub(super) async fn write(&self, fh: FileHandle, offset: u64, data: &[u8], reply: ReplyWrite) {
+    pub(super) async fn write(&self, fh: FileHandle, offset: u64, data: Bytes, reply: ReplyWrite) {
         let Some(h) = self.handles.get(fh.0) else {
             return reply.error(Errno::EBADF);
         };
@@ -211,6 +230,9 @@ impl Inner {
             return reply.error(Errno::EBADF);
         };
         let mut s = stage.lock().await;
+        if let Err(e) = s.check() {
+            return reply.error(errno(&e));
+        }
         let at = if *append {
             match s.len() {
                 Ok(l) => l,
@@ -219,17 +241,62 @@ impl Inner {
         } else {
             offset
         };
-        if let Err(e) = s.file.write_all_at(data, at) {
+        let len = data.len() as u32;
+        s.dirty = true;
+        // In-order writes of a streaming file go to the stream only.
+        if s.sequence.takes(at) {
+            if let Err(e) = s.sequence.send(data).await {
+                let e = s.lose(e);
+                return reply.error(errno(&e));
+            }
+            return reply.written(len);
+        }
+        if s.sequence.missing().is_some() {
+            if let Err(e) = self.settle(*ino, &mut s).await {
+                return reply.error(errno(&e));
+            }
+            s.dirty = true;
+        }
+        if let Err(e) = s.file.write_all_at(&data, at) {
             return reply.error(io_errno(&e));
         }
-        s.dirty = true;
         let path = self.inodes.path(INodeNo(*ino));
         let st = &mut *s;
         let (file, mode) = (&st.file, st.mode);
         st.sequence
-            .wrote(&self.fs, path, mode, at, data, file)
+            .wrote(&self.fs, path, mode, at, u64::from(len), file)
             .await;
-        reply.written(data.len() as u32)
+        reply.written(len)
+    }
+
+    /// Makes `ino`'s staged copy `s` whole (see `write_behind`); a version
+    /// this commits becomes the page cache's reference.
+    pub(super) async fn settle(&self, ino: u64, s: &mut Staged) -> Result<(), FsError> {
+        let path = self.inodes.path(INodeNo(ino));
+        if let Some(info) = s.settle(&self.fs, path.as_deref()).await? {
+            self.page_cache.committed(ino, &info);
+        }
+        Ok(())
+    }
+
+    /// Settles every staged copy at `path` or below it, before a rename or
+    /// unlink takes the name its stream completes under.
+    pub(super) async fn settle_under(&self, path: &str) {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        for (ino, stage) in self.handles.stages() {
+            let Some(p) = self.inodes.path(INodeNo(ino)) else {
+                continue;
+            };
+            if p != path && !p.starts_with(&prefix) {
+                continue;
+            }
+            let mut s = stage.lock().await;
+            if s.sequence.missing().is_some() && !s.retired {
+                if let Err(e) = self.settle(ino, &mut s).await {
+                    tracing::warn!("settling {p} before a namespace change failed: {e}");
+                }
+            }
+        }
     }
 
     /// Commits `ino`'s staged copy if dirty. An unlinked inode (no path)

@@ -98,6 +98,16 @@ impl Handles {
             .clone()
     }
 
+    /// Every staged copy, with its inode.
+    pub fn stages(&self) -> Vec<(u64, SharedStage)> {
+        self.staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(ino, s)| (*ino, s.clone()))
+            .collect()
+    }
+
     /// Drops `ino`'s staged copy (its last handle closed).
     pub fn drop_stage(&self, ino: u64) {
         self.staged

@@ -317,9 +317,9 @@ impl Filesystem for AlluxioFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        let data = data.to_vec();
+        let data = bytes::Bytes::copy_from_slice(data);
         self.spawn("write", move |s| async move {
-            s.write(fh, offset, &data, reply).await
+            s.write(fh, offset, data, reply).await
         });
     }
 

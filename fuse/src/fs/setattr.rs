@@ -61,6 +61,11 @@ impl Inner {
         if let Some(stage) = self.handles.stage_of(ino.0) {
             let mut s = stage.lock().await;
             if !s.retired {
+                s.check()?;
+                // Growing into bytes only the stream holds needs them back.
+                if s.sequence.missing().is_some_and(|(held, _)| size > held) {
+                    self.settle(ino.0, &mut s).await?;
+                }
                 s.file.set_len(size).map_err(local)?;
                 s.sequence.reset(size).await;
                 s.dirty = true;

@@ -49,6 +49,10 @@ pub struct Staged {
     pub info: FileInfo,
     /// Write-behind of in-order writes (see `write_behind`).
     pub sequence: Sequence,
+    /// Bytes that only a failed stream held are gone: every later
+    /// operation on this copy fails with this error, and the file keeps
+    /// its last committed version.
+    pub lost: Option<FsError>,
 }
 
 fn local(e: std::io::Error) -> FsError {
@@ -109,6 +113,7 @@ impl StagingDir {
             group: info.group.clone(),
             info: info.clone(),
             sequence: Sequence::starting_at(if empty { 0 } else { info.length }),
+            lost: None,
         })
     }
 
@@ -120,9 +125,85 @@ impl StagingDir {
 }
 
 impl Staged {
-    /// Current size of the staged bytes.
+    /// The file's current size: the staged bytes, or the end of what was
+    /// streamed past them.
     pub fn len(&self) -> std::io::Result<u64> {
-        Ok(self.file.metadata()?.len())
+        Ok(self.sequence.len(self.file.metadata()?.len()))
+    }
+
+    /// Records that bytes only the stream held are lost (see `lost`) and
+    /// returns the error for the caller.
+    pub fn lose(&mut self, e: FsError) -> FsError {
+        tracing::error!("write-behind failed, the file keeps its last committed version: {e}");
+        self.dirty = false;
+        self.lost = Some(e.clone());
+        e
+    }
+
+    /// The error every operation on a copy that lost bytes returns.
+    pub fn check(&self) -> FsResult<()> {
+        match &self.lost {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes the staged file whole again (see `write_behind`): completes
+    /// the stream as a version of `path` if one is open, then reads the
+    /// range only it held back from that version. Returns the version if
+    /// this committed one.
+    pub async fn settle(
+        &mut self,
+        fs: &FileSystem,
+        path: Option<&str>,
+    ) -> FsResult<Option<FileInfo>> {
+        self.check()?;
+        let Some((from, to)) = self.sequence.missing() else {
+            return Ok(None);
+        };
+        let Some(path) = path else {
+            let e = FsError::NotFound("the file being written has no name any more".into());
+            return Err(self.lose(e));
+        };
+        let committed = if self.sequence.streaming() {
+            Some(self.commit(fs, path).await?)
+        } else {
+            None
+        };
+        self.load_back(fs, path, from, to).await?;
+        Ok(committed)
+    }
+
+    /// Reads `from..to` of the version `self.info` back into the staged
+    /// file.
+    async fn load_back(&mut self, fs: &FileSystem, path: &str, from: u64, to: u64) -> FsResult<()> {
+        let mut input = fs.open_file(path).await?;
+        let current = input.info();
+        if current.id != self.info.id
+            || current.container_id != self.info.container_id
+            || current.length < to
+        {
+            let e = FsError::FailedPrecondition(format!(
+                "{path} was replaced while it was being written"
+            ));
+            return Err(self.lose(e));
+        }
+        input.seek(from);
+        let mut off = from;
+        while off < to {
+            let Some(chunk) = input.read_chunk().await? else {
+                break;
+            };
+            let take = chunk.len().min((to - off) as usize);
+            self.file.write_all_at(&chunk[..take], off).map_err(local)?;
+            off += take as u64;
+        }
+        if off < to {
+            let e = FsError::Corrupt(format!("{path}: the written version ends at {off}"));
+            return Err(self.lose(e));
+        }
+        self.sequence.loaded();
+        Ok(())
     }
 
     /// Commits the staged bytes as the new version of `path` and returns
@@ -133,19 +214,32 @@ impl Staged {
     /// numbers stay stable across commits and remounts and no temporary
     /// name ever appears in the directory. (A file that vanished meanwhile
     /// is created afresh.) If the upload fails the file is left incomplete
-    /// and `dirty` stays set, so the next flush or release retries.
+    /// and `dirty` stays set, so the next flush or release retries — unless
+    /// the failed stream held bytes the staged file lacks: then they are
+    /// lost (`lose`) and every later operation reports it.
     pub async fn commit(&mut self, fs: &FileSystem, path: &str) -> FsResult<FileInfo> {
+        self.check()?;
         let len = self.len().map_err(local)?;
+        let missing = self.sequence.missing();
         let mut info = match self.sequence.finish(len).await {
             Some(Ok(info)) => info,
+            // The stream held bytes the staged file does not.
+            Some(Err(e)) if missing.is_some() => return Err(self.lose(e)),
             Some(Err(e)) => {
                 tracing::warn!(
                     "completing the streamed version of {path} failed ({e}): uploading it again"
                 );
                 self.upload(fs, path, len).await?
             }
-            None => self.upload(fs, path, len).await?,
+            None => {
+                if let Some((from, to)) = missing {
+                    self.load_back(fs, path, from, to).await?;
+                }
+                self.upload(fs, path, len).await?
+            }
         };
+        // The version holds every byte now, whatever happens next.
+        self.info = info.clone();
         if info.owner != self.owner || info.group != self.group {
             let req = alluxio_proto::SetAttributeRequest {
                 path: path.to_string(),
