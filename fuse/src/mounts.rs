@@ -12,6 +12,9 @@ pub const SOURCE_PREFIX: &str = "alluxio:";
 /// One line of the mount table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
+    /// The device numbers, `major:minor` (also the name of the mount's
+    /// backing device under `/sys/class/bdi`).
+    pub device: String,
     pub mount_point: PathBuf,
     pub fs_type: String,
     pub source: String,
@@ -50,11 +53,14 @@ pub fn parse(text: &str) -> Vec<MountEntry> {
     text.lines()
         .filter_map(|line| {
             let (left, right) = line.split_once(" - ")?;
-            let mount_point = left.split(' ').nth(4)?;
+            let mut l = left.split(' ');
+            let device = l.nth(2)?;
+            let mount_point = l.nth(1)?;
             let mut r = right.split(' ');
             let fs_type = r.next()?;
             let source = r.next()?;
             Some(MountEntry {
+                device: device.to_string(),
                 mount_point: PathBuf::from(unescape(mount_point)),
                 fs_type: fs_type.to_string(),
                 source: unescape(source),
@@ -90,6 +96,7 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].mount_point, PathBuf::from("/mnt/my dir"));
         assert_eq!(t[1].source, "alluxio:/data");
+        assert_eq!(t[1].device, "0:50");
         assert!(t[1].is_ours());
         assert!(!t[0].is_ours());
     }

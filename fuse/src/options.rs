@@ -19,6 +19,10 @@ pub struct MountOptions {
     pub threads: usize,
     /// Largest write request the kernel sends (`max_write`, bytes).
     pub max_write: u32,
+    /// How far ahead the kernel reads a file read sequentially
+    /// (`max_readahead`, bytes): the mount's read-ahead window, set through
+    /// sysfs when the daemon runs as root (see `read_ahead`).
+    pub max_readahead: u32,
     /// Where files open for writing are staged (`staging_dir`).
     pub staging_dir: Option<PathBuf>,
     /// Let the kernel check permissions from the attributes
@@ -37,6 +41,7 @@ impl Default for MountOptions {
             entry_timeout: Duration::from_secs(1),
             threads: 4,
             max_write: 1 << 20,
+            max_readahead: 8 << 20,
             staging_dir: None,
             default_permissions: true,
             allow_other: false,
@@ -104,6 +109,7 @@ impl MountOptions {
             "entry_timeout" => self.entry_timeout = seconds(opt, need()?)?,
             "max_threads" | "n_threads" => self.threads = number(opt, need()?, 1, 256)? as usize,
             "max_write" => self.max_write = number(opt, need()?, 4096, 16 << 20)? as u32,
+            "max_readahead" => self.max_readahead = number(opt, need()?, 4096, 256 << 20)? as u32,
             "staging_dir" => self.staging_dir = Some(PathBuf::from(need()?)),
             "default_permissions" => self.default_permissions = true,
             "no_default_permissions" => self.default_permissions = false,
@@ -148,6 +154,9 @@ mod tests {
         assert_eq!(o.threads, 8);
         assert_eq!(o.kernel, vec![MountOption::RO]);
         assert!(o.default_permissions);
+        assert_eq!(o.max_readahead, 8 << 20);
+        let o = MountOptions::parse(&["max_readahead=1048576"]).unwrap();
+        assert_eq!(o.max_readahead, 1 << 20);
     }
 
     #[test]
@@ -156,5 +165,6 @@ mod tests {
         assert!(MountOptions::parse(&["attr_timeout=x"]).is_err());
         assert!(MountOptions::parse(&["attr_timeout"]).is_err());
         assert!(MountOptions::parse(&["max_write=1"]).is_err());
+        assert!(MountOptions::parse(&["max_readahead=512"]).is_err());
     }
 }

@@ -96,6 +96,12 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
         let unmounter = Unmounter::Fuser(session.unmount_callable());
         (session, unmounter)
     };
+    // Touches only sysfs and the mount table, not the mount, so it cannot
+    // wait on the session that is not serving yet.
+    match crate::read_ahead::set(&canon, opts.max_readahead) {
+        Ok(()) => tracing::debug!("read-ahead window: {} bytes", opts.max_readahead),
+        Err(e) => tracing::info!("keeping the kernel's read-ahead window: {e}"),
+    }
     let shown = canon.clone();
     let signals = rt.spawn(async move {
         let mut term =

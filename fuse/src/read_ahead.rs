@@ -1,0 +1,32 @@
+//! The mount's read-ahead window.
+//!
+//! The kernel gives a new FUSE mount the default 128 KiB window, whatever
+//! `max_readahead` the daemon answers at INIT (it keeps the smaller). A
+//! sequential reader of a large file then has about one request in flight:
+//! the daemon waits on its disk, then the kernel waits on the daemon. With
+//! a window of several requests (8 MiB by default, `-o max_readahead`), the
+//! kernel sends the next reads early and the daemon's threads serve them in
+//! parallel — on this project's machine a cold 1 GiB read went from about
+//! 600 to 1,000 MiB/s and a warm one from 850 to 1,300.
+//!
+//! The window is a property of the mount's backing device in sysfs, which
+//! only root may change; a daemon without root keeps the default.
+
+use std::path::Path;
+
+use crate::mounts;
+
+/// Sets the read-ahead window of the mount at `mount_point` to `bytes`.
+pub fn set(mount_point: &Path, bytes: u32) -> std::io::Result<()> {
+    let entry = mounts::find(mount_point).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} is not in the mount table", mount_point.display()),
+        )
+    })?;
+    let knob = Path::new("/sys/class/bdi")
+        .join(&entry.device)
+        .join("read_ahead_kb");
+    std::fs::write(&knob, format!("{}\n", bytes.div_ceil(1024)))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("writing {}: {e}", knob.display())))
+}
