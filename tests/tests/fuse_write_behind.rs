@@ -140,6 +140,19 @@ async fn truncate_unlink_and_rename_of_a_streaming_file() {
     drop(u);
     assert!(!pu.exists());
 
+    // A hard link made while streaming, then the name the stream was
+    // opened under is unlinked: the other name gets every byte.
+    let (ph, pl) = (m.p("h1.bin"), dir.path().join("h.bin"));
+    let (mut h, mut l) = (open_rw(&ph), open_rw(&pl));
+    write_in_order(&mut [&mut h, &mut l], 16, 12 * MIB);
+    fs::hard_link(&ph, m.p("h2.bin")).unwrap();
+    write_in_order(&mut [&mut h, &mut l], 17, 3 * MIB);
+    fs::remove_file(&ph).unwrap();
+    write_in_order(&mut [&mut h, &mut l], 18, 2 * MIB);
+    drop(h);
+    drop(l);
+    same_bytes(&m.p("h2.bin"), &pl, "hard link, first name unlinked");
+
     // Renamed (and its directory renamed) while open: every byte lands under
     // the final name.
     fs::create_dir(m.p("d1")).unwrap();

@@ -284,16 +284,15 @@ impl Inner {
     pub(super) async fn settle_under(&self, path: &str) {
         let prefix = format!("{}/", path.trim_end_matches('/'));
         for (ino, stage) in self.handles.stages() {
-            let Some(p) = self.inodes.path(INodeNo(ino)) else {
-                continue;
-            };
-            if p != path && !p.starts_with(&prefix) {
+            // Any name of it: its stream may complete under another one.
+            let paths = self.inodes.paths(INodeNo(ino));
+            if !paths.iter().any(|p| p == path || p.starts_with(&prefix)) {
                 continue;
             }
             let mut s = stage.lock().await;
             if s.sequence.missing().is_some() && !s.retired {
                 if let Err(e) = self.settle(ino, &mut s).await {
-                    tracing::warn!("settling {p} before a namespace change failed: {e}");
+                    tracing::warn!("settling {path} before a namespace change failed: {e}");
                 }
             }
         }

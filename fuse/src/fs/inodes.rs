@@ -83,6 +83,15 @@ impl Inodes {
             .and_then(|e| e.paths.first().cloned())
     }
 
+    /// Every known path of inode `ino` (several for hard links).
+    pub fn paths(&self, ino: INodeNo) -> Vec<String> {
+        self.lock()
+            .by_ino
+            .get(&ino.0)
+            .map(|e| e.paths.clone())
+            .unwrap_or_default()
+    }
+
     /// The path of `name` in directory `parent`.
     pub fn child(&self, parent: INodeNo, name: &str) -> Option<String> {
         self.path(parent).map(|p| child_path(&p, name))
