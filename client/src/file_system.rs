@@ -71,6 +71,10 @@ pub struct RenameOptions {
 pub struct DeleteOptions {
     pub recursive: bool,
     pub alluxio_only: bool,
+    /// The kind the path must have, checked by the master atomically with
+    /// the delete: `Some(true)` fails a non-directory with `NotDirectory`
+    /// (rmdir), `Some(false)` a directory with `IsDirectory` (unlink).
+    pub directory: Option<bool>,
 }
 
 fn op_id() -> Option<OperationId> {
@@ -364,6 +368,12 @@ impl FileSystem {
 
     /// Deletes `path`.
     pub async fn delete(&self, path: &str, opts: DeleteOptions) -> FsResult<()> {
+        self.delete_reply(path, opts).await.map(|_| ())
+    }
+
+    /// Deletes `path` and returns the master's reply, which describes the
+    /// parent directory after the delete.
+    pub async fn delete_reply(&self, path: &str, opts: DeleteOptions) -> FsResult<DeleteResponse> {
         let path = check(path)?;
         let op_id = op_id();
         self.inner
@@ -374,11 +384,11 @@ impl FileSystem {
                     recursive: opts.recursive,
                     alluxio_only: opts.alluxio_only,
                     op_id,
+                    directory: opts.directory,
                 };
                 async move { c.delete(req).await }
             })
             .await
-            .map(|_| ())
     }
 
     /// Renames `src` to `dst`, replacing an existing file at `dst`.
@@ -390,6 +400,17 @@ impl FileSystem {
     /// AlreadyExists if `dst` exists, `exchange` swaps two existing entries
     /// (both checked atomically by the master).
     pub async fn rename_with(&self, src: &str, dst: &str, opts: RenameOptions) -> FsResult<()> {
+        self.rename_reply(src, dst, opts).await.map(|_| ())
+    }
+
+    /// `rename_with`, returning the master's reply, which describes the
+    /// parent directories of `src` and `dst` after the rename.
+    pub async fn rename_reply(
+        &self,
+        src: &str,
+        dst: &str,
+        opts: RenameOptions,
+    ) -> FsResult<RenameResponse> {
         let (src, dst) = (check(src)?, check(dst)?);
         let op_id = op_id();
         self.inner
@@ -405,7 +426,6 @@ impl FileSystem {
                 async move { c.rename(req).await }
             })
             .await
-            .map(|_| ())
     }
 
     /// Changes mode, owner, group or times.

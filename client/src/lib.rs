@@ -24,5 +24,6 @@ pub use out_stream::FileOutStream;
 pub use alluxio_common::leader::{DiscoveryConfig, MasterDiscovery};
 pub use alluxio_common::{AlluxioPath, FsError, FsResult};
 pub use alluxio_proto::{
-    FileInfo, FileType, GetClusterInfoResponse, GetMasterInfoResponse, MountPointInfo, WriteType,
+    DeleteResponse, FileInfo, FileType, GetClusterInfoResponse, GetMasterInfoResponse,
+    MountPointInfo, RenameResponse, WriteType,
 };

@@ -159,3 +159,72 @@ async fn library_write_read_seek_and_namespace_ops() {
         "UFS directory not deleted"
     );
 }
+
+/// The calls that change a directory's entries describe the parent
+/// directory after the change (what the FUSE daemon caches instead of
+/// asking again), and a delete with a kind precondition fails atomically,
+/// deleting nothing, when the path has the other kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_changes_describe_the_parent_and_delete_checks_the_kind() {
+    use alluxio_client::{DeleteOptions, FsError, RenameOptions};
+
+    let cluster = Cluster::start(ClusterOptions::default()).await;
+    let fs = cluster.client();
+    let dir = fs.create_directory("/d", Default::default()).await.unwrap();
+    let root = dir.parent.as_deref().expect("parent of /d");
+    assert_eq!(root.path, "/");
+    let file = fs
+        .create_empty_file("/d/f", Default::default())
+        .await
+        .unwrap();
+    let parent = file.parent.as_deref().expect("parent of /d/f");
+    assert_eq!((parent.id, parent.path.as_str()), (dir.id, "/d"));
+    assert!(parent.mtime_ns >= file.mtime_ns && parent.mtime_ns > dir.mtime_ns);
+    assert_eq!(parent, &fs.get_status("/d").await.unwrap());
+    let sub = fs
+        .create_directory("/d/sub", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(sub.parent.as_deref().map(|p| p.nlink), Some(3));
+    let link = fs.link("/d/f", "/d/g").await.unwrap();
+    assert_eq!(link.nlink, 2);
+    assert_eq!(link.parent.as_deref().map(|p| p.id), Some(dir.id));
+
+    // unlink of a directory and rmdir of a file: refused, nothing deleted.
+    let unlink = DeleteOptions {
+        directory: Some(false),
+        ..Default::default()
+    };
+    let rmdir = DeleteOptions {
+        directory: Some(true),
+        ..Default::default()
+    };
+    let err = fs.delete("/d/sub", unlink.clone()).await.unwrap_err();
+    assert!(matches!(err, FsError::IsDirectory(_)), "{err}");
+    let err = fs.delete("/d/f", rmdir.clone()).await.unwrap_err();
+    assert!(matches!(err, FsError::NotDirectory(_)), "{err}");
+    assert!(fs.exists("/d/sub").await.unwrap());
+    assert!(fs.exists("/d/f").await.unwrap());
+    assert!(cluster.ufs_dir().join("d/sub").is_dir());
+    assert!(cluster.ufs_dir().join("d/f").is_file());
+
+    // The right kinds delete, and the reply describes the parent.
+    let before = fs.get_status("/d").await.unwrap();
+    let reply = fs.delete_reply("/d/sub", rmdir).await.unwrap();
+    let parent = reply.parent.expect("parent after rmdir");
+    assert_eq!(parent.nlink, 2);
+    assert!(parent.mtime_ns > before.mtime_ns);
+    let reply = fs.delete_reply("/d/g", unlink).await.unwrap();
+    assert_eq!(reply.parent.map(|p| p.id), Some(dir.id));
+    assert_eq!(fs.get_status("/d/f").await.unwrap().nlink, 1);
+    assert!(!fs.exists("/d/sub").await.unwrap());
+    assert!(!cluster.ufs_dir().join("d/sub").exists());
+
+    // A rename describes both parents.
+    let reply = fs
+        .rename_reply("/d/f", "/f", RenameOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(reply.src_parent.map(|p| p.path), Some("/d".to_string()));
+    assert_eq!(reply.dst_parent.map(|p| p.path), Some("/".to_string()));
+}

@@ -101,6 +101,7 @@ pub async fn rm(fs: &FileSystem, args: RmArgs) -> anyhow::Result<()> {
         let opts = DeleteOptions {
             recursive: args.recursive,
             alluxio_only: args.alluxio_only,
+            ..Default::default()
         };
         fs.delete(path, opts).await?;
         writeln!(std::io::stdout(), "{path} has been removed")?;

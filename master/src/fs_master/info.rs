@@ -85,7 +85,25 @@ impl FsMaster {
                 0
             },
             ufs_temp_path: String::new(),
+            parent: None,
         })
+    }
+
+    /// The reply describing the parent directory of `path` as it is now,
+    /// once everything it shows is durable: what the calls that change a
+    /// directory's entries send back, so a client that caches attributes
+    /// need not ask. `None` for the root, or if the parent cannot be
+    /// described (the change itself is durable already, so that is no
+    /// error: the client asks instead).
+    pub async fn parent_info(&self, path: &str) -> Option<FileInfo> {
+        let parent = AlluxioPath::parse(path).ok()?.parent()?;
+        let (info, seq) = {
+            let ns = self.read();
+            let inode = ns.resolve(&parent).ok()?;
+            (self.info(&ns, inode, &parent).ok()?, ns.last_seq())
+        };
+        self.settle(seq).await.ok()?;
+        Some(info)
     }
 }
 

@@ -9,7 +9,8 @@ use crate::namespace::inode::InodeExt;
 
 impl FsMaster {
     /// Deletes a file or directory (recursively if asked), from the UFS too
-    /// unless `alluxio_only`.
+    /// unless `alluxio_only`; fails without deleting anything if `directory`
+    /// names the other kind.
     pub async fn delete(&self, req: DeleteRequest) -> FsResult<()> {
         let path = parse_path(&req.path)?;
         if self.replayed(&req.op_id).await?.is_some() {
@@ -22,6 +23,14 @@ impl FsMaster {
         }
         self.load_path(&path).await?;
         let is_dir = self.read().resolve(&path)?.is_dir();
+        // The kind the caller expects (rmdir, unlink). The inode is checked
+        // again under the write lock below (same id, hence same kind), so
+        // the check and the delete are atomic.
+        match req.directory {
+            Some(true) if !is_dir => return Err(FsError::NotDirectory(path.to_string())),
+            Some(false) if is_dir => return Err(FsError::IsDirectory(path.to_string())),
+            _ => {}
+        }
         if is_dir && !req.recursive {
             // Emptiness counts what the UFS holds too.
             self.load_dir(&path).await?;

@@ -33,6 +33,13 @@ pub struct ClusterFacts {
 
 type R<T> = Result<Response<T>, Status>;
 
+/// `info` (the entry a call added at `path`) with its parent directory's
+/// attributes after the change.
+async fn with_parent(master: &FsMaster, mut info: FileInfo, path: &str) -> FileInfo {
+    info.parent = master.parent_info(path).await.map(Box::new);
+    info
+}
+
 #[tonic::async_trait]
 impl FileSystemMaster for FsService {
     async fn get_master_info(
@@ -69,15 +76,17 @@ impl FileSystemMaster for FsService {
     }
 
     async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
-        Ok(Response::new(
-            self.master()?.create_directory(req.into_inner()).await?,
-        ))
+        let req = req.into_inner();
+        let (master, path) = (self.master()?, req.path.clone());
+        let info = master.create_directory(req).await?;
+        Ok(Response::new(with_parent(&master, info, &path).await))
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
-        Ok(Response::new(
-            self.master()?.create_file(req.into_inner()).await?,
-        ))
+        let req = req.into_inner();
+        let (master, path) = (self.master()?, req.path.clone());
+        let info = master.create_file(req).await?;
+        Ok(Response::new(with_parent(&master, info, &path).await))
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
@@ -87,23 +96,37 @@ impl FileSystemMaster for FsService {
     }
 
     async fn create_node(&self, req: Request<CreateNodeRequest>) -> R<FileInfo> {
-        Ok(Response::new(
-            self.master()?.create_node(req.into_inner()).await?,
-        ))
+        let req = req.into_inner();
+        let (master, path) = (self.master()?, req.path.clone());
+        let info = master.create_node(req).await?;
+        Ok(Response::new(with_parent(&master, info, &path).await))
     }
 
     async fn link(&self, req: Request<LinkRequest>) -> R<FileInfo> {
-        Ok(Response::new(self.master()?.link(req.into_inner()).await?))
+        let req = req.into_inner();
+        let (master, dst) = (self.master()?, req.dst.clone());
+        let info = master.link(req).await?;
+        Ok(Response::new(with_parent(&master, info, &dst).await))
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
-        self.master()?.delete(req.into_inner()).await?;
-        Ok(Response::new(DeleteResponse {}))
+        let req = req.into_inner();
+        let (master, path) = (self.master()?, req.path.clone());
+        master.delete(req).await?;
+        Ok(Response::new(DeleteResponse {
+            parent: master.parent_info(&path).await,
+        }))
     }
 
     async fn rename(&self, req: Request<RenameRequest>) -> R<RenameResponse> {
-        self.master()?.rename(req.into_inner()).await?;
-        Ok(Response::new(RenameResponse {}))
+        let req = req.into_inner();
+        let master = self.master()?;
+        let (src, dst) = (req.src.clone(), req.dst.clone());
+        master.rename(req).await?;
+        Ok(Response::new(RenameResponse {
+            src_parent: master.parent_info(&src).await,
+            dst_parent: master.parent_info(&dst).await,
+        }))
     }
 
     async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
