@@ -9,6 +9,7 @@ use std::ffi::OsStr;
 
 use alluxio_client::{
     CreateDirectoryOptions, DeleteOptions, FileType as AlluxioType, FsError, RenameOptions,
+    RenameResponse,
 };
 use fuser::{
     Errno, FileHandle, FileType, INodeNo, RenameFlags, ReplyDirectory, ReplyDirectoryPlus,
@@ -26,7 +27,9 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let t = self.attrs.ticket();
         let r = self.fs.get_status(&path).await;
+        self.fetched(t, &r);
         self.reply_entry(r, reply).await;
     }
 
@@ -50,7 +53,9 @@ impl Inner {
             owner: Some(owner),
             group: Some(group),
         };
+        let t = self.attrs.ticket();
         let r = self.fs.create_directory(&path, opts).await;
+        self.entry_changed(t, parent, &r);
         self.reply_entry(r, reply).await;
     }
 
@@ -60,25 +65,31 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        // The master deletes either kind; POSIX wants the kind checked.
-        let info = match self.fs.get_status(&path).await {
-            Ok(i) => i,
-            Err(e) => return reply.error(errno(&e)),
+        // POSIX wants the kind checked (ENOTDIR, EISDIR): the master does
+        // it atomically with the delete.
+        let opts = DeleteOptions {
+            directory: Some(dir),
+            ..Default::default()
         };
-        let is_dir = info.file_type == AlluxioType::Directory as i32;
-        if dir && !is_dir {
-            return reply.error(Errno::ENOTDIR);
-        }
-        if !dir && is_dir {
-            return reply.error(Errno::EISDIR);
-        }
         self.settle_under(&path).await;
-        match self.fs.delete(&path, DeleteOptions::default()).await {
-            Ok(()) => {
-                self.inodes.removed(&path);
+        let t = self.attrs.ticket();
+        match self.fs.delete_reply(&path, opts).await {
+            Ok(r) => {
+                let mut stale = self.inodes.removed(&path);
+                stale.push(parent.0);
+                let fresh: Vec<_> = r
+                    .parent
+                    .iter()
+                    .map(|p| (self.inodes.ino_of(p.id), p))
+                    .collect();
+                self.attrs.changed(t, &stale, &fresh);
                 reply.ok()
             }
-            Err(e) => reply.error(errno(&e)),
+            Err(e) => {
+                // Refused, or lost its reply: the parent may have changed.
+                self.attrs.changed(t, &[parent.0], &[]);
+                reply.error(errno(&e))
+            }
         }
     }
 
@@ -103,47 +114,75 @@ impl Inner {
         }
         self.settle_under(&src).await;
         self.settle_under(&dst).await;
+        // Every inode the rename may touch, known before the inode table
+        // moves their paths; dropped from the attribute cache whatever the
+        // outcome (a failed rename may have deleted the target).
+        let mut stale = self.inodes.at(&src);
+        stale.extend(self.inodes.at(&dst));
+        stale.extend([parent.0, newparent.0]);
+        let t = self.attrs.ticket();
+        match self.rename_paths(&src, &dst, flags).await {
+            Ok(r) => {
+                let fresh: Vec<_> = [r.src_parent.as_ref(), r.dst_parent.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (self.inodes.ino_of(p.id), p))
+                    .collect();
+                self.attrs.changed(t, &stale, &fresh);
+                reply.ok()
+            }
+            Err(e) => {
+                self.attrs.changed(t, &stale, &[]);
+                reply.error(e)
+            }
+        }
+    }
+
+    /// The work of `rename` once both paths are known and differ; returns
+    /// the master's reply (the parents after the rename).
+    async fn rename_paths(
+        &self,
+        src: &str,
+        dst: &str,
+        flags: RenameFlags,
+    ) -> Result<RenameResponse, Errno> {
         if flags.contains(RenameFlags::RENAME_EXCHANGE) {
             let opts = RenameOptions {
                 exchange: true,
                 ..Default::default()
             };
-            return match self.fs.rename_with(&src, &dst, opts).await {
-                Ok(()) => {
-                    self.inodes.exchanged(&src, &dst);
-                    reply.ok()
-                }
-                Err(e) => reply.error(errno(&e)),
-            };
+            let r = self.fs.rename_reply(src, dst, opts).await;
+            let r = r.map_err(|e| errno(&e))?;
+            self.inodes.exchanged(src, dst);
+            return Ok(r);
         }
-        let target = match self.fs.get_status(&dst).await {
+        let target = match self.fs.get_status(dst).await {
             Ok(i) => Some(i),
             Err(FsError::NotFound(_)) => None,
-            Err(e) => return reply.error(errno(&e)),
+            Err(e) => return Err(errno(&e)),
         };
         let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         if let Some(t) = &target {
             if no_replace {
-                return reply.error(Errno::EEXIST);
+                return Err(Errno::EEXIST);
             }
             // POSIX: a directory may only replace an empty directory, a
             // file only a file. The master replaces files only.
             if t.file_type == AlluxioType::Directory as i32 {
-                let src_info = match self.fs.get_status(&src).await {
-                    Ok(i) => i,
-                    Err(e) => return reply.error(errno(&e)),
-                };
+                let src_info = self.fs.get_status(src).await.map_err(|e| errno(&e))?;
                 if src_info.file_type != AlluxioType::Directory as i32 {
-                    return reply.error(Errno::EISDIR);
+                    return Err(Errno::EISDIR);
                 }
-                match self.fs.list_status(&dst, false).await {
-                    Ok(l) if !l.is_empty() => return reply.error(Errno::ENOTEMPTY),
+                match self.fs.list_status(dst, false).await {
+                    Ok(l) if !l.is_empty() => return Err(Errno::ENOTEMPTY),
                     Ok(_) => {}
-                    Err(e) => return reply.error(errno(&e)),
+                    Err(e) => return Err(errno(&e)),
                 }
-                if let Err(e) = self.fs.delete(&dst, DeleteOptions::default()).await {
-                    return reply.error(errno(&e));
-                }
+                let opts = DeleteOptions {
+                    directory: Some(true),
+                    ..Default::default()
+                };
+                self.fs.delete(dst, opts).await.map_err(|e| errno(&e))?;
             }
         }
         // The master checks NOREPLACE again under its lock: a target that
@@ -152,16 +191,13 @@ impl Inner {
             no_replace,
             ..Default::default()
         };
-        match self.fs.rename_with(&src, &dst, opts).await {
-            Ok(()) => {
-                if target.is_some() {
-                    self.inodes.removed(&dst);
-                }
-                self.inodes.renamed(&src, &dst);
-                reply.ok()
-            }
-            Err(e) => reply.error(errno(&e)),
+        let r = self.fs.rename_reply(src, dst, opts).await;
+        let r = r.map_err(|e| errno(&e))?;
+        if target.is_some() {
+            self.inodes.removed(dst);
         }
+        self.inodes.renamed(src, dst);
+        Ok(r)
     }
 
     pub(super) async fn opendir(&self, ino: INodeNo, reply: ReplyOpen) {
@@ -169,6 +205,7 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let ticket = self.attrs.ticket();
         let infos = match self.fs.list_status(&path, false).await {
             Ok(l) => l,
             Err(e) => return reply.error(errno(&e)),
@@ -190,7 +227,7 @@ impl Inner {
                 info: Some(info),
             });
         }
-        let fh = self.handles.insert(Handle::Dir { entries });
+        let fh = self.handles.insert(Handle::Dir { entries, ticket });
         reply.opened(FileHandle(fh), fuser::FopenFlags::empty());
     }
 
@@ -198,7 +235,7 @@ impl Inner {
         let Some(h) = self.handles.get(fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        let Handle::Dir { entries } = &*h else {
+        let Handle::Dir { entries, .. } = &*h else {
             return reply.error(Errno::ENOTDIR);
         };
         for (i, e) in entries.iter().enumerate().skip(offset as usize) {
@@ -218,7 +255,7 @@ impl Inner {
         let Some(h) = self.handles.get(fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        let Handle::Dir { entries } = &*h else {
+        let Handle::Dir { entries, ticket } = &*h else {
             return reply.error(Errno::ENOTDIR);
         };
         for (i, e) in entries.iter().enumerate().skip(offset as usize) {
@@ -244,6 +281,7 @@ impl Inner {
             }
             if let Some(info) = &e.info {
                 self.inodes.remember(e.ino, &info.path);
+                self.attrs.fetched(*ticket, e.ino, info);
             }
         }
         reply.ok();

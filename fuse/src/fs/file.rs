@@ -73,7 +73,10 @@ impl Inner {
         let writable = flags.acc_mode() != OpenAccMode::O_RDONLY;
         let truncate = writable && flags.0 & libc::O_TRUNC != 0;
         let append = flags.0 & libc::O_APPEND != 0;
-        let info = match self.fs.get_status(&path).await {
+        let t = self.attrs.ticket();
+        let r = self.fs.get_status(&path).await;
+        self.fetched(t, &r);
+        let info = match r {
             Ok(i) => i,
             Err(e) => return reply.error(errno(&e)),
         };
@@ -129,7 +132,11 @@ impl Inner {
         };
         // The file exists (empty and complete) from now on; the staged copy
         // replaces it at the first flush that finds it dirty.
+        let t = self.attrs.ticket();
         let created = self.fs.create_empty_file(&path, opts).await;
+        if !matches!(created, Err(FsError::AlreadyExists(_))) {
+            self.entry_changed(t, parent, &created);
+        }
         let (info, existed) = match created {
             Ok(info) => (info, false),
             Err(FsError::AlreadyExists(_)) if flags & libc::O_EXCL == 0 => {
@@ -273,8 +280,17 @@ impl Inner {
     /// this commits becomes the page cache's reference.
     pub(super) async fn settle(&self, ino: u64, s: &mut Staged) -> Result<(), FsError> {
         let path = self.inodes.path(INodeNo(ino));
-        if let Some(info) = s.settle(&self.fs, path.as_deref()).await? {
-            self.page_cache.committed(ino, &info);
+        let t = self.attrs.ticket();
+        match s.settle(&self.fs, path.as_deref()).await {
+            Ok(Some(info)) => {
+                self.page_cache.committed(ino, &info);
+                self.attrs.changed(t, &[ino], &[(ino, &info)]);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.attrs.changed(t, &[ino], &[]);
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -311,8 +327,16 @@ impl Inner {
             s.sequence.broken().await;
             return Ok(());
         };
-        let info = s.commit(&self.fs, &path).await?;
+        let t = self.attrs.ticket();
+        let info = match s.commit(&self.fs, &path).await {
+            Ok(info) => info,
+            Err(e) => {
+                self.attrs.changed(t, &[ino], &[]);
+                return Err(e);
+            }
+        };
         self.page_cache.committed(ino, &info);
+        self.attrs.changed(t, &[ino], &[(ino, &info)]);
         Ok(())
     }
 

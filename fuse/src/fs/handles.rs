@@ -39,6 +39,8 @@ pub enum Handle {
     },
     Dir {
         entries: Vec<DirEntry>,
+        /// Taken before the listing was fetched.
+        ticket: super::attr_cache::Ticket,
     },
 }
 

@@ -97,6 +97,17 @@ impl Inodes {
         self.path(parent).map(|p| child_path(&p, name))
     }
 
+    /// The inodes the kernel knows at `path` (one, unless the table is
+    /// stale).
+    pub fn at(&self, path: &str) -> Vec<u64> {
+        self.lock()
+            .by_ino
+            .iter()
+            .filter(|(_, e)| e.paths.iter().any(|p| p == path))
+            .map(|(ino, _)| *ino)
+            .collect()
+    }
+
     /// Records that the kernel received inode `ino` at `path` once more.
     pub fn remember(&self, ino: u64, path: &str) {
         if ino == ROOT {
@@ -172,14 +183,17 @@ impl Inodes {
     /// more. An inode left with no known name keeps its lookup count (so
     /// `forget` balances) but has no path a later commit could write to;
     /// an open handle keeps working on its staged copy. A hard-linked file
-    /// keeps its other names.
-    pub fn removed(&self, path: &str) {
+    /// keeps its other names. Returns the inodes that lost the name.
+    pub fn removed(&self, path: &str) -> Vec<u64> {
         let mut t = self.lock();
+        let mut lost = Vec::new();
         for (ino, e) in t.by_ino.iter_mut() {
-            if *ino != ROOT {
+            if *ino != ROOT && e.paths.iter().any(|p| p == path) {
                 e.paths.retain(|p| p != path);
+                lost.push(*ino);
             }
         }
+        lost
     }
 }
 
@@ -228,7 +242,9 @@ mod tests {
         t.remember(5, "/a");
         t.remember(5, "/b");
         assert_eq!(t.path(INodeNo(5)).unwrap(), "/b");
-        t.removed("/b");
+        assert_eq!(t.at("/b"), vec![5]);
+        assert_eq!(t.removed("/b"), vec![5]);
+        assert!(t.at("/b").is_empty());
         assert_eq!(t.path(INodeNo(5)).unwrap(), "/a");
         t.renamed("/a", "/c");
         assert_eq!(t.path(INodeNo(5)).unwrap(), "/c");

@@ -4,9 +4,11 @@
 //! a slow RPC never blocks the kernel's other requests; the work is in the
 //! sibling modules, one per concern: `dir` (names: lookup, listing, mkdir,
 //! rmdir, unlink, rename), `file` (open, create, read, write, flush, fsync,
-//! release), `setattr` (getattr, setattr, truncate), `statfs`.
+//! release), `setattr` (getattr, setattr, truncate), `statfs`; attributes
+//! the daemon already has are kept in `attr_cache`.
 
 mod attr;
+mod attr_cache;
 mod dir;
 mod file;
 mod handles;
@@ -43,6 +45,7 @@ pub struct Inner {
     inodes: inodes::Inodes,
     handles: handles::Handles,
     page_cache: page_cache::PageCache,
+    attrs: attr_cache::AttrCache,
     ids: ids::Ids,
     staging: StagingDir,
     attr_ttl: Duration,
@@ -105,6 +108,7 @@ impl AlluxioFs {
                 inodes: inodes::Inodes::new(&root_info.path, root_info.id),
                 handles: handles::Handles::default(),
                 page_cache: page_cache::PageCache::default(),
+                attrs: attr_cache::AttrCache::new(opts.attr_timeout),
                 ids: ids::Ids::default(),
                 staging,
                 attr_ttl: opts.attr_timeout,
@@ -154,6 +158,28 @@ impl Inner {
         a
     }
 
+    /// Caches the attributes a lookup (begun at `t`) fetched.
+    fn fetched(&self, t: attr_cache::Ticket, r: &FsResult<FileInfo>) {
+        if let Ok(info) = r {
+            self.attrs.fetched(t, self.inodes.ino_of(info.id), info);
+        }
+    }
+
+    /// Records in the attribute cache what a change of directory `parent`
+    /// (begun at `t`) returned: the entry it made or changed and the
+    /// parent's new attributes. A failed change may still have happened
+    /// (a lost reply), so the parent's entry goes.
+    fn entry_changed(&self, t: attr_cache::Ticket, parent: INodeNo, r: &FsResult<FileInfo>) {
+        let Ok(info) = r else {
+            return self.attrs.changed(t, &[parent.0], &[]);
+        };
+        let mut fresh = vec![(self.inodes.ino_of(info.id), info)];
+        if let Some(p) = info.parent.as_deref() {
+            fresh.push((self.inodes.ino_of(p.id), p));
+        }
+        self.attrs.changed(t, &[parent.0], &fresh);
+    }
+
     /// Replies to an entry-creating request and records the inode.
     async fn reply_entry(&self, r: FsResult<FileInfo>, reply: ReplyEntry) {
         match r {
@@ -194,6 +220,7 @@ impl Filesystem for AlluxioFs {
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         if self.inner.inodes.forget(ino.0, nlookup) {
             self.inner.page_cache.forget(ino.0);
+            self.inner.attrs.forget(ino.0);
         }
     }
 

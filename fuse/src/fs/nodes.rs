@@ -51,7 +51,9 @@ impl Inner {
             group,
             ..Default::default()
         };
+        let t = self.attrs.ticket();
         let r = self.fs.create_node(req).await;
+        self.entry_changed(t, parent, &r);
         self.reply_entry(r, reply).await;
     }
 
@@ -86,7 +88,13 @@ impl Inner {
                 return reply.error(errno(&e));
             }
         }
+        let t = self.attrs.ticket();
         let r = self.fs.link(&src, &dst).await;
+        match &r {
+            Ok(_) => self.entry_changed(t, newparent, &r),
+            // The link count may have changed too (a lost reply).
+            Err(_) => self.attrs.changed(t, &[ino.0, newparent.0], &[]),
+        }
         self.reply_entry(r, reply).await;
     }
 
@@ -110,6 +118,7 @@ impl Inner {
             Err(e) => return reply.error(e),
         };
         let (owner, group) = self.names(caller);
+        let t = self.attrs.ticket();
         let r = match kind {
             None => {
                 let opts = CreateFileOptions {
@@ -133,6 +142,7 @@ impl Inner {
                 self.fs.create_node(req).await
             }
         };
+        self.entry_changed(t, parent, &r);
         self.reply_entry(r, reply).await;
     }
 }

@@ -49,7 +49,13 @@ impl Inner {
                 return reply.error(e);
             }
         };
-        match self.fs.get_status(&path).await {
+        if let Some((info, left)) = self.attrs.get(ino.0) {
+            return reply.attr(&left, &self.attr_of(&info).await);
+        }
+        let t = self.attrs.ticket();
+        let r = self.fs.get_status(&path).await;
+        self.fetched(t, &r);
+        match r {
             Ok(info) => reply.attr(&self.attr_ttl, &self.attr_of(&info).await),
             Err(e) => reply.error(errno(&e)),
         }
@@ -121,9 +127,18 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        let t = self.attrs.ticket();
         match self.apply(ino, &path, c).await {
-            Ok(info) => reply.attr(&self.attr_ttl, &self.attr_of(&info).await),
-            Err(e) => reply.error(errno(&e)),
+            Ok(info) => {
+                let fresh = (self.inodes.ino_of(info.id), &info);
+                self.attrs.changed(t, &[ino.0], &[fresh]);
+                reply.attr(&self.attr_ttl, &self.attr_of(&info).await)
+            }
+            Err(e) => {
+                // A truncate may have committed before the error.
+                self.attrs.changed(t, &[ino.0], &[]);
+                reply.error(errno(&e))
+            }
         }
     }
 }

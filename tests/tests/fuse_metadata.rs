@@ -1,0 +1,209 @@
+//! The metadata path of the FUSE mount (issue 4): how many master calls a
+//! create and an unlink cost (counted by the master's own metrics), and
+//! that answering the kernel from the daemon's attribute cache loses no
+//! consistency: a directory's times follow the changes made in it, unlink
+//! and rmdir check the kind, and a change made by another client shows
+//! through the mount once `attr_timeout` has passed.
+//!
+//! Every test unmounts (and stops the daemon) from a guard's `Drop`, so a
+//! failing assertion never leaves a mount behind.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::time::Duration;
+
+use alluxio_tests::fuse::{errno_of, Mounted};
+use alluxio_tests::http::scrape;
+
+/// The `FileSystemMaster` calls the master answered so far, by method.
+fn master_calls(m: &Mounted) -> BTreeMap<String, f64> {
+    let text = scrape(m.cluster.master_web_port(0));
+    let mut calls = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("alluxio_rpc_requests_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        if !labels.contains("service=\"FileSystemMaster\"") {
+            continue;
+        }
+        let method = labels
+            .split(',')
+            .find_map(|l| l.strip_prefix("method=\""))
+            .map(|m| m.trim_end_matches('"').to_string())
+            .unwrap_or_default();
+        *calls.entry(method).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+    }
+    calls
+}
+
+/// The calls made between two readings, by method, and their total.
+fn delta(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+) -> (BTreeMap<String, f64>, f64) {
+    let mut d = BTreeMap::new();
+    for (method, n) in after {
+        let n = n - before.get(method).copied().unwrap_or(0.0);
+        if n > 0.0 {
+            d.insert(method.clone(), n);
+        }
+    }
+    let total = d.values().sum();
+    (d, total)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_and_an_unlink_cost_at_most_two_master_calls() {
+    const N: usize = 50;
+    let m = Mounted::start("/", "").await;
+    fs::create_dir(m.p("d")).unwrap();
+    let names: Vec<_> = (0..N).map(|i| m.p(&format!("d/f{i:03}"))).collect();
+
+    let before = master_calls(&m);
+    for p in &names {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(p)
+            .unwrap();
+    }
+    let after_create = master_calls(&m);
+    let (calls, total) = delta(&before, &after_create);
+    assert!(
+        total <= (2 * N) as f64,
+        "{N} creates made {total} master calls: {calls:?}"
+    );
+    assert_eq!(calls.get("CreateFile"), Some(&(N as f64)), "{calls:?}");
+
+    for p in &names {
+        fs::remove_file(p).unwrap();
+    }
+    let (calls, total) = delta(&after_create, &master_calls(&m));
+    assert!(
+        total <= (2 * N) as f64,
+        "{N} unlinks made {total} master calls: {calls:?}"
+    );
+    assert_eq!(calls.get("Delete"), Some(&(N as f64)), "{calls:?}");
+
+    // Exactly the files that should be gone are gone, for the cluster too.
+    assert_eq!(fs::read_dir(m.p("d")).unwrap().count(), 0);
+    let fs_client = m.cluster.client();
+    assert!(fs_client.list_status("/d", false).await.unwrap().is_empty());
+    for p in &names {
+        assert_eq!(errno_of(fs::metadata(p)), libc::ENOENT, "{}", p.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_times_follow_changes_and_unlink_rmdir_check_the_kind() {
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
+    fs::create_dir(m.p("d")).unwrap();
+    fs::create_dir(m.p("d/sub")).unwrap();
+    let times = |path: &std::path::Path| {
+        let md = fs::metadata(path).unwrap();
+        (
+            md.mtime_nsec() + md.mtime() * 1_000_000_000,
+            md.ctime_nsec() + md.ctime() * 1_000_000_000,
+        )
+    };
+
+    let before = times(&m.p("d"));
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(m.p("d/f"), b"").unwrap();
+    let created = times(&m.p("d"));
+    assert!(
+        created.0 > before.0 && created.1 > before.1,
+        "{before:?} -> {created:?}"
+    );
+
+    std::thread::sleep(Duration::from_millis(20));
+    fs::remove_file(m.p("d/f")).unwrap();
+    let unlinked = times(&m.p("d"));
+    assert!(
+        unlinked.0 > created.0 && unlinked.1 > created.1,
+        "{created:?} -> {unlinked:?}"
+    );
+    assert_eq!(
+        fs::metadata(m.p("d")).unwrap().nlink(),
+        3,
+        "d, its . and sub's .."
+    );
+
+    std::thread::sleep(Duration::from_millis(20));
+    fs::create_dir(m.p("d/sub2")).unwrap();
+    assert!(times(&m.p("d")).0 > unlinked.0);
+    assert_eq!(fs::metadata(m.p("d")).unwrap().nlink(), 4);
+    fs::remove_dir(m.p("d/sub2")).unwrap();
+    assert_eq!(fs::metadata(m.p("d")).unwrap().nlink(), 3);
+
+    // unlink of a directory, rmdir of a file: refused, nothing removed.
+    fs::write(m.p("d/file"), b"x").unwrap();
+    assert_eq!(errno_of(fs::remove_file(m.p("d/sub"))), libc::EISDIR);
+    assert_eq!(errno_of(fs::remove_dir(m.p("d/file"))), libc::ENOTDIR);
+    assert!(fs::metadata(m.p("d/sub")).unwrap().is_dir());
+    assert_eq!(fs::read(m.p("d/file")).unwrap(), b"x");
+    let fs_client = m.cluster.client();
+    assert!(fs_client.exists("/d/sub").await.unwrap());
+    assert!(fs_client.exists("/d/file").await.unwrap());
+    // A rename changes both parents' times.
+    fs::create_dir(m.p("e")).unwrap();
+    let (d0, e0) = (times(&m.p("d")), times(&m.p("e")));
+    std::thread::sleep(Duration::from_millis(20));
+    fs::rename(m.p("d/file"), m.p("e/file")).unwrap();
+    assert!(times(&m.p("d")).0 > d0.0 && times(&m.p("e")).0 > e0.0);
+    assert_eq!(fs::read(m.p("e/file")).unwrap(), b"x");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_changes_show_after_the_attribute_timeout() {
+    let m = Mounted::start("/", "attr_timeout=0.3,entry_timeout=0.3").await;
+    let client = m.cluster.client();
+    fs::create_dir(m.p("d")).unwrap();
+    fs::write(m.p("d/f"), b"abc").unwrap();
+    fs::write(m.p("d/gone"), b"").unwrap();
+    // Attributes through the mount are fresh in the kernel and the daemon.
+    let d = fs::metadata(m.p("d")).unwrap();
+    assert_eq!(fs::metadata(m.p("d/f")).unwrap().len(), 3);
+    assert!(fs::metadata(m.p("d/gone")).is_ok());
+
+    // Another client changes the directory and the file.
+    client
+        .set_attribute(alluxio_proto::SetAttributeRequest {
+            path: "/d".into(),
+            mode: Some(0o700),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut out = client
+        .create_file(
+            "/d/f",
+            alluxio_client::CreateFileOptions {
+                overwrite: true,
+                keep_inode: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    out.write(b"longer now").await.unwrap();
+    out.close().await.unwrap();
+    client
+        .create_empty_file("/d/new", Default::default())
+        .await
+        .unwrap();
+    client.delete("/d/gone", Default::default()).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let d2 = fs::metadata(m.p("d")).unwrap();
+    assert_eq!(d2.permissions().mode() & 0o7777, 0o700);
+    assert!(d2.mtime_nsec() != d.mtime_nsec() || d2.mtime() != d.mtime());
+    assert_eq!(fs::metadata(m.p("d/f")).unwrap().len(), 10);
+    assert_eq!(fs::read(m.p("d/f")).unwrap(), b"longer now");
+    assert!(fs::metadata(m.p("d/new")).is_ok());
+    assert_eq!(errno_of(fs::metadata(m.p("d/gone"))), libc::ENOENT);
+}
