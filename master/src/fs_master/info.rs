@@ -89,21 +89,21 @@ impl FsMaster {
         })
     }
 
-    /// The reply describing the parent directory of `path` as it is now,
-    /// once everything it shows is durable: what the calls that change a
-    /// directory's entries send back, so a client that caches attributes
-    /// need not ask. `None` for the root, or if the parent cannot be
-    /// described (the change itself is durable already, so that is no
-    /// error: the client asks instead).
-    pub async fn parent_info(&self, path: &str) -> Option<FileInfo> {
+    /// The reply describing the parent directory of `path` as it is now:
+    /// what the calls that change a directory's entries send back (after
+    /// their own change is durable), so a client that caches attributes
+    /// need not ask. `None` for the root, if the parent cannot be described,
+    /// or if the namespace holds changes that are not durable yet: showing
+    /// them would mean waiting for them, which would slow every concurrent
+    /// change for the sake of an optional field (the client asks instead).
+    pub fn parent_info(&self, path: &str) -> Option<FileInfo> {
         let parent = AlluxioPath::parse(path).ok()?.parent()?;
-        let (info, seq) = {
-            let ns = self.read();
-            let inode = ns.resolve(&parent).ok()?;
-            (self.info(&ns, inode, &parent).ok()?, ns.last_seq())
-        };
-        self.settle(seq).await.ok()?;
-        Some(info)
+        let ns = self.read();
+        if ns.last_seq() > self.writer.durable_seq() {
+            return None;
+        }
+        let inode = ns.resolve(&parent).ok()?;
+        self.info(&ns, inode, &parent).ok()
     }
 }
 

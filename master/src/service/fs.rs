@@ -35,8 +35,8 @@ type R<T> = Result<Response<T>, Status>;
 
 /// `info` (the entry a call added at `path`) with its parent directory's
 /// attributes after the change.
-async fn with_parent(master: &FsMaster, mut info: FileInfo, path: &str) -> FileInfo {
-    info.parent = master.parent_info(path).await.map(Box::new);
+fn with_parent(master: &FsMaster, mut info: FileInfo, path: &str) -> FileInfo {
+    info.parent = master.parent_info(path).map(Box::new);
     info
 }
 
@@ -79,14 +79,14 @@ impl FileSystemMaster for FsService {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
         let info = master.create_directory(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path).await))
+        Ok(Response::new(with_parent(&master, info, &path)))
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
         let info = master.create_file(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path).await))
+        Ok(Response::new(with_parent(&master, info, &path)))
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
@@ -99,14 +99,14 @@ impl FileSystemMaster for FsService {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
         let info = master.create_node(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path).await))
+        Ok(Response::new(with_parent(&master, info, &path)))
     }
 
     async fn link(&self, req: Request<LinkRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, dst) = (self.master()?, req.dst.clone());
         let info = master.link(req).await?;
-        Ok(Response::new(with_parent(&master, info, &dst).await))
+        Ok(Response::new(with_parent(&master, info, &dst)))
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
@@ -114,7 +114,7 @@ impl FileSystemMaster for FsService {
         let (master, path) = (self.master()?, req.path.clone());
         master.delete(req).await?;
         Ok(Response::new(DeleteResponse {
-            parent: master.parent_info(&path).await,
+            parent: master.parent_info(&path),
         }))
     }
 
@@ -124,8 +124,8 @@ impl FileSystemMaster for FsService {
         let (src, dst) = (req.src.clone(), req.dst.clone());
         master.rename(req).await?;
         Ok(Response::new(RenameResponse {
-            src_parent: master.parent_info(&src).await,
-            dst_parent: master.parent_info(&dst).await,
+            src_parent: master.parent_info(&src),
+            dst_parent: master.parent_info(&dst),
         }))
     }
 
