@@ -109,17 +109,18 @@ async fn serve(
     let block_service = BlockMasterServer::new(BlockService { role })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    // The builder's `tcp_nodelay` only applies to the listener it binds
+    // itself; ours must set it on every accepted connection. Without it, a
+    // reply's trailers (a second small write) waited for the client's
+    // delayed ACK: 40 ms per call.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .layer(alluxio_common::metrics::rpc::RpcMetricsLayer)
         .add_service(fs_service)
         .add_service(block_service)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            async move {
-                let _ = stop.wait_for(|s| *s).await;
-            },
-        )
+        .serve_with_incoming_shutdown(incoming, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
         .await
         .context("RPC server failed")
 }
