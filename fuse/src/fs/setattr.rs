@@ -102,7 +102,7 @@ impl Inner {
             atime_ns: c.atime.map(time_ns),
             ..Default::default()
         };
-        let info = if req.mode.is_some()
+        let mut info = if req.mode.is_some()
             || req.owner.is_some()
             || req.group.is_some()
             || req.mtime_ns.is_some()
@@ -112,6 +112,13 @@ impl Inner {
         } else {
             self.fs.get_status(path).await?
         };
+        // The file is `size` long now, in its staged copy or in the version
+        // committed from it. The master's answer may predate that commit
+        // (a release of the last handle racing this truncate commits the
+        // staged copy and drops it), so it does not decide the size.
+        if let Some(size) = c.size {
+            info.length = size;
+        }
         // A staged copy must commit with the new mode and ownership.
         if let Some(stage) = self.handles.stage_of(ino.0) {
             let mut s = stage.lock().await;
