@@ -207,3 +207,55 @@ async fn another_clients_changes_show_after_the_attribute_timeout() {
     assert!(fs::metadata(m.p("d/new")).is_ok());
     assert_eq!(errno_of(fs::metadata(m.p("d/gone"))), libc::ENOENT);
 }
+
+/// Drops the kernel's dentries and inodes (as memory pressure would), so
+/// the next path walk sends lookups to the daemon.
+fn drop_dentries() {
+    fs::write("/proc/sys/vm/drop_caches", "2").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_after_a_listing_are_answered_without_the_master_and_stay_right() {
+    const N: usize = 40;
+    // A long timeout, so nothing expires while the test runs on a busy
+    // machine.
+    let m = Mounted::start("/", "attr_timeout=30,entry_timeout=30").await;
+    fs::create_dir(m.p("a")).unwrap();
+    for i in 0..N {
+        fs::write(m.p(&format!("a/f{i:02}")), format!("{i}")).unwrap();
+    }
+    assert_eq!(fs::read_dir(m.p("a")).unwrap().count(), N);
+
+    // `ls -l`, then the kernel forgets: the stats cost no master call.
+    drop_dentries();
+    let listed: Vec<_> = fs::read_dir(m.p("a"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .collect();
+    assert_eq!(listed.len(), N);
+    drop_dentries();
+    let before = master_calls(&m);
+    for i in 0..N {
+        let md = fs::metadata(m.p(&format!("a/f{i:02}"))).unwrap();
+        assert_eq!(md.len(), format!("{i}").len() as u64);
+    }
+    let (calls, total) = delta(&before, &master_calls(&m));
+    assert!(total <= 1.0, "{N} stats made {total} master calls: {calls:?}");
+
+    // Changes made through the mount are never hidden by the cache: an
+    // unlinked name is gone, a rewritten file shows its new size...
+    drop_dentries();
+    fs::remove_file(m.p("a/f00")).unwrap();
+    fs::write(m.p("a/f01"), b"longer contents").unwrap();
+    drop_dentries();
+    assert_eq!(errno_of(fs::metadata(m.p("a/f00"))), libc::ENOENT);
+    assert_eq!(fs::metadata(m.p("a/f01")).unwrap().len(), 15);
+    // ...and after a directory moved, its old paths name nothing (a new
+    // directory in its place is empty).
+    fs::rename(m.p("a"), m.p("b")).unwrap();
+    fs::create_dir(m.p("a")).unwrap();
+    drop_dentries();
+    assert_eq!(errno_of(fs::metadata(m.p("a/f02"))), libc::ENOENT);
+    assert_eq!(fs::read(m.p("b/f02")).unwrap(), b"2");
+    assert_eq!(fs::read_dir(m.p("a")).unwrap().count(), 0);
+}

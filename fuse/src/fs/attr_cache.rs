@@ -18,6 +18,12 @@
 //! cached (it may describe the state before the change): every fill
 //! carries a [`Ticket`] taken when its request began, and a change moves
 //! the cache to a new epoch. A zero `attr_timeout` disables the cache.
+//!
+//! Lookups are answered from it too, by the path an entry was fetched
+//! under (checked against the entry, forgotten at every rename): once the
+//! kernel drops its dentries (memory pressure, `drop_caches`), a `stat`
+//! soon after a listing or a lookup costs no RPC, within the same
+//! `attr_timeout` bound. Missing names are never cached.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -44,6 +50,9 @@ struct Entry {
 
 struct State {
     entries: HashMap<u64, Entry>,
+    /// Which inode each cached entry's path named when it was cached;
+    /// checked against the entry on use, cleared when paths move.
+    by_path: HashMap<String, u64>,
     /// Moves on at every change made through this mount.
     epoch: u64,
 }
@@ -72,6 +81,7 @@ impl AttrCache {
             ttl,
             state: Mutex::new(State {
                 entries: HashMap::new(),
+                by_path: HashMap::new(),
                 epoch: 0,
             }),
         }
@@ -103,6 +113,21 @@ impl AttrCache {
         }
     }
 
+    /// The inode at `path`, with its cached attributes and how long they
+    /// stay valid: a lookup answered without the master, as the kernel
+    /// would have from its own dentry cache had it kept it.
+    pub fn lookup(&self, path: &str) -> Option<(u64, FileInfo, Duration)> {
+        let ino = *self.lock().by_path.get(path)?;
+        let (info, left) = self.get(ino)?;
+        (info.path == path).then_some((ino, info, left))
+    }
+
+    /// Names moved through this mount (a rename): entries keep the paths
+    /// they were fetched under, which may now name something else.
+    pub fn paths_moved(&self) {
+        self.lock().by_path.clear();
+    }
+
     /// Caches `info` as `ino`'s attributes, fetched by a request that began
     /// at `t` and changed nothing; ignored if anything changed through this
     /// mount since.
@@ -131,11 +156,6 @@ impl AttrCache {
         }
     }
 
-    /// The kernel forgot `ino`.
-    pub fn forget(&self, ino: u64) {
-        self.lock().entries.remove(&ino);
-    }
-
     fn insert(&self, s: &mut State, t: Ticket, ino: u64, info: &FileInfo) {
         let now = Instant::now();
         let expires = t.at + self.ttl;
@@ -147,8 +167,13 @@ impl AttrCache {
             if s.entries.len() >= MAX_ENTRIES {
                 s.entries.clear();
             }
+            let State {
+                entries, by_path, ..
+            } = &mut *s;
+            by_path.retain(|_, ino| entries.contains_key(ino));
         }
         let info = slim(info);
+        s.by_path.insert(info.path.clone(), ino);
         s.entries.insert(ino, Entry { info, expires });
     }
 }
@@ -178,6 +203,32 @@ mod tests {
         // A request that began too long ago fills nothing.
         c.fetched(t, 6, &info(6, 1));
         assert!(c.get(6).is_none());
+    }
+
+    #[test]
+    fn lookups_by_path_check_the_entry_and_stop_when_paths_move() {
+        let c = AttrCache::new(Duration::from_secs(10));
+        let at = |id, path: &str| FileInfo {
+            id,
+            path: path.into(),
+            ..Default::default()
+        };
+        let t = c.ticket();
+        c.fetched(t, 5, &at(5, "/d/a"));
+        c.fetched(t, 6, &at(6, "/d/b"));
+        assert_eq!(c.lookup("/d/a").unwrap().0, 5);
+        assert!(c.lookup("/d/c").is_none());
+        // An unlink drops the entry, and with it the answer for its path.
+        c.changed(c.ticket(), &[5], &[]);
+        assert!(c.lookup("/d/a").is_none());
+        // An entry fetched again under another name answers only that one.
+        c.fetched(c.ticket(), 6, &at(6, "/e/b"));
+        assert!(c.lookup("/d/b").is_none());
+        assert_eq!(c.lookup("/e/b").unwrap().0, 6);
+        // A rename may move whole subtrees: no path is trusted after it.
+        c.paths_moved();
+        assert!(c.lookup("/e/b").is_none());
+        assert!(c.get(6).is_some(), "attributes by inode stay");
     }
 
     #[test]
@@ -212,7 +263,6 @@ mod tests {
         c.changed(b, &[], &[(1, &info(1, 9))]);
         c.changed(a, &[], &[(1, &info(1, 8))]);
         assert!(c.get(1).is_none());
-        c.forget(1);
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
+        if let Some((ino, info, left)) = self.attrs.lookup(&path) {
+            let a = self.attr_of(&info).await;
+            self.inodes.remember(ino, &info.path);
+            return reply.entry(&left.min(self.entry_ttl), &a, fuser::Generation(0));
+        }
         let t = self.attrs.ticket();
         let r = self.fs.get_status(&path).await;
         self.fetched(t, &r);
@@ -117,6 +122,7 @@ impl Inner {
         // Every inode the rename may touch, known before the inode table
         // moves their paths; dropped from the attribute cache whatever the
         // outcome (a failed rename may have deleted the target).
+        self.attrs.paths_moved();
         let mut stale = self.inodes.at(&src);
         stale.extend(self.inodes.at(&dst));
         stale.extend([parent.0, newparent.0]);

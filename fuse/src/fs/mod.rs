@@ -220,7 +220,9 @@ impl Filesystem for AlluxioFs {
     fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
         if self.inner.inodes.forget(ino.0, nlookup) {
             self.inner.page_cache.forget(ino.0);
-            self.inner.attrs.forget(ino.0);
+            // Its attributes stay cached until they expire: a lookup of
+            // the same name soon after (the kernel dropped its dentries
+            // under memory pressure) is answered from them.
         }
     }
 
