@@ -240,7 +240,10 @@ async fn lookups_after_a_listing_are_answered_without_the_master_and_stay_right(
         assert_eq!(md.len(), format!("{i}").len() as u64);
     }
     let (calls, total) = delta(&before, &master_calls(&m));
-    assert!(total <= 1.0, "{N} stats made {total} master calls: {calls:?}");
+    assert!(
+        total <= 1.0,
+        "{N} stats made {total} master calls: {calls:?}"
+    );
 
     // Changes made through the mount are never hidden by the cache: an
     // unlinked name is gone, a rewritten file shows its new size...
