@@ -2,6 +2,8 @@
 //! real ZooKeeper; `tar xf` of an archive of a few thousand small files into
 //! the mount while the leader is SIGKILLed twice (restarted in between).
 //! tar must exit 0 and every extracted file must hold exactly its bytes.
+//! And a large file streamed (write-behind, no local copy) while the leader
+//! is SIGKILLed: every write, fsync and close succeeds, the bytes are exact.
 //!
 //! The guard's `Drop` unmounts, stops the daemon and kills tar on every path.
 
@@ -204,4 +206,68 @@ async fn tar_into_the_mount_survives_two_leader_kills() {
     // And the cluster agrees: the directory listing is complete.
     let names = fs::read_dir(mnt.join("x/dir03")).unwrap().count();
     assert_eq!(names, FILES_PER_DIR);
+}
+
+/// A large file written in order streams its new version to the workers
+/// without a local copy (write-behind); a leader SIGKILLed in the middle,
+/// while blocks are being committed, must not cost the writer anything:
+/// every write, the fsync and the close succeed and the file holds exactly
+/// its bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_large_write_survives_a_leader_kill() {
+    const MIB: usize = 1 << 20;
+    const TOTAL: usize = 96 * MIB;
+    let cluster = Cluster::start(ClusterOptions {
+        masters: 3,
+        workers: 1,
+        zookeeper: Zk::Single,
+        // Many blocks, so the kill lands among block commits.
+        properties: vec![("alluxio.user.block.size.bytes.default".into(), "4MB".into())],
+    })
+    .await;
+    let fuse = FuseMount::start(&cluster, "/", "attr_timeout=1,entry_timeout=1");
+    let mnt = fuse.mnt.clone();
+    let mut m = Mounted {
+        tar: None,
+        _fuse: fuse,
+        cluster,
+    };
+    let data = test_bytes(7, TOTAL);
+    let path = mnt.join("big.bin");
+    let writer = {
+        let (path, data) = (path.clone(), data.clone());
+        std::thread::spawn(move || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = fs::File::create(&path)?;
+            for chunk in data.chunks(MIB) {
+                f.write_all(chunk)?;
+            }
+            f.sync_all()
+        })
+    };
+    // Kill the leader once the stream is well under way.
+    let until = Instant::now() + Duration::from_secs(60);
+    while fs::metadata(&path).map(|md| md.len()).unwrap_or(0) < 24 * MIB as u64 {
+        assert!(Instant::now() < until, "the writer made no progress");
+        assert!(!writer.is_finished(), "the writer finished before the kill");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let old = m.cluster.leader().await;
+    m.cluster.kill_master_i(old);
+    let new = m
+        .cluster
+        .wait_new_leader(old, Duration::from_secs(30))
+        .await;
+    eprintln!("killed leader {old}, master {new} leads");
+    let written = tokio::task::spawn_blocking(move || writer.join().unwrap())
+        .await
+        .unwrap();
+    if let Err(e) = written {
+        panic!("the writer failed: {e}\nlogs:\n{}", m.cluster.logs());
+    }
+    let got = fs::read(&path).unwrap();
+    assert_eq!(got.len(), TOTAL);
+    assert!(got == data, "contents differ through the mount");
+    let ufs = fs::read(m.cluster.ufs_dir().join("big.bin")).unwrap();
+    assert!(ufs == data, "contents differ in the UFS");
 }
