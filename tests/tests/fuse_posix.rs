@@ -310,3 +310,45 @@ async fn rename_flags_caller_ownership_and_setgid_directories() {
     let meta = fs::metadata(&in_shared).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (65534, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_running_from_the_mount_is_never_truncated_under_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
+    let sleep = fs::read("/usr/bin/sleep").unwrap();
+    for i in 0..8 {
+        let exe = m.p(&format!("sleep{i}"));
+        fs::write(&exe, &sleep).unwrap();
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = Command::new(&exe).arg("10").spawn().unwrap();
+        // Opens that would write or truncate the running program fail with
+        // ETXTBSY, O_RDONLY|O_TRUNC included (it reaches the daemon).
+        for flags in [libc::O_WRONLY, libc::O_RDWR, libc::O_RDONLY | libc::O_TRUNC] {
+            let c = cstr(&exe);
+            // SAFETY: valid NUL-terminated path.
+            let fd = unsafe { libc::open(c.as_ptr(), flags) };
+            let err = std::io::Error::last_os_error();
+            if fd >= 0 {
+                // SAFETY: fd was just opened.
+                unsafe { libc::close(fd) };
+            }
+            assert_eq!(fd, -1, "round {i}: open with {flags:#x} succeeded");
+            assert_eq!(
+                err.raw_os_error(),
+                Some(libc::ETXTBSY),
+                "round {i}: {flags:#x}"
+            );
+        }
+        // ...and the program keeps running, its file intact.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "round {i}: the program died: {:?}",
+            child.try_wait()
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(fs::read(&exe).unwrap().len(), sleep.len());
+        fs::remove_file(&exe).unwrap();
+    }
+}

@@ -18,6 +18,10 @@ use fuser::{
 
 use bytes::Bytes;
 
+/// The kernel's flag on the open of a file it is about to execute
+/// (`__FMODE_EXEC` in `include/linux/fs.h`), passed along in FUSE OPEN.
+const FMODE_EXEC: i32 = 0x20;
+
 use super::handles::{Handle, SharedStage};
 use super::staging::{read_piece, Staged};
 use super::Inner;
@@ -73,6 +77,16 @@ impl Inner {
         let writable = flags.acc_mode() != OpenAccMode::O_RDONLY;
         let truncate = writable && flags.0 & libc::O_TRUNC != 0;
         let append = flags.0 & libc::O_APPEND != 0;
+        // With atomic O_TRUNC the kernel sets the file's size to 0 as soon
+        // as we accept a truncating open, and only then refuses write
+        // access to a file being executed (ETXTBSY): a running program
+        // mapped from this file would fault on its own pages (SIGBUS or
+        // SIGSEGV). So a truncating open of an executing file is refused
+        // here, before the kernel touches the size — as a local file
+        // system's open would refuse it.
+        if flags.0 & libc::O_TRUNC != 0 && self.handles.is_executing(ino.0) {
+            return reply.error(Errno::ETXTBSY);
+        }
         let t = self.attrs.ticket();
         let r = self.fs.get_status(&path).await;
         self.fetched(t, &r);
@@ -102,6 +116,9 @@ impl Inner {
             }
         };
         let fh = self.handles.insert(handle);
+        if flags.0 & FMODE_EXEC != 0 {
+            self.handles.executing(fh, ino.0);
+        }
         let flags = if self.page_cache.open(ino.0, &info) {
             FopenFlags::FOPEN_KEEP_CACHE
         } else {

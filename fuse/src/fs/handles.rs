@@ -50,6 +50,9 @@ pub struct Handles {
     next: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Handle>>>,
     staged: Mutex<HashMap<u64, SharedStage>>,
+    /// Handles the kernel opened to execute a file (`FMODE_EXEC`), with
+    /// their inode: see `Inner::open` for why they matter.
+    executing: Mutex<HashMap<u64, u64>>,
 }
 
 impl Handles {
@@ -72,8 +75,29 @@ impl Handles {
             .cloned()
     }
 
+    /// Records that handle `fh` of `ino` executes it.
+    pub fn executing(&self, fh: u64, ino: u64) {
+        self.executing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(fh, ino);
+    }
+
+    /// Whether some process executes `ino` (through this mount).
+    pub fn is_executing(&self, ino: u64) -> bool {
+        self.executing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|i| *i == ino)
+    }
+
     /// Forgets handle `fh`.
     pub fn remove(&self, fh: u64) -> Option<Arc<Handle>> {
+        self.executing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&fh);
         self.open
             .lock()
             .unwrap_or_else(|p| p.into_inner())
