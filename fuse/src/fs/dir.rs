@@ -82,12 +82,8 @@ impl Inner {
             Ok(r) => {
                 let mut stale = self.inodes.removed(&path);
                 stale.push(parent.0);
-                let fresh: Vec<_> = r
-                    .parent
-                    .iter()
-                    .map(|p| (self.inodes.ino_of(p.id), p))
-                    .collect();
-                self.attrs.changed(t, &stale, &fresh);
+                self.attrs
+                    .changed(t, &stale, &self.by_ino(r.parent.as_ref()));
                 reply.ok()
             }
             Err(e) => {
@@ -119,21 +115,21 @@ impl Inner {
         }
         self.settle_under(&src).await;
         self.settle_under(&dst).await;
+        self.attrs.paths_moved();
         // Every inode the rename may touch, known before the inode table
         // moves their paths; dropped from the attribute cache whatever the
         // outcome (a failed rename may have deleted the target).
-        self.attrs.paths_moved();
         let mut stale = self.inodes.at(&src);
         stale.extend(self.inodes.at(&dst));
         stale.extend([parent.0, newparent.0]);
         let t = self.attrs.ticket();
         match self.rename_paths(&src, &dst, flags).await {
             Ok(r) => {
-                let fresh: Vec<_> = [r.src_parent.as_ref(), r.dst_parent.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .map(|p| (self.inodes.ino_of(p.id), p))
-                    .collect();
+                let fresh = self.by_ino(
+                    [r.src_parent.as_ref(), r.dst_parent.as_ref()]
+                        .into_iter()
+                        .flatten(),
+                );
                 self.attrs.changed(t, &stale, &fresh);
                 reply.ok()
             }

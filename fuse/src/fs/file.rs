@@ -266,24 +266,24 @@ impl Inner {
             offset
         };
         let len = data.len() as u32;
-        s.dirty = true;
         // In-order writes of a streaming file go to the stream only.
         if s.sequence.takes(at) {
             if let Err(e) = s.sequence.send(data).await {
                 let e = s.lose(e);
                 return reply.error(errno(&e));
             }
+            s.dirty = true;
             return reply.written(len);
         }
         if s.sequence.missing().is_some() {
             if let Err(e) = self.settle(*ino, &mut s).await {
                 return reply.error(errno(&e));
             }
-            s.dirty = true;
         }
         if let Err(e) = s.file.write_all_at(&data, at) {
             return reply.error(io_errno(&e));
         }
+        s.dirty = true;
         let path = self.inodes.path(INodeNo(*ino));
         let st = &mut *s;
         let (file, mode) = (&st.file, st.mode);

@@ -173,11 +173,20 @@ impl Inner {
         let Ok(info) = r else {
             return self.attrs.changed(t, &[parent.0], &[]);
         };
-        let mut fresh = vec![(self.inodes.ino_of(info.id), info)];
-        if let Some(p) = info.parent.as_deref() {
-            fresh.push((self.inodes.ino_of(p.id), p));
-        }
+        let fresh = self.by_ino(std::iter::once(info).chain(info.parent.as_deref()));
         self.attrs.changed(t, &[parent.0], &fresh);
+    }
+
+    /// `infos` with the kernel inode number of each, as the attribute cache
+    /// takes them.
+    fn by_ino<'a>(
+        &self,
+        infos: impl IntoIterator<Item = &'a FileInfo>,
+    ) -> Vec<(u64, &'a FileInfo)> {
+        infos
+            .into_iter()
+            .map(|i| (self.inodes.ino_of(i.id), i))
+            .collect()
     }
 
     /// Replies to an entry-creating request and records the inode.
