@@ -311,6 +311,16 @@ async fn rename_flags_caller_ownership_and_setgid_directories() {
     assert_eq!((meta.uid(), meta.gid()), (65534, 1));
 }
 
+/// A program started from the mount, killed and reaped on every path.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_running_from_the_mount_is_never_truncated_under_it() {
     use std::os::unix::fs::PermissionsExt;
@@ -320,7 +330,7 @@ async fn a_program_running_from_the_mount_is_never_truncated_under_it() {
         let exe = m.p(&format!("sleep{i}"));
         fs::write(&exe, &sleep).unwrap();
         fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-        let mut child = Command::new(&exe).arg("10").spawn().unwrap();
+        let mut child = Running(Command::new(&exe).arg("10").spawn().unwrap());
         // Opens that would write or truncate the running program fail with
         // ETXTBSY, O_RDONLY|O_TRUNC included (it reaches the daemon).
         for flags in [libc::O_WRONLY, libc::O_RDWR, libc::O_RDONLY | libc::O_TRUNC] {
@@ -342,12 +352,11 @@ async fn a_program_running_from_the_mount_is_never_truncated_under_it() {
         // ...and the program keeps running, its file intact.
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "round {i}: the program died: {:?}",
-            child.try_wait()
+            child.0.try_wait()
         );
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
         assert_eq!(fs::read(&exe).unwrap().len(), sleep.len());
         fs::remove_file(&exe).unwrap();
     }
