@@ -1,7 +1,9 @@
-//! Crash points for fault tests, compiled in only with the `failpoints`
-//! feature: `ALLUXIO_FAILPOINTS=name1,name2` makes the process abort when it
-//! reaches a named point — faults no signal can time, such as "after the
-//! journal publish, before the reply".
+//! Crash and pause points for fault tests, compiled in only with the
+//! `failpoints` feature: `ALLUXIO_FAILPOINTS=name1,name2` makes the process
+//! abort when it reaches a named point, and `name=key` makes it stop itself
+//! (SIGSTOP, like a long GC pause) when it reaches point `name` for `key` —
+//! faults no signal sent from outside can time, such as "after the journal
+//! publish, before the reply" or "a leader frozen just before it journals".
 
 /// Aborts the process if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
@@ -15,7 +17,30 @@ pub fn hit(name: &str) {
     }
 }
 
+/// Stops the process (SIGSTOP) if failpoint `name=key` is enabled; it goes
+/// on from here when sent SIGCONT.
+#[cfg(feature = "failpoints")]
+pub fn pause(name: &str, key: &str) {
+    let wanted = format!("{name}={key}");
+    let enabled = std::env::var("ALLUXIO_FAILPOINTS")
+        .map(|v| v.split(',').any(|n| n.trim() == wanted))
+        .unwrap_or(false);
+    if enabled {
+        eprintln!("failpoint {wanted} reached: stopping");
+        // SAFETY: raise(3) only sends a signal to this process.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+        eprintln!("failpoint {wanted}: continued");
+    }
+}
+
 /// Failpoints are compiled out.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+/// Failpoints are compiled out.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn pause(_name: &str, _key: &str) {}

@@ -1,18 +1,43 @@
 //! Rebuilding the namespace from the journal: the newest checkpoint, then
-//! every batch after it up to the first empty slot, verifying that the slot
-//! really is the end of the log.
+//! the log after it.
+//!
+//! The log is read object by object in sequence order. An object holds
+//! entries from the sequence number in its name on; they are valid up to the
+//! start of the next object of the same or a newer term. What an old term
+//! wrote past that point (a fenced leader still appending, see `terms.rs`)
+//! is void, and an object of an older term that starts after a newer term
+//! began is a fenced leader's and skipped whole. A frame cut short at the
+//! very end of the log is a torn write that was never acknowledged (only a
+//! store that appends can have one); anywhere else a bad frame is corruption
+//! and a missing range is a gap — both stop replay with the object and
+//! offset.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use alluxio_proto::journal::checkpoint_record::Record;
-use alluxio_proto::journal::CheckpointHeader;
-
-use crate::journal::checkpoint::{self, CheckpointEncoder};
-use crate::journal::reader::{self, Tail};
+use alluxio_proto::journal::{CheckpointHeader, JournalEntry};
+use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::journal::{format, log_name, parse_seq, JournalError, JournalStore, LOG_DIR};
+use crate::journal::checkpoint::{self, CheckpointEncoder};
+use crate::journal::reader::{self, Cursor, Decoded};
+use crate::journal::{
+    format, log_name, parse_seq, JournalError, JournalStore, CHECKPOINT_DIR, LOG_DIR,
+};
 use crate::namespace::{Namespace, ROOT_ID};
+
+/// How a read of the log ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// At the end of the log.
+    End,
+    /// The log was garbage-collected under the reader; reload from this
+    /// checkpoint.
+    NewerCheckpoint(u64),
+    /// Entries this namespace applied were voided by a newer term (a standby
+    /// that read a fenced leader's last writes); rebuild it.
+    Diverged,
+}
 
 /// Replays the journal in `store` into a fresh namespace.
 pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
@@ -22,66 +47,268 @@ pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
         if let Some(seq) = checkpoint::latest(store).await? {
             load_checkpoint(store, seq, &mut ns).await?;
         }
-        if catch_up(store, &mut ns).await? == Tail::End {
-            return Ok(ns);
+        match catch_up(store, &mut ns).await? {
+            Tail::End => return Ok(ns),
+            Tail::NewerCheckpoint(_) => tracing::info!(
+                "journal was compacted during replay; restarting from the new checkpoint"
+            ),
+            Tail::Diverged => tracing::warn!("journal changed under replay; replaying again"),
         }
-        tracing::info!("journal was compacted during replay; restarting from the new checkpoint");
     }
 }
 
-/// Batch objects read ahead during bulk replay.
-const READ_AHEAD: usize = 16;
+/// Objects read ahead during bulk replay on an object store (many small
+/// batch objects) and on an appending store (few large segments).
+const READ_AHEAD_OBJECTS: usize = 16;
+const READ_AHEAD_SEGMENTS: usize = 2;
 
-/// Applies batches after `ns.last_seq()` until the log ends. Returns
-/// `NewerCheckpoint` if the log was garbage-collected under the reader.
-///
-/// Bulk replay lists the log once and reads objects ahead in parallel; the
-/// tail is then followed by point reads, so the end is always confirmed by
-/// an empty slot (and `check_tail`), never by the listing.
+/// Applies everything after `ns.last_seq()` up to the end of the log, as
+/// the listing taken now shows it. A new leader calls this after claiming
+/// its term, so nothing a fenced leader acknowledged can be missing.
 pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, JournalError> {
-    let start = ns.last_seq() + 1;
-    let listed: Vec<u64> = store
-        .list(LOG_DIR)
-        .await?
-        .iter()
-        .filter_map(|n| parse_seq(n))
-        .filter(|s| *s >= start)
-        .collect();
-    let mut reads = futures::stream::iter(listed)
-        .map(|seq| async move { (seq, store.read(&log_name(seq)).await) })
-        .buffered(READ_AHEAD);
-    while let Some((seq, data)) = reads.next().await {
-        if seq != ns.last_seq() + 1 {
-            break; // not contiguous: let the point reads below sort it out
+    let objects: Vec<u64> = {
+        let mut v: Vec<u64> = store
+            .list(LOG_DIR)
+            .await?
+            .iter()
+            .filter_map(|n| parse_seq(n))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let next = ns.last_seq() + 1;
+    // An object of the cursor's term or newer starting inside what this
+    // namespace applied means some of it was void.
+    if let Some(c) = ns.cursor {
+        for &s in objects
+            .iter()
+            .filter(|s| **s > c.start && **s <= ns.last_seq())
+        {
+            let name = log_name(s);
+            if let Some(data) = store.read(&name).await? {
+                if reader::first_term(&name, &data)? >= c.term {
+                    return Ok(Tail::Diverged);
+                }
+            }
         }
-        let Some(data) = data? else { break };
-        apply_batch(ns, reader::decode_batch(&log_name(seq), seq, data)?)?;
     }
-    drop(reads);
+    // The object holding `next`: the cursor's, else the last one starting
+    // at or before it.
+    let (mut i, mut offset, mut term) = match ns.cursor {
+        Some(c) if objects.binary_search(&c.start).is_ok() && c.start <= next => (
+            objects.binary_search(&c.start).unwrap_or(0),
+            c.offset,
+            Some(c.term),
+        ),
+        _ => match objects.iter().rposition(|s| *s <= next) {
+            Some(i) => (i, 0, None),
+            None => {
+                return match objects.first() {
+                    None => Ok(Tail::End),
+                    Some(&first) => gap_or_checkpoint(store, next, first).await,
+                }
+            }
+        },
+    };
+    let depth = if store.appends() {
+        READ_AHEAD_SEGMENTS
+    } else {
+        READ_AHEAD_OBJECTS
+    };
+    let mut ahead = futures::stream::iter(objects[i + 1..].to_vec())
+        .map(|s| async move { (s, store.read(&log_name(s)).await) })
+        .buffered(depth);
+    let mut fetched: HashMap<u64, Option<Bytes>> = HashMap::new();
+    let mut first = Some(store.read_from(&log_name(objects[i]), offset).await?);
     loop {
-        let next = ns.last_seq() + 1;
-        let Some(batch) = reader::read_batch(store, next).await? else {
-            return reader::check_tail(store, next).await;
+        let start = objects[i];
+        let name = log_name(start);
+        let data = match first.take() {
+            Some(d) => d,
+            None => fetched.remove(&start).flatten(),
         };
-        apply_batch(ns, batch)?;
+        let Some(data) = data else {
+            // Deleted under us: a checkpoint must cover it.
+            return gap_or_checkpoint(store, ns.last_seq() + 1, start).await;
+        };
+        let term = match term.take() {
+            Some(t) => t,
+            None => reader::first_term(&name, &data)?,
+        };
+        // The next object this one's entries run up to: strays of older
+        // terms are skipped.
+        let mut following = None;
+        for (j, &s) in objects.iter().enumerate().skip(i + 1) {
+            if !fetched.contains_key(&s) {
+                while let Some((got, read)) = ahead.next().await {
+                    fetched.insert(got, read?);
+                    if got == s {
+                        break;
+                    }
+                }
+            }
+            let Some(Some(d)) = fetched.get(&s) else {
+                continue; // deleted meanwhile: the checkpoint check sorts it out
+            };
+            let t = reader::first_term(&log_name(s), d)?;
+            if t >= term {
+                following = Some(j);
+                break;
+            }
+            tracing::warn!(
+                "skipping journal object {}: written in term {t} after term {term} began                  (a fenced leader's)",
+                log_name(s)
+            );
+            fetched.remove(&s);
+        }
+        let limit = following.map(|j| objects[j]);
+        let first_seq = if offset == 0 {
+            start
+        } else {
+            ns.last_seq() + 1
+        };
+        apply_object(
+            store,
+            ns,
+            &name,
+            start,
+            first_seq,
+            term,
+            limit,
+            reader::decode(data, offset),
+        )?;
+        match following {
+            Some(j) => {
+                if ns.last_seq() + 1 < objects[j] {
+                    return gap_or_checkpoint(store, ns.last_seq() + 1, objects[j]).await;
+                }
+                i = j;
+                offset = 0;
+            }
+            None => return Ok(Tail::End),
+        }
     }
 }
 
-/// Applies one decoded batch, checking that terms never go backwards.
-pub fn apply_batch(ns: &mut Namespace, batch: reader::Batch) -> Result<(), JournalError> {
-    let next = batch.first_seq;
-    for (i, (term, entry)) in batch.entries.iter().enumerate() {
-        let corrupt = |reason: String| JournalError::Corrupt {
-            file: log_name(next),
-            offset: 0,
-            reason: format!("entry {} (sequence {}): {reason}", i, next + i as u64),
-        };
-        if *term < ns.term() {
-            return Err(corrupt(format!("term {term} after term {}", ns.term())));
+/// Applies the entries of object `name` (starting at `start`, of `term`)
+/// decoded from the one numbered `first_seq` on, up to `limit`, the start of
+/// the next valid object.
+#[allow(clippy::too_many_arguments)]
+fn apply_object(
+    store: &JournalStore,
+    ns: &mut Namespace,
+    name: &str,
+    start: u64,
+    first_seq: u64,
+    term: u64,
+    limit: Option<u64>,
+    decoded: Decoded,
+) -> Result<(), JournalError> {
+    let mut seq = first_seq;
+    for frame in decoded.frames {
+        if limit.is_some_and(|l| seq >= l) {
+            return Ok(());
         }
-        ns.apply(next + i as u64, *term, entry).map_err(corrupt)?;
+        if seq > ns.last_seq() {
+            apply_entry(ns, name, seq, frame.term, &frame.entry)?;
+            ns.cursor = Some(Cursor {
+                start,
+                offset: frame.end,
+                term,
+            });
+        }
+        seq += 1;
     }
-    Ok(())
+    match decoded.bad {
+        None => Ok(()),
+        // Past the point where the next term took over: void anyway.
+        Some(_) if limit.is_some_and(|l| seq >= l) => Ok(()),
+        Some(bad) if bad.truncated && limit.is_none() && store.appends() => {
+            tracing::warn!(
+                "journal object {name} ends in a torn write at offset {} ({});                  it was never acknowledged and is ignored",
+                bad.offset,
+                bad.reason
+            );
+            Ok(())
+        }
+        Some(bad) => Err(bad.error(name)),
+    }
+}
+
+/// Applies one entry, checking that terms never go backwards.
+fn apply_entry(
+    ns: &mut Namespace,
+    name: &str,
+    seq: u64,
+    term: u64,
+    entry: &JournalEntry,
+) -> Result<(), JournalError> {
+    let corrupt = |reason: String| JournalError::Corrupt {
+        file: name.to_string(),
+        offset: 0,
+        reason: format!("entry {seq}: {reason}"),
+    };
+    if term < ns.term() {
+        return Err(corrupt(format!("term {term} after term {}", ns.term())));
+    }
+    ns.apply(seq, term, entry).map_err(corrupt)
+}
+
+/// Entries from `expected` on are missing while `found` exists: the log was
+/// compacted under the reader if a checkpoint covers them, else it has a
+/// hole, and taking the slot would fork history.
+async fn gap_or_checkpoint(
+    store: &JournalStore,
+    expected: u64,
+    found: u64,
+) -> Result<Tail, JournalError> {
+    let newest_checkpoint = store
+        .list(CHECKPOINT_DIR)
+        .await?
+        .into_iter()
+        .filter_map(|n| parse_seq(&n))
+        .max();
+    match newest_checkpoint {
+        Some(cp) if cp >= expected => Ok(Tail::NewerCheckpoint(cp)),
+        _ => Err(JournalError::Gap {
+            expected: log_name(expected),
+            found: log_name(found),
+        }),
+    }
+}
+
+/// A standby's poll: applies what was appended to the current object and
+/// any objects published at the next slots, by point reads only. What it
+/// applies may still be voided by a newer term; [`catch_up`], run every
+/// second, notices (`Tail::Diverged`). Returns whether anything was applied.
+pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, JournalError> {
+    let mut advanced = false;
+    if let (Some(c), true) = (ns.cursor, store.appends()) {
+        let name = log_name(c.start);
+        if let Some(data) = store.read_from(&name, c.offset).await? {
+            let mut decoded = reader::decode(data, c.offset);
+            // A frame cut short is one being written: wait for the rest.
+            decoded.bad = decoded.bad.filter(|b| !b.truncated);
+            let before = ns.last_seq();
+            apply_object(store, ns, &name, c.start, before + 1, c.term, None, decoded)?;
+            advanced |= ns.last_seq() > before;
+        }
+    }
+    loop {
+        let start = ns.last_seq() + 1;
+        let name = log_name(start);
+        let Some(data) = store.read(&name).await? else {
+            return Ok(advanced);
+        };
+        let term = reader::first_term(&name, &data)?;
+        if term < ns.term() {
+            return Ok(advanced); // a fenced leader's object: catch_up skips it
+        }
+        let mut decoded = reader::decode(data, 0);
+        decoded.bad = decoded.bad.filter(|b| !b.truncated);
+        apply_object(store, ns, &name, start, start, term, None, decoded)?;
+        advanced = true;
+    }
 }
 
 async fn load_checkpoint(
@@ -121,6 +348,7 @@ async fn load_checkpoint(
     }
     ns.last_seq = header.last_sequence;
     ns.term = header.term;
+    ns.cursor = None;
     ns.next_inode_id = ns.next_inode_id.max(header.next_inode_id);
     ns.next_container_id = ns.next_container_id.max(header.next_container_id);
     tracing::info!("loaded checkpoint {name} ({} inodes)", ns.inode_count());

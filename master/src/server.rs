@@ -16,8 +16,7 @@ use anyhow::Context;
 use crate::block_master::BlockMaster;
 use crate::election::{renew_lease, ElectionError, Elector, ZkSettings};
 use crate::fs_master::{FsMaster, FsMasterOptions};
-use crate::journal::reader;
-use crate::journal::{format, JournalStore, JournalWriter};
+use crate::journal::{format, terms, JournalStore, JournalWriter};
 use crate::namespace::inode::new_directory;
 use crate::namespace::{Namespace, ROOT_ID};
 use crate::role::{Leadership, Lease, Role, RoleCell};
@@ -135,7 +134,7 @@ async fn run_single(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let ns = recover_logged(store).await?;
-    let leading = lead(settings, store, ns, role).await?;
+    let leading = take_over(settings, store, ns, role).await?;
     let writer = leading.leadership.fs.writer().clone();
     tokio::select! {
         _ = shutdown => {
@@ -292,32 +291,29 @@ async fn standby(
 /// How often a standby looks for the next batch.
 const STANDBY_POLL: Duration = Duration::from_millis(10);
 
-/// Applies every batch published after `ns`. Point reads only; once a
-/// second it also checks whether the log was compacted past this standby.
+/// Applies what was written after `ns` (point reads only); once a second
+/// also reads the log as listed, which notices a compaction past this
+/// standby and entries a newer term voided.
 async fn tail(
     store: &JournalStore,
     ns: &mut Namespace,
     last_check: &mut std::time::Instant,
 ) -> Result<(), crate::journal::JournalError> {
-    let mut advanced = false;
-    while let Some(batch) = reader::read_batch(store, ns.last_seq() + 1).await? {
-        recovery::apply_batch(ns, batch)?;
-        advanced = true;
-    }
+    let advanced = recovery::follow(store, ns).await?;
     if !advanced && last_check.elapsed() > Duration::from_secs(1) {
         *last_check = std::time::Instant::now();
-        if let reader::Tail::NewerCheckpoint(_) =
-            reader::check_tail(store, ns.last_seq() + 1).await?
-        {
+        if recovery::catch_up(store, ns).await? != recovery::Tail::End {
             *ns = recovery::recover(store).await?;
         }
     }
     Ok(())
 }
 
-/// After winning: reads the log to its end and opens a new term. If another
+/// After winning: claims a new term, reads the log to its end and opens the
+/// term there. The claim comes first, so a leader still appending has
+/// stopped acknowledging before the read (`journal/terms.rs`). If another
 /// master published into the slot first (an old leader finishing a batch),
-/// replays that and tries the next slot.
+/// replays that and tries again.
 async fn take_over(
     settings: &MasterSettings,
     store: &JournalStore,
@@ -325,10 +321,15 @@ async fn take_over(
     role: &Arc<RoleCell>,
 ) -> anyhow::Result<Leading> {
     for attempt in 0..10 {
-        if recovery::catch_up(store, &mut ns).await? != reader::Tail::End {
+        let term = terms::claim_next(store, ns.term(), &settings.address()).await?;
+        if recovery::catch_up(store, &mut ns).await? != recovery::Tail::End {
             ns = recovery::recover(store).await?;
         }
-        match lead(settings, store, ns, role).await {
+        if ns.term() >= term {
+            tracing::warn!("term {term} was opened by another master meanwhile; claiming again");
+            continue;
+        }
+        match lead(settings, store, ns, role, term).await {
             Ok(l) => return Ok(l),
             Err(e) if attempt < 9 && is_fenced(&e) => {
                 tracing::warn!("slot taken while opening the term (attempt {attempt}): {e:#}");
@@ -382,19 +383,20 @@ impl Leading {
     }
 }
 
-/// Opens a new term on `ns` and starts serving it.
+/// Opens claimed term `term` on `ns` and starts serving it.
 async fn lead(
     settings: &MasterSettings,
     store: &JournalStore,
     ns: Namespace,
     role: &Arc<RoleCell>,
+    term: u64,
 ) -> anyhow::Result<Leading> {
     let last_checkpoint = crate::journal::checkpoint::latest(store)
         .await?
         .unwrap_or(0);
     let ns = Arc::new(RwLock::new(ns));
     let (user, group) = identity::current_user_group();
-    let writer = start_term(&ns, store, settings, &user, &group).await?;
+    let writer = start_term(&ns, store, settings, &user, &group, term).await?;
     let blocks = Arc::new(BlockMaster::new(settings.worker_timeout));
     let fs = Arc::new(FsMaster::new(
         ns.clone(),
@@ -449,10 +451,10 @@ async fn start_term(
     settings: &MasterSettings,
     user: &str,
     group: &str,
+    term: u64,
 ) -> anyhow::Result<JournalWriter> {
     let (writer, done) = {
         let mut ns = ns.write().unwrap_or_else(|p| p.into_inner());
-        let term = ns.term() + 1;
         let first_seq = ns.last_seq() + 1;
         let writer = JournalWriter::start(store.clone(), term, first_seq);
         let mut entries = vec![entry(Entry::TermStart(TermStart {

@@ -446,6 +446,12 @@ impl Cluster {
         self.master_i(i).pause();
     }
 
+    /// Whether master `i` is stopped (it may have stopped itself at a
+    /// pause failpoint).
+    pub fn master_stopped(&mut self, i: usize) -> bool {
+        self.master_i(i).is_stopped()
+    }
+
     /// SIGCONTs master `i`.
     pub fn resume_master(&mut self, i: usize) {
         self.master_i(i).resume();
@@ -473,7 +479,7 @@ impl Cluster {
         std::fs::read_to_string(self.master_log_path(i)).unwrap_or_default()
     }
 
-    fn master_log_path(&self, i: usize) -> PathBuf {
+    pub fn master_log_path(&self, i: usize) -> PathBuf {
         self.path().join(format!("{}.log", master_name(i)))
     }
 

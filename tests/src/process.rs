@@ -92,6 +92,11 @@ impl Proc {
         }
     }
 
+    /// Whether every thread of the process is stopped (SIGSTOP).
+    pub fn is_stopped(&self) -> bool {
+        all_threads_stopped(self.pid())
+    }
+
     /// SIGCONTs the process.
     pub fn resume(&self) {
         self.signal(libc::SIGCONT);

@@ -144,9 +144,9 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
             format!("http://{zombie_addr}"),
         )
         .await?;
-        c.create_directory(alluxio_proto::CreateDirectoryRequest {
-            path: "/zombie-dir".into(),
-            recursive: true,
+        c.set_attribute(alluxio_proto::SetAttributeRequest {
+            path: "/load/a/f00000".into(),
+            mode: Some(0o600),
             ..Default::default()
         })
         .await
@@ -210,6 +210,118 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
         live.len() + 1,
         "replay has inodes the leader lacks"
     );
+}
+
+/// A leader that freezes after it accepted a request and before it
+/// journals it (it stops itself at a failpoint, as in a long GC pause) wakes
+/// up after another master took over, writes its entry and must not
+/// acknowledge it: on a local journal its append lands in its old segment,
+/// and only the newer term's claim tells it that the entry is void.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover() {
+    let mut cluster = Cluster::start(ha(2, 1)).await;
+    let fs = cluster.client();
+    let mut acked = BTreeMap::new();
+    for i in 0..10u64 {
+        let p = format!("/load/a/f{i:05}");
+        write_file(&fs, &p, i).await.unwrap();
+        acked.insert(p, i);
+    }
+    // Make master `z` the leader, with the pause point armed.
+    let first = cluster.leader().await;
+    let z = 1 - first;
+    cluster.set_master_env(
+        z,
+        "ALLUXIO_FAILPOINTS",
+        "set_attribute_before_commit=/load/a/f00000",
+    );
+    cluster.kill_master_i(z);
+    cluster.start_master_i(z).await;
+    cluster.kill_master_i(first);
+    assert_eq!(
+        cluster
+            .wait_new_leader(first, Duration::from_secs(30))
+            .await,
+        z
+    );
+    cluster.start_master_i(first).await;
+    for i in 10..20u64 {
+        let p = format!("/load/a/f{i:05}");
+        write_file(&fs, &p, i).await.unwrap();
+        acked.insert(p, i);
+    }
+    let before = fs.get_status("/load/a/f00000").await.unwrap().mode & 0o777;
+    assert_ne!(before, 0o600);
+    let zombie_addr = format!("127.0.0.1:{}", cluster.master_ports[z]);
+    let zombie_request = tokio::spawn(async move {
+        let mut c = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
+            format!("http://{zombie_addr}"),
+        )
+        .await?;
+        c.set_attribute(alluxio_proto::SetAttributeRequest {
+            path: "/load/a/f00000".into(),
+            mode: Some(0o600),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>)
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cluster.master_stopped(z) {
+        assert!(
+            Instant::now() < deadline,
+            "the failpoint never stopped the leader: {}",
+            cluster.master_log_i(z)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let new = cluster.wait_new_leader(z, Duration::from_secs(30)).await;
+    for i in 20..30u64 {
+        let p = format!("/load/a/f{i:05}");
+        write_file(&fs, &p, i).await.unwrap();
+        acked.insert(p, i);
+    }
+    cluster.resume_master(z);
+    let zombie_result = tokio::time::timeout(Duration::from_secs(30), zombie_request)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        zombie_result.is_err(),
+        "the frozen leader acknowledged a mutation"
+    );
+    let log = std::fs::read_to_string(cluster.master_log_path(z)).unwrap_or_default();
+    assert!(
+        log.contains("continued"),
+        "the failpoint was not passed: {log}"
+    );
+    // The new leader still leads and never saw the entry (a set-attribute
+    // touches nothing in the UFS, so nothing else can bring it back).
+    assert_eq!(cluster.leader().await, new);
+    let mode = |info: alluxio_proto::FileInfo| info.mode & 0o777;
+    assert_eq!(mode(fs.get_status("/load/a/f00000").await.unwrap()), before);
+    for i in 30..35u64 {
+        let p = format!("/load/a/f{i:05}");
+        write_file(&fs, &p, i).await.unwrap();
+        acked.insert(p, i);
+    }
+    verify(&fs, "/load", &acked).await;
+    // A fresh replay of the journal ignores the void entry too.
+    let store = alluxio_master::journal::JournalStore::open(
+        cluster.journal_dir().to_str().unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let replayed = alluxio_master::recovery::recover(&store).await.unwrap();
+    let replayed_mode = replayed
+        .resolve(&alluxio_common::AlluxioPath::parse("/load/a/f00000").unwrap())
+        .unwrap()
+        .mode
+        & 0o777;
+    assert_eq!(replayed_mode, before);
+    let live = fs.list_status("/", true).await.unwrap();
+    assert_eq!(replayed.inode_count(), live.len() + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

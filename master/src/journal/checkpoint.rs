@@ -156,19 +156,21 @@ pub async fn read(
     Ok((header, body))
 }
 
-/// Deletes batches wholly covered by checkpoint `seq` and older checkpoints.
-/// Batches end on checkpoint boundaries, so every batch starting at or before
-/// `seq` is covered.
+/// Deletes log objects wholly covered by checkpoint `seq` (those the next
+/// object starts after, at `seq + 1` at the latest) and older checkpoints.
+/// The object holding `seq` itself goes once the next one exists.
 pub async fn collect_garbage(store: &JournalStore, seq: u64) -> Result<usize, JournalError> {
     let mut removed = 0;
-    for s in store
+    let mut objects: Vec<u64> = store
         .list(LOG_DIR)
         .await?
         .iter()
         .filter_map(|n| parse_seq(n))
-    {
-        if s <= seq {
-            store.delete(&log_name(s)).await?;
+        .collect();
+    objects.sort_unstable();
+    for pair in objects.windows(2) {
+        if pair[1] <= seq + 1 {
+            store.delete(&log_name(pair[0])).await?;
             removed += 1;
         }
     }

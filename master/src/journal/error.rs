@@ -8,7 +8,9 @@ use alluxio_common::FsError;
 pub enum JournalError {
     #[error("journal folder {folder} is not formatted: run `alluxio format` first")]
     NotFormatted { folder: String },
-    #[error("journal folder {folder} has format {found:?}; this master reads format {supported}")]
+    #[error(
+        "journal folder {folder} has format {found:?}; this master reads formats 1 to {supported}"
+    )]
     WrongFormat {
         folder: String,
         found: String,

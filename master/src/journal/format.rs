@@ -9,8 +9,12 @@ use super::store::{JournalStore, Publish};
 
 /// Name of the marker object.
 pub const FORMAT_FILE: &str = "FORMAT";
-/// The layout this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout this code writes: 2 since local folders hold appended
+/// segments and term claims (a reader of 1 would misread a segment's void
+/// tail). Version 1 folders (one batch per object) are read as they are.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest layout this code reads.
+pub const OLDEST_READABLE: u32 = 1;
 const MAGIC: &str = "alluxio-rs-journal";
 
 /// Contents of a valid marker.
@@ -70,8 +74,8 @@ pub async fn check(store: &JournalStore) -> Result<FormatInfo, JournalError> {
         }
     }
     match version {
-        Some(FORMAT_VERSION) => Ok(FormatInfo {
-            version: FORMAT_VERSION,
+        Some(v) if (OLDEST_READABLE..=FORMAT_VERSION).contains(&v) => Ok(FormatInfo {
+            version: v,
             cluster_id,
         }),
         Some(v) => Err(wrong(&format!("version {v}"))),
@@ -100,7 +104,7 @@ mod tests {
         .unwrap();
         let err = check(&store).await.unwrap_err().to_string();
         assert!(
-            err.contains("version 9") && err.contains("reads format 1"),
+            err.contains("version 9") && err.contains("reads formats 1 to 2"),
             "{err}"
         );
     }

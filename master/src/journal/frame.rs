@@ -26,6 +26,9 @@ pub struct FrameError {
     /// Byte offset of the frame's start inside the object.
     pub offset: u64,
     pub reason: String,
+    /// The data ends inside this frame (a torn write), as opposed to a frame
+    /// whose bytes are wrong.
+    pub truncated: bool,
 }
 
 /// Iterates over the frames of one object, yielding `(offset, term, payload)`.
@@ -50,10 +53,23 @@ impl Iterator for Frames {
             return None;
         }
         let offset = self.pos as u64;
-        let fail = |reason: String| Some(Err(FrameError { offset, reason }));
+        let fail = |reason: String| {
+            Some(Err(FrameError {
+                offset,
+                reason,
+                truncated: false,
+            }))
+        };
+        let cut = |reason: String| {
+            Some(Err(FrameError {
+                offset,
+                reason,
+                truncated: true,
+            }))
+        };
         if rest < HEADER_LEN {
             self.pos = self.data.len();
-            return fail(format!(
+            return cut(format!(
                 "truncated frame header ({rest} of {HEADER_LEN} bytes)"
             ));
         }
@@ -69,7 +85,7 @@ impl Iterator for Frames {
         }
         if rest - HEADER_LEN < len {
             self.pos = self.data.len();
-            return fail(format!(
+            return cut(format!(
                 "truncated frame: payload of {len} bytes but only {} remain",
                 rest - HEADER_LEN
             ));
@@ -127,6 +143,7 @@ mod tests {
             let result: Result<Vec<_>, _> = Frames::new(data.slice(..cut)).collect();
             let err = result.unwrap_err();
             assert_eq!(err.offset, if cut < 21 { 0 } else { 21 }, "cut at {cut}");
+            assert!(err.truncated, "cut at {cut}");
         }
     }
 }

@@ -1,10 +1,15 @@
-//! The journal: every namespace change as a sequence of immutable batch
-//! objects on a UFS, published create-if-absent so that exactly one master
-//! can write each slot (see ARCHITECTURE.md, "Journal").
+//! The journal: every namespace change as a sequence of log objects on a
+//! UFS, each published create-if-absent so that exactly one master can
+//! write each slot (see ARCHITECTURE.md, "Journal").
 //!
 //! Layout of the journal folder:
 //! - `FORMAT` — format marker (`format.rs`);
-//! - `log/<first sequence number, 20 digits>` — one group-commit batch each;
+//! - `log/<first sequence number, 20 digits>` — on an object store one
+//!   group-commit batch each; on a local folder a segment, batches appended
+//!   by one leader (`writer.rs`); what a term wrote past the start of the
+//!   next term's object is void (`recovery.rs`);
+//! - `terms/<term, 20 digits>` — term claims that fence appending leaders
+//!   (`terms.rs`);
 //! - `checkpoints/<last sequence number, 20 digits>` — full state up to it;
 //! - `tmp/` — staging for local publication.
 
@@ -14,6 +19,7 @@ pub mod format;
 pub mod frame;
 pub mod reader;
 pub mod store;
+pub mod terms;
 pub mod writer;
 
 pub use error::JournalError;

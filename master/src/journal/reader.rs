@@ -1,6 +1,7 @@
-//! Reading the log back: one batch at a time by point reads (no listing on
-//! the hot path), with the checks that make replay trustworthy — every frame's
-//! CRC, known entry types, and no gap after the last batch.
+//! Decoding log objects: every frame's CRC, known entry types, and where a
+//! frame is cut short. Whether a cut is a torn tail (a write the crash or a
+//! concurrent reader caught half done) or damage depends on where it lies in
+//! the log, which `recovery.rs` decides.
 
 use alluxio_proto::journal::JournalEntry;
 use bytes::Bytes;
@@ -8,100 +9,114 @@ use prost::Message;
 
 use super::error::JournalError;
 use super::frame::Frames;
-use super::store::JournalStore;
-use super::{log_name, parse_seq, CHECKPOINT_DIR, LOG_DIR};
 
-/// A decoded batch object.
-#[derive(Debug)]
-pub struct Batch {
-    pub first_seq: u64,
-    /// `(term, entry)` in sequence order.
-    pub entries: Vec<(u64, JournalEntry)>,
+/// Where replay stands: the object the last applied entry came from, the
+/// byte offset just after that entry's frame, and the object's term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub start: u64,
+    pub offset: u64,
+    pub term: u64,
 }
 
-impl Batch {
-    /// Sequence number of the last entry.
-    pub fn last_seq(&self) -> u64 {
-        self.first_seq + self.entries.len() as u64 - 1
+/// One decoded entry.
+#[derive(Debug)]
+pub struct Frame {
+    pub term: u64,
+    pub entry: JournalEntry,
+    /// Offset just after this frame in its object.
+    pub end: u64,
+}
+
+/// A frame that could not be decoded.
+#[derive(Debug)]
+pub struct BadFrame {
+    pub offset: u64,
+    pub reason: String,
+    /// The data ends inside the frame.
+    pub truncated: bool,
+}
+
+impl BadFrame {
+    /// The error reporting this frame of object `file`.
+    pub fn error(&self, file: &str) -> JournalError {
+        JournalError::Corrupt {
+            file: file.to_string(),
+            offset: self.offset,
+            reason: self.reason.clone(),
+        }
     }
 }
 
-/// Decodes the batch object `name` holding entries from `first_seq`.
-pub fn decode_batch(name: &str, first_seq: u64, data: Bytes) -> Result<Batch, JournalError> {
-    let mut entries = Vec::new();
+/// The frames of an object, or of its tail from some offset.
+#[derive(Debug)]
+pub struct Decoded {
+    pub frames: Vec<Frame>,
+    /// The first frame that did not decode; nothing after it is read.
+    pub bad: Option<BadFrame>,
+}
+
+/// Decodes `data`, the bytes of an object from offset `base` on.
+pub fn decode(data: Bytes, base: u64) -> Decoded {
+    let mut frames = Vec::new();
     for frame in Frames::new(data) {
-        let (offset, term, payload) = frame.map_err(|e| JournalError::Corrupt {
+        let (offset, term, payload) = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                return Decoded {
+                    frames,
+                    bad: Some(BadFrame {
+                        offset: base + e.offset,
+                        reason: e.reason,
+                        truncated: e.truncated,
+                    }),
+                }
+            }
+        };
+        let offset = base + offset;
+        let bad = |reason: String| BadFrame {
+            offset,
+            reason,
+            truncated: false,
+        };
+        let entry = match JournalEntry::decode(payload.clone()) {
+            Ok(e) if e.entry.is_some() => e,
+            Ok(_) => {
+                return Decoded {
+                    frames,
+                    bad: Some(bad(
+                        "unknown entry type (written by a newer version of the master?)".into(),
+                    )),
+                }
+            }
+            Err(e) => {
+                return Decoded {
+                    frames,
+                    bad: Some(bad(format!("undecodable entry: {e}"))),
+                }
+            }
+        };
+        let end = offset + (super::frame::HEADER_LEN + payload.len()) as u64;
+        frames.push(Frame { term, entry, end });
+    }
+    Decoded { frames, bad: None }
+}
+
+/// The term an object was written in (that of its first frame). An object
+/// is published whole with its first batch, so a missing first frame is
+/// damage.
+pub fn first_term(name: &str, data: &Bytes) -> Result<u64, JournalError> {
+    match Frames::new(data.clone()).next() {
+        Some(Ok((_, term, _))) => Ok(term),
+        Some(Err(e)) => Err(JournalError::Corrupt {
             file: name.to_string(),
             offset: e.offset,
             reason: e.reason,
-        })?;
-        let corrupt = |reason: String| JournalError::Corrupt {
-            file: name.to_string(),
-            offset,
-            reason,
-        };
-        let entry = JournalEntry::decode(payload)
-            .map_err(|e| corrupt(format!("undecodable entry: {e}")))?;
-        if entry.entry.is_none() {
-            return Err(corrupt(
-                "unknown entry type (written by a newer version of the master?)".to_string(),
-            ));
-        }
-        entries.push((term, entry));
-    }
-    if entries.is_empty() {
-        return Err(JournalError::Corrupt {
+        }),
+        None => Err(JournalError::Corrupt {
             file: name.to_string(),
             offset: 0,
-            reason: "empty batch object".to_string(),
-        });
-    }
-    Ok(Batch { first_seq, entries })
-}
-
-/// Reads the batch starting at `seq`; `None` if that slot is empty.
-pub async fn read_batch(store: &JournalStore, seq: u64) -> Result<Option<Batch>, JournalError> {
-    let name = log_name(seq);
-    match store.read(&name).await? {
-        Some(data) => decode_batch(&name, seq, data).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// What lies beyond the first empty slot.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Tail {
-    /// Nothing: the slot is the true end of the log.
-    End,
-    /// The log was garbage-collected under us; reload from this checkpoint.
-    NewerCheckpoint(u64),
-}
-
-/// Checks that the empty slot `seq` really is the end of the log. A later
-/// batch means either a garbage-collection race (a checkpoint covers the
-/// slot) or a hole in the journal, which is an error: taking the slot would
-/// fork history.
-pub async fn check_tail(store: &JournalStore, seq: u64) -> Result<Tail, JournalError> {
-    let later = store
-        .list(LOG_DIR)
-        .await?
-        .into_iter()
-        .filter_map(|n| parse_seq(&n))
-        .find(|s| *s > seq);
-    let Some(later) = later else {
-        return Ok(Tail::End);
-    };
-    let newest_checkpoint = store
-        .list(CHECKPOINT_DIR)
-        .await?
-        .into_iter()
-        .filter_map(|n| parse_seq(&n))
-        .max();
-    match newest_checkpoint {
-        Some(cp) if cp >= seq => Ok(Tail::NewerCheckpoint(cp)),
-        _ => Err(JournalError::Gap {
-            expected: log_name(seq),
-            found: log_name(later),
+            reason: "empty log object".to_string(),
         }),
     }
 }

@@ -8,6 +8,11 @@
 //! silently replaces a concurrent winner (`atomic_write_dir`). It writes a
 //! temp file, fsyncs it, `link(2)`s it to the final name (which fails if the
 //! name exists) and fsyncs the directory.
+//!
+//! The local store can also append: a published object stays open as a
+//! [`Segment`] its writer appends later batches to, each made durable with
+//! one `fdatasync` (a tenth of the cost of a publication on this machine's
+//! disk). Fencing an appending writer needs the term claims of `terms.rs`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,6 +88,67 @@ impl JournalStore {
         }
     }
 
+    /// Whether objects of this store can be appended to after publication
+    /// (a local or NFS directory); object stores only publish.
+    pub fn appends(&self) -> bool {
+        matches!(self, JournalStore::Local(_))
+    }
+
+    /// Publishes `name` like [`publish`](Self::publish) and, on a store that
+    /// appends, keeps it open as a segment for later batches.
+    pub async fn publish_segment(
+        &self,
+        name: &str,
+        data: Bytes,
+    ) -> Result<(Publish, Option<Segment>), JournalError> {
+        match self {
+            JournalStore::Local(s) => {
+                let s = s.clone();
+                let name = name.to_string();
+                tokio::task::spawn_blocking(move || s.publish_open(&name, &data))
+                    .await
+                    .map_err(|e| JournalError::io("publish task", e))?
+            }
+            JournalStore::Opendal(s) => Ok((s.publish(name, data).await?, None)),
+        }
+    }
+
+    /// Whether `name` exists.
+    pub async fn exists(&self, name: &str) -> Result<bool, JournalError> {
+        match self {
+            JournalStore::Local(s) => {
+                let path = s.root.join(name);
+                tokio::task::spawn_blocking(move || local_exists(&path))
+                    .await
+                    .map_err(|e| JournalError::io("stat task", e))?
+            }
+            JournalStore::Opendal(s) => match s.op.stat(name).await {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(JournalError::io(name, e)),
+            },
+        }
+    }
+
+    /// Reads `name` from byte `offset` to its current end; `None` if absent.
+    pub async fn read_from(&self, name: &str, offset: u64) -> Result<Option<Bytes>, JournalError> {
+        if offset == 0 {
+            return self.read(name).await;
+        }
+        match self {
+            JournalStore::Local(s) => {
+                let path = s.root.join(name);
+                tokio::task::spawn_blocking(move || local_read_from(&path, offset))
+                    .await
+                    .map_err(|e| JournalError::io("read task", e))?
+            }
+            JournalStore::Opendal(s) => Ok(s.read(name).await?.map(|data| {
+                let from = (offset as usize).min(data.len());
+                data.slice(from..)
+            })),
+        }
+    }
+
     /// Reads `name`; `None` if absent.
     pub async fn read(&self, name: &str) -> Result<Option<Bytes>, JournalError> {
         match self {
@@ -134,7 +200,7 @@ impl JournalStore {
 
     /// Removes every journal object (used by `alluxio format`).
     pub async fn wipe(&self) -> Result<(), JournalError> {
-        for dir in ["log", "checkpoints", "tmp"] {
+        for dir in ["log", "checkpoints", "terms", "tmp"] {
             for name in self.list(dir).await? {
                 self.delete(&format!("{dir}/{name}")).await?;
             }
@@ -157,13 +223,85 @@ fn fsync_dir(dir: &Path) -> Result<(), JournalError> {
         .map_err(|e| JournalError::io(dir.display(), e))
 }
 
+fn local_exists(path: &Path) -> Result<bool, JournalError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(JournalError::io(path.display(), e)),
+    }
+}
+
+fn local_read_from(path: &Path, offset: u64) -> Result<Option<Bytes>, JournalError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(JournalError::io(path.display(), e)),
+    };
+    let mut out = Vec::new();
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_to_end(&mut out))
+        .map_err(|e| JournalError::io(path.display(), e))?;
+    Ok(Some(Bytes::from(out)))
+}
+
+/// A published local object its writer keeps appending batches to.
+#[derive(Debug)]
+pub struct Segment {
+    file: std::fs::File,
+    name: String,
+    len: u64,
+}
+
+impl Segment {
+    /// Object name, e.g. `log/00000000000000000042`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written (never true of a published segment).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `data` and makes it durable with `fdatasync`. On error the
+    /// segment may end in a partial frame; its writer must stop.
+    pub fn append(&mut self, data: &[u8]) -> Result<(), JournalError> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .write_all_at(data, self.len)
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| JournalError::io(&self.name, e))?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+}
+
 impl LocalStore {
     /// A store rooted at `root` (created on first publish).
     pub fn new(root: PathBuf) -> Self {
         LocalStore { root }
     }
 
+    /// Whether `name` exists, from a blocking context.
+    pub fn exists_blocking(&self, name: &str) -> Result<bool, JournalError> {
+        local_exists(&self.root.join(name))
+    }
+
     fn publish(&self, name: &str, data: &[u8]) -> Result<Publish, JournalError> {
+        self.publish_open(name, data).map(|(p, _)| p)
+    }
+
+    fn publish_open(
+        &self,
+        name: &str,
+        data: &[u8],
+    ) -> Result<(Publish, Option<Segment>), JournalError> {
         let target = self.root.join(name);
         let dir = target.parent().unwrap_or(&self.root).to_path_buf();
         let tmp_dir = self.root.join("tmp");
@@ -208,12 +346,19 @@ impl LocalStore {
             match linked {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Ok(Publish::Taken)
+                    return Ok((Publish::Taken, None))
                 }
                 Err(e) => return Err(JournalError::io(target.display(), e)),
             }
             fsync_dir(&dir)?;
-            Ok(Publish::Published)
+            // The open file is the published object (the temp name is a
+            // second link to the same inode, removed below).
+            let segment = Segment {
+                file: f,
+                name: name.to_string(),
+                len: data.len() as u64,
+            };
+            Ok((Publish::Published, Some(segment)))
         })();
         let _ = std::fs::remove_file(&tmp);
         result

@@ -1,9 +1,17 @@
 //! Group commit. Mutations hand their entries to one writer task in sequence
-//! order; the task packs whatever has queued into one batch object, publishes
-//! it create-if-absent at the next slot, and only then acknowledges the
-//! mutations in it. A publish that fails — above all one whose slot another
-//! master took — poisons the writer: nothing after it is acknowledged and the
-//! master must stop serving.
+//! order; the task packs whatever has queued into one batch, makes it
+//! durable, and only then acknowledges the mutations in it.
+//!
+//! On an object store every batch is a new object published create-if-absent
+//! at its slot. On a local or NFS folder the writer publishes a segment that
+//! way and appends later batches to it (one `fdatasync` each), rolling to a
+//! new segment at a checkpoint barrier or past [`SEGMENT_BYTES`]; after
+//! every durable write it checks that no master has claimed a newer term
+//! (`terms.rs`) before acknowledging anything.
+//!
+//! A write that fails — above all a slot another master took or a newer
+//! term's claim — poisons the writer: nothing after it is acknowledged and
+//! the master must stop serving.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,10 +23,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::error::JournalError;
 use super::frame;
 use super::log_name;
-use super::store::{JournalStore, Publish};
+use super::store::{JournalStore, Publish, Segment};
+use super::terms;
 
-/// Upper bound of one batch object.
+/// Upper bound of one batch.
 const MAX_BATCH_BYTES: usize = 8 << 20;
+/// A segment this long is closed and the next batch starts a new one.
+pub const SEGMENT_BYTES: u64 = 64 << 20;
 
 enum Command {
     Append {
@@ -26,7 +37,8 @@ enum Command {
         entries: Vec<JournalEntry>,
         done: Option<oneshot::Sender<Result<(), JournalError>>>,
     },
-    /// Ends the current batch after the entry with this sequence number.
+    /// Ends the current batch (and segment) here: used before a checkpoint,
+    /// so that the objects it covers end where it does.
     Barrier,
 }
 
@@ -130,14 +142,20 @@ async fn run(
     durable: watch::Sender<u64>,
     failure: Arc<OnceLock<JournalError>>,
 ) {
+    let mut segment: Option<Segment> = None;
+    let mut roll = false;
     while let Some(first) = rx.recv().await {
         let mut buf = BytesMut::new();
         let mut waiters = Vec::new();
         let batch_start = next_seq;
         let mut cmd = Some(first);
+        let mut barrier = false;
         while let Some(c) = cmd.take() {
             match c {
-                Command::Barrier => break,
+                Command::Barrier => {
+                    barrier = true;
+                    break;
+                }
                 Command::Append {
                     first_seq,
                     entries,
@@ -162,34 +180,52 @@ async fn run(
                 break;
             }
             match rx.try_recv() {
-                Ok(Command::Barrier) => break,
+                Ok(Command::Barrier) => {
+                    barrier = true;
+                    break;
+                }
                 Ok(c) => cmd = Some(c),
                 Err(_) => break,
             }
         }
         if buf.is_empty() {
+            roll |= barrier;
             continue;
         }
         let name = log_name(batch_start);
         let (entries, bytes) = (next_seq - batch_start, buf.len());
         let started = std::time::Instant::now();
-        let result = store.publish(&name, buf.freeze()).await;
+        let open = segment.take().filter(|s| !roll && s.len() < SEGMENT_BYTES);
+        let (result, kept) = write_batch(&store, term, &name, open, buf.freeze()).await;
+        segment = kept;
+        roll = barrier;
         let m = &*crate::metrics::METRICS;
         m.publish_seconds.observe(started.elapsed().as_secs_f64());
         m.batch_entries.observe(entries as f64);
         m.batch_bytes.observe(bytes as f64);
         match result {
-            Ok(Publish::Published) => {
+            Ok(Written::Published) => {
                 durable.send_replace(next_seq - 1);
                 for w in waiters {
                     let _ = w.send(Ok(()));
                 }
             }
-            Ok(Publish::Taken) => {
+            Ok(Written::Taken) => {
                 fail(
                     &failure,
                     &durable,
                     JournalError::Fenced { slot: name },
+                    None,
+                    waiters,
+                    &mut rx,
+                );
+                return;
+            }
+            Ok(Written::Claimed(slot)) => {
+                fail(
+                    &failure,
+                    &durable,
+                    JournalError::Fenced { slot },
                     None,
                     waiters,
                     &mut rx,
@@ -201,6 +237,64 @@ async fn run(
                 return;
             }
         }
+    }
+}
+
+/// What became of one batch.
+enum Written {
+    /// Durable and ours to acknowledge.
+    Published,
+    /// Another master holds the slot.
+    Taken,
+    /// Durable, but a newer term was claimed (this object names the claim):
+    /// the batch may be void, so it must not be acknowledged.
+    Claimed(String),
+}
+
+/// Makes `data` durable: appended to `open` when there is one, else
+/// published as the object `name` (kept open as the next segment on a store
+/// that appends). Returns the segment to append to next.
+async fn write_batch(
+    store: &JournalStore,
+    term: u64,
+    name: &str,
+    open: Option<Segment>,
+    data: bytes::Bytes,
+) -> (Result<Written, JournalError>, Option<Segment>) {
+    let fence = terms::claim_name(term + 1);
+    match (store, open) {
+        (JournalStore::Local(local), Some(mut seg)) => {
+            let local = local.clone();
+            let joined = tokio::task::spawn_blocking(move || {
+                let result = seg.append(&data).and_then(|()| {
+                    Ok(if local.exists_blocking(&fence)? {
+                        Written::Claimed(fence)
+                    } else {
+                        Written::Published
+                    })
+                });
+                (result, seg)
+            })
+            .await;
+            match joined {
+                Ok((result, seg)) => (result, Some(seg)),
+                Err(e) => (Err(JournalError::io("append task", e)), None),
+            }
+        }
+        (_, _) => match store.publish_segment(name, data).await {
+            Ok((Publish::Taken, _)) => (Ok(Written::Taken), None),
+            Ok((Publish::Published, seg)) if store.appends() => {
+                // An appending zombie may publish a new segment after a newer
+                // term's claim: its check comes after the write, as above.
+                match store.exists(&fence).await {
+                    Ok(true) => (Ok(Written::Claimed(fence)), None),
+                    Ok(false) => (Ok(Written::Published), seg),
+                    Err(e) => (Err(e), None),
+                }
+            }
+            Ok((Publish::Published, _)) => (Ok(Written::Published), None),
+            Err(e) => (Err(e), None),
+        },
     }
 }
 
