@@ -7,7 +7,6 @@
 //! flush committed, and can merely log a failure, as the kernel ignores it.
 
 use std::ffi::OsStr;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use alluxio_client::{CreateFileOptions, FileInfo, FileType as AlluxioType, FsError};

@@ -17,6 +17,7 @@ mod inodes;
 mod nodes;
 mod page_cache;
 mod setattr;
+mod stage_file;
 mod staging;
 mod statfs;
 mod write_behind;

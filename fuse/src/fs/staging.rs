@@ -8,16 +8,16 @@
 //! the new version is being written the file shows as incomplete; the old
 //! UFS object is replaced atomically when the version completes.
 //!
-//! The temporary file is unlinked as soon as it is created, so a crashed
-//! daemon leaves nothing behind in the staging directory.
+//! The temporary file (`stage_file.rs`) is created at the first write and
+//! unlinked at once, so a crashed daemon leaves nothing behind in the
+//! staging directory.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::Arc;
 
 use alluxio_client::{CreateFileOptions, FileInfo, FileOutStream, FileSystem, FsError, FsResult};
 
+use super::stage_file::StageFile;
 use super::write_behind::Sequence;
 
 /// Bytes moved per read/write while loading or committing.
@@ -25,13 +25,12 @@ const CHUNK: usize = 4 << 20;
 
 /// The directory that holds staged files.
 pub struct StagingDir {
-    dir: PathBuf,
-    next: AtomicU64,
+    dir: Arc<Path>,
 }
 
 /// One staged file, shared by every handle of its inode that is open.
 pub struct Staged {
-    pub file: File,
+    pub file: StageFile,
     /// Whether the staged bytes differ from the committed version.
     pub dirty: bool,
     /// Handles using this copy.
@@ -69,8 +68,7 @@ impl StagingDir {
         };
         std::fs::create_dir_all(&dir)?;
         Ok(StagingDir {
-            dir,
-            next: AtomicU64::new(0),
+            dir: Arc::from(dir.as_path()),
         })
     }
 
@@ -79,22 +77,9 @@ impl StagingDir {
         &self.dir
     }
 
-    /// A new empty, already unlinked, temporary file.
-    pub fn temp_file(&self) -> std::io::Result<File> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let p = self.dir.join(format!("stage-{n}"));
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&p)?;
-        std::fs::remove_file(&p)?;
-        Ok(f)
-    }
-
     /// Stages `info`'s file: its current bytes unless `empty`.
     pub async fn stage(&self, fs: &FileSystem, info: &FileInfo, empty: bool) -> FsResult<Staged> {
-        let file = self.temp_file().map_err(local)?;
+        let mut file = StageFile::new(self.dir.clone());
         if !empty && info.length > 0 {
             let mut input = fs.open_file(&info.path).await?;
             let mut off = 0u64;
@@ -128,7 +113,7 @@ impl Staged {
     /// The file's current size: the staged bytes, or the end of what was
     /// streamed past them.
     pub fn len(&self) -> std::io::Result<u64> {
-        Ok(self.sequence.len(self.file.metadata()?.len()))
+        Ok(self.sequence.len(self.file.len()?))
     }
 
     /// Records that bytes only the stream held are lost (see `lost`) and
@@ -284,7 +269,7 @@ pub(super) async fn open_version(
 /// over without a copy; stops early at the end of the file. Returns the
 /// bytes sent.
 pub(super) async fn send_staged(
-    file: &File,
+    file: &StageFile,
     out: &mut FileOutStream,
     from: u64,
     to: u64,
@@ -304,7 +289,7 @@ pub(super) async fn send_staged(
 
 /// Reads up to `want` bytes at `off` into a fresh buffer (short only at the
 /// end of the file).
-pub(super) fn read_piece(file: &File, off: u64, want: usize) -> std::io::Result<bytes::Bytes> {
+pub(super) fn read_piece(file: &StageFile, off: u64, want: usize) -> std::io::Result<bytes::Bytes> {
     let mut buf = vec![0u8; want];
     let mut n = 0;
     while n < want {

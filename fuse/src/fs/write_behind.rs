@@ -127,7 +127,7 @@ impl Sequence {
         mode: u32,
         at: u64,
         len: u64,
-        staged: &std::fs::File,
+        staged: &super::stage_file::StageFile,
     ) {
         if !self.in_order || at != self.end {
             self.in_order = false;

@@ -1,0 +1,99 @@
+//! The local file behind a staged copy, created when the first byte is
+//! written to it. Most files created through the mount are written in
+//! order and stream straight to the cluster (write-behind), and `touch`
+//! writes nothing at all, so a create should not pay for a local file it
+//! may never use (on this project's test machine, creating a file under
+//! `/tmp` costs as much as the rest of a create).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Names of temporary files, unique within the process.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A staged copy's bytes: no file until something is written.
+pub struct StageFile {
+    dir: Arc<Path>,
+    file: Option<File>,
+}
+
+impl StageFile {
+    /// An empty copy whose file, when needed, lives in `dir`.
+    pub fn new(dir: Arc<Path>) -> StageFile {
+        StageFile { dir, file: None }
+    }
+
+    fn file(&mut self) -> std::io::Result<&File> {
+        if self.file.is_none() {
+            let p = self
+                .dir
+                .join(format!("stage-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&p)?;
+            // Unlinked at once: a crashed daemon leaves nothing behind.
+            std::fs::remove_file(&p)?;
+            self.file = Some(f);
+        }
+        Ok(self.file.as_ref().expect("just created"))
+    }
+
+    /// Bytes staged (the file's size).
+    pub fn len(&self) -> std::io::Result<u64> {
+        match &self.file {
+            Some(f) => Ok(f.metadata()?.len()),
+            None => Ok(0),
+        }
+    }
+
+    /// Writes `data` at `off`, creating the file first if needed.
+    pub fn write_all_at(&mut self, data: &[u8], off: u64) -> std::io::Result<()> {
+        self.file()?.write_all_at(data, off)
+    }
+
+    /// Truncates or extends to `len` bytes (an empty copy stays fileless).
+    pub fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        if self.file.is_none() && len == 0 {
+            return Ok(());
+        }
+        self.file()?.set_len(len)
+    }
+
+    /// Reads into `buf` at `off`; 0 at the end.
+    pub fn read_at(&self, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
+        match &self.file {
+            Some(f) => f.read_at(buf, off),
+            None => Ok(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_until_written_and_none_left_in_the_directory() {
+        let dir = std::env::temp_dir().join(format!("stage-file-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut f = StageFile::new(Arc::from(dir.as_path()));
+        assert_eq!(f.len().unwrap(), 0);
+        f.set_len(0).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(f.read_at(&mut buf, 0).unwrap(), 0);
+        assert!(f.file.is_none(), "a file was created without a write");
+        f.write_all_at(b"abc", 2).unwrap();
+        assert_eq!(f.len().unwrap(), 5);
+        assert_eq!(f.read_at(&mut buf, 1).unwrap(), 4);
+        assert_eq!(&buf, b"\0abc");
+        f.set_len(3).unwrap();
+        assert_eq!(f.len().unwrap(), 3);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir(&dir).unwrap();
+    }
+}
