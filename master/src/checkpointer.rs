@@ -46,7 +46,7 @@ pub async fn checkpoint_now(
         let ns = ns.read().unwrap_or_else(|p| p.into_inner());
         // Under the read lock no mutation can queue entries, so the batch
         // boundary lands exactly after the state we encode.
-        writer.barrier();
+        writer.end_segment();
         (encode_checkpoint(&ns), ns.inode_count())
     };
     let seq = enc.last_sequence();

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::journal::checkpoint::{self, CheckpointEncoder};
-use crate::journal::reader::{self, Cursor, Decoded};
+use crate::journal::reader::{self, Cursor, Decoder};
 use crate::journal::{
     format, log_name, parse_seq, JournalError, JournalStore, CHECKPOINT_DIR, LOG_DIR,
 };
@@ -58,9 +58,10 @@ pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
 }
 
 /// Objects read ahead during bulk replay on an object store (many small
-/// batch objects) and on an appending store (few large segments).
+/// batch objects) and on an appending store (few segments of up to 64 MiB,
+/// or a version 1 folder's small batch objects).
 const READ_AHEAD_OBJECTS: usize = 16;
-const READ_AHEAD_SEGMENTS: usize = 2;
+const READ_AHEAD_SEGMENTS: usize = 4;
 
 /// Applies everything after `ns.last_seq()` up to the end of the log, as
 /// the listing taken now shows it. A new leader calls this after claiming
@@ -176,6 +177,7 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
             term,
             limit,
             reader::decode(data, offset),
+            Reading::Listed,
         )?;
         match following {
             Some(j) => {
@@ -190,6 +192,16 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
     }
 }
 
+/// How a bad frame at the end of what is read is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The log as listed: a cut-short frame at the very end of a local
+    /// log is a torn write (a warning); anywhere else it is damage.
+    Listed,
+    /// A standby's poll: a cut-short frame is one still being written.
+    Following,
+}
+
 /// Applies the entries of object `name` (starting at `start`, of `term`)
 /// decoded from the one numbered `first_seq` on, up to `limit`, the start of
 /// the next valid object.
@@ -202,37 +214,46 @@ fn apply_object(
     first_seq: u64,
     term: u64,
     limit: Option<u64>,
-    decoded: Decoded,
+    frames: Decoder,
+    reading: Reading,
 ) -> Result<(), JournalError> {
     let mut seq = first_seq;
-    for frame in decoded.frames {
+    for frame in frames {
+        // Past the point where the next object took over: void.
         if limit.is_some_and(|l| seq >= l) {
             return Ok(());
         }
-        if seq > ns.last_seq() {
-            apply_entry(ns, name, seq, frame.term, &frame.entry)?;
-            ns.cursor = Some(Cursor {
-                start,
-                offset: frame.end,
-                term,
-            });
-        }
-        seq += 1;
+        let bad = match frame {
+            Ok(frame) => {
+                if seq > ns.last_seq() {
+                    apply_entry(ns, name, seq, frame.term, &frame.entry)?;
+                    ns.cursor = Some(Cursor {
+                        start,
+                        offset: frame.end,
+                        term,
+                    });
+                }
+                seq += 1;
+                continue;
+            }
+            Err(bad) => bad,
+        };
+        let torn = bad.truncated && limit.is_none() && store.appends();
+        return match reading {
+            Reading::Following if bad.truncated => Ok(()),
+            Reading::Listed if torn => {
+                tracing::warn!(
+                    "journal object {name} ends in a torn write at offset {} ({}); \
+                     it was never acknowledged and is ignored",
+                    bad.offset,
+                    bad.reason
+                );
+                Ok(())
+            }
+            _ => Err(bad.error(name)),
+        };
     }
-    match decoded.bad {
-        None => Ok(()),
-        // Past the point where the next term took over: void anyway.
-        Some(_) if limit.is_some_and(|l| seq >= l) => Ok(()),
-        Some(bad) if bad.truncated && limit.is_none() && store.appends() => {
-            tracing::warn!(
-                "journal object {name} ends in a torn write at offset {} ({});                  it was never acknowledged and is ignored",
-                bad.offset,
-                bad.reason
-            );
-            Ok(())
-        }
-        Some(bad) => Err(bad.error(name)),
-    }
+    Ok(())
 }
 
 /// Applies one entry, checking that terms never go backwards.
@@ -286,11 +307,19 @@ pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, Jo
     if let (Some(c), true) = (ns.cursor, store.appends()) {
         let name = log_name(c.start);
         if let Some(data) = store.read_from(&name, c.offset).await? {
-            let mut decoded = reader::decode(data, c.offset);
-            // A frame cut short is one being written: wait for the rest.
-            decoded.bad = decoded.bad.filter(|b| !b.truncated);
             let before = ns.last_seq();
-            apply_object(store, ns, &name, c.start, before + 1, c.term, None, decoded)?;
+            let frames = reader::decode(data, c.offset);
+            apply_object(
+                store,
+                ns,
+                &name,
+                c.start,
+                before + 1,
+                c.term,
+                None,
+                frames,
+                Reading::Following,
+            )?;
             advanced |= ns.last_seq() > before;
         }
     }
@@ -304,9 +333,18 @@ pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, Jo
         if term < ns.term() {
             return Ok(advanced); // a fenced leader's object: catch_up skips it
         }
-        let mut decoded = reader::decode(data, 0);
-        decoded.bad = decoded.bad.filter(|b| !b.truncated);
-        apply_object(store, ns, &name, start, start, term, None, decoded)?;
+        let frames = reader::decode(data, 0);
+        apply_object(
+            store,
+            ns,
+            &name,
+            start,
+            start,
+            term,
+            None,
+            frames,
+            Reading::Following,
+        )?;
         advanced = true;
     }
 }

@@ -235,8 +235,9 @@ async fn a_standby_follows_the_tail_and_notices_void_entries() {
         assert!(follow(&store, &mut standby).await.unwrap());
         assert_eq!(standby.last_seq(), ns.read().unwrap().last_seq());
     }
-    // A barrier rolls to a new segment; the standby finds it at its slot.
-    old.barrier();
+    // A new segment (as before a checkpoint); the standby finds it at its
+    // slot.
+    old.end_segment();
     commit(&ns, &old, vec![dir(20, 1, "b")]).await.unwrap();
     assert_eq!(objects(&store).await.len(), 2);
     assert!(follow(&store, &mut standby).await.unwrap());
@@ -331,7 +332,7 @@ async fn corruption_is_reported_with_file_and_offset() {
             .await
             .unwrap();
         // Entry 5 in an object of its own: what precedes it is mid-log.
-        w.barrier();
+        w.end_segment();
         commit(&ns, &w, vec![dir(4, 1, "z")]).await.unwrap();
         // The object holding entry 3: the segment from 1, or batch 3.
         let name = if store.appends() {
@@ -423,9 +424,9 @@ async fn an_older_terms_object_after_a_newer_term_is_skipped() {
 async fn a_gap_in_the_log_is_an_error() {
     for (kind, d, store) in both().await {
         let (ns, w) = first_term(&store).await;
-        w.barrier();
+        w.end_segment();
         commit(&ns, &w, vec![dir(2, 1, "x")]).await.unwrap();
-        w.barrier();
+        w.end_segment();
         commit(&ns, &w, vec![dir(3, 1, "y")]).await.unwrap();
         assert_eq!(objects(&store).await.len(), 3, "{kind}");
         std::fs::remove_file(d.path().join(log_name(3))).unwrap();

@@ -48,58 +48,58 @@ impl BadFrame {
     }
 }
 
-/// The frames of an object, or of its tail from some offset.
-#[derive(Debug)]
-pub struct Decoded {
-    pub frames: Vec<Frame>,
-    /// The first frame that did not decode; nothing after it is read.
-    pub bad: Option<BadFrame>,
+/// Decodes the bytes of an object from offset `base` on, one frame at a
+/// time (a segment may hold millions); stops after the first bad frame.
+pub struct Decoder {
+    frames: Frames,
+    base: u64,
+    done: bool,
 }
 
 /// Decodes `data`, the bytes of an object from offset `base` on.
-pub fn decode(data: Bytes, base: u64) -> Decoded {
-    let mut frames = Vec::new();
-    for frame in Frames::new(data) {
-        let (offset, term, payload) = match frame {
+pub fn decode(data: Bytes, base: u64) -> Decoder {
+    Decoder {
+        frames: Frames::new(data),
+        base,
+        done: false,
+    }
+}
+
+impl Iterator for Decoder {
+    type Item = Result<Frame, BadFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let (offset, term, payload) = match self.frames.next()? {
             Ok(f) => f,
             Err(e) => {
-                return Decoded {
-                    frames,
-                    bad: Some(BadFrame {
-                        offset: base + e.offset,
-                        reason: e.reason,
-                        truncated: e.truncated,
-                    }),
-                }
+                self.done = true;
+                return Some(Err(BadFrame {
+                    offset: self.base + e.offset,
+                    reason: e.reason,
+                    truncated: e.truncated,
+                }));
             }
         };
-        let offset = base + offset;
+        let offset = self.base + offset;
+        let end = offset + (super::frame::HEADER_LEN + payload.len()) as u64;
         let bad = |reason: String| BadFrame {
             offset,
             reason,
             truncated: false,
         };
-        let entry = match JournalEntry::decode(payload.clone()) {
-            Ok(e) if e.entry.is_some() => e,
-            Ok(_) => {
-                return Decoded {
-                    frames,
-                    bad: Some(bad(
-                        "unknown entry type (written by a newer version of the master?)".into(),
-                    )),
-                }
-            }
-            Err(e) => {
-                return Decoded {
-                    frames,
-                    bad: Some(bad(format!("undecodable entry: {e}"))),
-                }
-            }
+        let item = match JournalEntry::decode(payload) {
+            Ok(entry) if entry.entry.is_some() => Ok(Frame { term, entry, end }),
+            Ok(_) => Err(bad(
+                "unknown entry type (written by a newer version of the master?)".into(),
+            )),
+            Err(e) => Err(bad(format!("undecodable entry: {e}"))),
         };
-        let end = offset + (super::frame::HEADER_LEN + payload.len()) as u64;
-        frames.push(Frame { term, entry, end });
+        self.done = item.is_err();
+        Some(item)
     }
-    Decoded { frames, bad: None }
 }
 
 /// The term an object was written in (that of its first frame). An object

@@ -37,9 +37,10 @@ enum Command {
         entries: Vec<JournalEntry>,
         done: Option<oneshot::Sender<Result<(), JournalError>>>,
     },
-    /// Ends the current batch (and segment) here: used before a checkpoint,
-    /// so that the objects it covers end where it does.
-    Barrier,
+    /// Ends the current batch here; with `segment`, the segment too (used
+    /// before a checkpoint, so that the objects it covers end where it
+    /// does).
+    Barrier { segment: bool },
 }
 
 /// Handle to the writer task.
@@ -102,9 +103,15 @@ impl JournalWriter {
         }
     }
 
-    /// Makes the current batch end here (used before a checkpoint).
+    /// Makes the current batch end here.
     pub fn barrier(&self) {
-        let _ = self.tx.send(Command::Barrier);
+        let _ = self.tx.send(Command::Barrier { segment: false });
+    }
+
+    /// Makes the current batch and segment end here (before a checkpoint):
+    /// the next batch starts a new log object.
+    pub fn end_segment(&self) {
+        let _ = self.tx.send(Command::Barrier { segment: true });
     }
 
     /// Waits until every entry up to `seq` is durable.
@@ -152,8 +159,8 @@ async fn run(
         let mut barrier = false;
         while let Some(c) = cmd.take() {
             match c {
-                Command::Barrier => {
-                    barrier = true;
+                Command::Barrier { segment } => {
+                    barrier = segment;
                     break;
                 }
                 Command::Append {
@@ -180,8 +187,8 @@ async fn run(
                 break;
             }
             match rx.try_recv() {
-                Ok(Command::Barrier) => {
-                    barrier = true;
+                Ok(Command::Barrier { segment }) => {
+                    barrier = segment;
                     break;
                 }
                 Ok(c) => cmd = Some(c),
