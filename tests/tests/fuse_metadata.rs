@@ -262,3 +262,91 @@ async fn lookups_after_a_listing_are_answered_without_the_master_and_stay_right(
     assert_eq!(fs::read(m.p("b/f02")).unwrap(), b"2");
     assert_eq!(fs::read_dir(m.p("a")).unwrap().count(), 0);
 }
+
+/// The daemon knows a name is missing from a complete listing of its
+/// directory (the empty one of a directory it made, or one it listed), kept
+/// up to date by the changes made through the mount: the kernel's lookup
+/// before each create costs no master call. A change that fails drops the
+/// listing, so what another client did shows at once after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_names_come_from_listings_kept_up_to_date_by_this_mounts_changes() {
+    const N: usize = 20;
+    // A long timeout, so no listing expires while the test runs.
+    let m = Mounted::start("/", "attr_timeout=30,entry_timeout=30").await;
+    let client = m.cluster.client();
+    fs::create_dir(m.p("d")).unwrap();
+    let before = master_calls(&m);
+    for i in 0..N {
+        let p = m.p(&format!("d/f{i:02}"));
+        assert_eq!(errno_of(fs::metadata(&p)), libc::ENOENT);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+            .unwrap();
+    }
+    let (calls, total) = delta(&before, &master_calls(&m));
+    assert_eq!(calls.get("CreateFile"), Some(&(N as f64)), "{calls:?}");
+    assert_eq!(total, N as f64, "{calls:?}");
+    // Names this mount removed, renamed away, or never made in a
+    // directory it made.
+    fs::remove_file(m.p("d/f00")).unwrap();
+    fs::rename(m.p("d/f01"), m.p("d/g01")).unwrap();
+    fs::create_dir(m.p("d/sub")).unwrap();
+    let before = master_calls(&m);
+    assert_eq!(errno_of(fs::metadata(m.p("d/f00"))), libc::ENOENT);
+    assert_eq!(errno_of(fs::metadata(m.p("d/f01"))), libc::ENOENT);
+    assert_eq!(errno_of(fs::metadata(m.p("d/sub/x"))), libc::ENOENT);
+    let (calls, total) = delta(&before, &master_calls(&m));
+    assert_eq!(total, 0.0, "{calls:?}");
+    assert!(fs::metadata(m.p("d/g01")).unwrap().is_file());
+
+    // Another client's new name is not seen within the timeout (as a
+    // name it removes would stay visible), but a create of it through the
+    // mount fails, and that drops the listing: the name shows at once.
+    client
+        .create_empty_file("/d/other", Default::default())
+        .await
+        .unwrap();
+    assert_eq!(errno_of(fs::metadata(m.p("d/other"))), libc::ENOENT);
+    let excl = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(m.p("d/other"));
+    assert_eq!(errno_of(excl), libc::EEXIST);
+    assert!(fs::metadata(m.p("d/other")).unwrap().is_file());
+
+    // A listing taken by readdir answers too.
+    client
+        .create_directory("/e", Default::default())
+        .await
+        .unwrap();
+    client
+        .create_empty_file("/e/there", Default::default())
+        .await
+        .unwrap();
+    let names: Vec<_> = fs::read_dir(m.p("e"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["there"]);
+    let before = master_calls(&m);
+    for i in 0..N {
+        assert_eq!(
+            errno_of(fs::metadata(m.p(&format!("e/none{i}")))),
+            libc::ENOENT
+        );
+    }
+    let (calls, total) = delta(&before, &master_calls(&m));
+    assert_eq!(total, 0.0, "{calls:?}");
+    // The mount's view and the cluster's agree on d.
+    let mut listed: Vec<_> = fs::read_dir(m.p("d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = (2..N).map(|i| format!("f{i:02}")).collect();
+    expected.extend(["g01".into(), "other".into(), "sub".into()]);
+    expected.sort();
+    assert_eq!(listed, expected);
+}

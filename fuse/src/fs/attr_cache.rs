@@ -23,9 +23,21 @@
 //! under (checked against the entry, forgotten at every rename): once the
 //! kernel drops its dentries (memory pressure, `drop_caches`), a `stat`
 //! soon after a listing or a lookup costs no RPC, within the same
-//! `attr_timeout` bound. Missing names are never cached.
+//! `attr_timeout` bound.
+//!
+//! A name is known missing only from a *complete listing* of its
+//! directory: one fetched whole (`opendir`, or a lookup refreshing a small
+//! directory it keeps listings of), or the empty one of a directory this
+//! mount just made. Changes made through this mount add and remove names
+//! in the listings they touch (the kernel serializes them per directory);
+//! a change that failed, which may still have happened, drops the
+//! directory's listing. A listing, too, lives `attr_timeout` from the
+//! request that fetched it, so a name another client creates is seen as
+//! missing here for at most that long — as an entry another client
+//! removes stays visible. Without it, every create paid a master call for
+//! the kernel's lookup of the name first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,6 +60,17 @@ struct Entry {
     expires: Instant,
 }
 
+/// The complete set of names of a directory, until `expires`.
+struct Listing {
+    names: HashSet<String>,
+    expires: Instant,
+}
+
+/// Largest directory whose listing is kept (and refreshed by a lookup).
+pub const MAX_LISTED: usize = 16_384;
+/// Most names kept over all listings; past it, listings are dropped.
+const MAX_LISTED_NAMES: usize = 4 * MAX_LISTED;
+
 struct State {
     entries: HashMap<u64, Entry>,
     /// Which inode each cached entry's path named when it was cached;
@@ -55,6 +78,11 @@ struct State {
     by_path: HashMap<String, u64>,
     /// Moves on at every change made through this mount.
     epoch: u64,
+    /// Complete listings by directory inode number.
+    listings: HashMap<u64, Listing>,
+    /// When each directory's listing last expired or was refreshed by a
+    /// lookup (a refresh is tried at most once per `ttl`).
+    refreshed: HashMap<u64, Instant>,
 }
 
 /// Attributes by kernel inode number, each until its expiry.
@@ -83,6 +111,8 @@ impl AttrCache {
                 entries: HashMap::new(),
                 by_path: HashMap::new(),
                 epoch: 0,
+                listings: HashMap::new(),
+                refreshed: HashMap::new(),
             }),
         }
     }
@@ -154,6 +184,97 @@ impl AttrCache {
                 self.insert(&mut s, t, *ino, info);
             }
         }
+    }
+
+    /// Whether `name` is known missing from directory `dir` (see the
+    /// module's documentation on listings).
+    pub fn missing(&self, dir: u64, name: &str) -> bool {
+        let mut s = self.lock();
+        let now = Instant::now();
+        match s.listings.get(&dir) {
+            Some(l) if l.expires > now => !l.names.contains(name),
+            Some(_) => {
+                s.listings.remove(&dir);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a lookup in `dir` should fetch its whole listing instead of
+    /// one name: its listing, small enough to keep, expired, and no refresh
+    /// was tried within `ttl`. Marks the attempt.
+    pub fn should_refresh(&self, dir: u64) -> bool {
+        let mut s = self.lock();
+        let now = Instant::now();
+        if s.listings.get(&dir).is_some_and(|l| l.expires > now) {
+            return false;
+        }
+        match s.refreshed.get(&dir) {
+            Some(at) if now.duration_since(*at) >= self.ttl => {
+                s.refreshed.insert(dir, now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Keeps `names`, the complete listing of `dir` fetched by a request
+    /// that began at `t`, unless anything changed through this mount since
+    /// or the directory is too large to keep.
+    pub fn listed<'a>(&self, t: Ticket, dir: u64, names: impl IntoIterator<Item = &'a str>) {
+        let names: HashSet<String> = names.into_iter().map(str::to_string).collect();
+        let mut s = self.lock();
+        if s.epoch == t.epoch && names.len() <= MAX_LISTED {
+            self.keep_listing(&mut s, t, dir, names);
+        }
+    }
+
+    /// Directory `dir` was just made through this mount: it is empty.
+    pub fn made_empty(&self, t: Ticket, dir: u64) {
+        let mut s = self.lock();
+        self.keep_listing(&mut s, t, dir, HashSet::new());
+    }
+
+    fn keep_listing(&self, s: &mut State, t: Ticket, dir: u64, names: HashSet<String>) {
+        let expires = t.at + self.ttl;
+        if expires <= Instant::now() {
+            return;
+        }
+        let total: usize = s.listings.values().map(|l| l.names.len()).sum();
+        if total + names.len() > MAX_LISTED_NAMES {
+            s.listings.clear();
+        }
+        if s.refreshed.len() >= MAX_ENTRIES {
+            s.refreshed.clear();
+        }
+        s.refreshed.insert(dir, t.at);
+        s.listings.insert(dir, Listing { names, expires });
+    }
+
+    /// A change through this mount added `name` to `dir`.
+    pub fn name_added(&self, dir: u64, name: &str) {
+        let mut s = self.lock();
+        if let Some(l) = s.listings.get_mut(&dir) {
+            if l.names.len() < MAX_LISTED {
+                l.names.insert(name.to_string());
+            } else {
+                s.listings.remove(&dir);
+            }
+        }
+    }
+
+    /// A change through this mount removed `name` from `dir`.
+    pub fn name_removed(&self, dir: u64, name: &str) {
+        if let Some(l) = self.lock().listings.get_mut(&dir) {
+            l.names.remove(name);
+        }
+    }
+
+    /// A change of `dir`'s names failed, so it may or may not have
+    /// happened: its listing is no longer known.
+    pub fn names_unknown(&self, dir: u64) {
+        self.lock().listings.remove(&dir);
     }
 
     fn insert(&self, s: &mut State, t: Ticket, ino: u64, info: &FileInfo) {
@@ -232,12 +353,48 @@ mod tests {
     }
 
     #[test]
+    fn listings_know_missing_names_until_they_expire_or_a_change_fails() {
+        let c = AttrCache::new(Duration::from_millis(300));
+        assert!(!c.missing(1, "a"), "nothing known without a listing");
+        c.listed(c.ticket(), 1, ["a", "b"]);
+        assert!(!c.missing(1, "a"));
+        assert!(c.missing(1, "c"));
+        c.name_added(1, "c");
+        assert!(!c.missing(1, "c"));
+        c.name_removed(1, "a");
+        assert!(c.missing(1, "a"));
+        c.names_unknown(1);
+        assert!(!c.missing(1, "zz"));
+        // A directory made here is empty; a listing fetched while anything
+        // changed is not kept.
+        c.made_empty(c.ticket(), 2);
+        assert!(c.missing(2, "x"));
+        let t = c.ticket();
+        c.changed(c.ticket(), &[], &[]);
+        c.listed(t, 3, ["a"]);
+        assert!(!c.missing(3, "b"));
+        assert!(!c.should_refresh(2), "the listing is fresh");
+        // Expired: nothing is known, and one refresh per ttl is allowed.
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(!c.missing(2, "x"));
+        assert!(c.should_refresh(2));
+        assert!(!c.should_refresh(2), "once per ttl");
+        assert!(!c.should_refresh(9), "never listed");
+        // Directories too large are not kept.
+        let many: Vec<String> = (0..=MAX_LISTED).map(|i| i.to_string()).collect();
+        c.listed(c.ticket(), 4, many.iter().map(String::as_str));
+        assert!(!c.missing(4, "x"));
+    }
+
+    #[test]
     fn zero_ttl_disables_the_cache() {
         let c = AttrCache::new(Duration::ZERO);
         let t = c.ticket();
         c.fetched(t, 5, &info(5, 1));
         c.changed(t, &[], &[(5, &info(5, 2))]);
         assert!(c.get(5).is_none());
+        c.made_empty(c.ticket(), 7);
+        assert!(!c.missing(7, "x"));
     }
 
     #[test]

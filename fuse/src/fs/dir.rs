@@ -32,10 +32,43 @@ impl Inner {
             self.inodes.remember(ino, &info.path);
             return reply.entry(&left.min(self.entry_ttl), &a, fuser::Generation(0));
         }
+        let name = name.to_string_lossy();
+        if self.attrs.missing(parent.0, &name) {
+            return reply.error(Errno::ENOENT);
+        }
+        if self.attrs.should_refresh(parent.0) {
+            if let Some(r) = self.refresh_listing(parent, &name).await {
+                return self.reply_entry(r, reply).await;
+            }
+        }
         let t = self.attrs.ticket();
         let r = self.fs.get_status(&path).await;
         self.fetched(t, &r);
         self.reply_entry(r, reply).await;
+    }
+
+    /// Fetches the whole listing of directory `parent` for the attribute
+    /// cache (a lookup in a small directory whose listing just expired:
+    /// one call now saves one per name looked up for the next
+    /// `attr_timeout`) and answers the lookup of `name` from it. `None` if
+    /// the listing could not be fetched.
+    async fn refresh_listing(
+        &self,
+        parent: INodeNo,
+        name: &str,
+    ) -> Option<alluxio_client::FsResult<alluxio_client::FileInfo>> {
+        let dir = self.path(parent).ok()?;
+        let t = self.attrs.ticket();
+        let infos = self.fs.list_status(&dir, false).await.ok()?;
+        for info in &infos {
+            self.attrs.fetched(t, self.inodes.ino_of(info.id), info);
+        }
+        self.attrs
+            .listed(t, parent.0, infos.iter().map(|i| i.name.as_str()));
+        Some(match infos.into_iter().find(|i| i.name == name) {
+            Some(info) => Ok(info),
+            None => Err(FsError::NotFound(format!("{dir}/{name}"))),
+        })
     }
 
     pub(super) async fn mkdir(
@@ -60,7 +93,10 @@ impl Inner {
         };
         let t = self.attrs.ticket();
         let r = self.fs.create_directory(&path, opts).await;
-        self.entry_changed(t, parent, &r);
+        self.entry_changed(t, parent, name, &r);
+        if let Ok(info) = &r {
+            self.attrs.made_empty(t, self.inodes.ino_of(info.id));
+        }
         self.reply_entry(r, reply).await;
     }
 
@@ -80,6 +116,7 @@ impl Inner {
         let t = self.attrs.ticket();
         match self.fs.delete_reply(&path, opts).await {
             Ok(r) => {
+                self.attrs.name_removed(parent.0, &name.to_string_lossy());
                 let mut stale = self.inodes.removed(&path);
                 stale.push(parent.0);
                 self.attrs
@@ -88,6 +125,7 @@ impl Inner {
             }
             Err(e) => {
                 // Refused, or lost its reply: the parent may have changed.
+                self.attrs.names_unknown(parent.0);
                 self.attrs.changed(t, &[parent.0], &[]);
                 reply.error(errno(&e))
             }
@@ -125,6 +163,11 @@ impl Inner {
         let t = self.attrs.ticket();
         match self.rename_paths(&src, &dst, flags).await {
             Ok(r) => {
+                if !flags.contains(RenameFlags::RENAME_EXCHANGE) {
+                    self.attrs.name_removed(parent.0, &name.to_string_lossy());
+                    self.attrs
+                        .name_added(newparent.0, &newname.to_string_lossy());
+                }
                 let fresh = self.by_ino(
                     [r.src_parent.as_ref(), r.dst_parent.as_ref()]
                         .into_iter()
@@ -134,6 +177,8 @@ impl Inner {
                 reply.ok()
             }
             Err(e) => {
+                self.attrs.names_unknown(parent.0);
+                self.attrs.names_unknown(newparent.0);
                 self.attrs.changed(t, &stale, &[]);
                 reply.error(e)
             }
@@ -212,6 +257,8 @@ impl Inner {
             Ok(l) => l,
             Err(e) => return reply.error(errno(&e)),
         };
+        self.attrs
+            .listed(ticket, ino.0, infos.iter().map(|i| i.name.as_str()));
         let mut entries = Vec::with_capacity(infos.len() + 2);
         for dot in [".", ".."] {
             entries.push(DirEntry {

@@ -150,8 +150,11 @@ impl Inner {
         // replaces it at the first flush that finds it dirty.
         let t = self.attrs.ticket();
         let created = self.fs.create_empty_file(&path, opts).await;
-        if !matches!(created, Err(FsError::AlreadyExists(_))) {
-            self.entry_changed(t, parent, &created);
+        match &created {
+            Err(FsError::AlreadyExists(_)) => {
+                self.attrs.name_added(parent.0, &name.to_string_lossy())
+            }
+            _ => self.entry_changed(t, parent, name, &created),
         }
         let (info, existed) = match created {
             Ok(info) => (info, false),

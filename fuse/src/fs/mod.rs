@@ -166,14 +166,22 @@ impl Inner {
         }
     }
 
-    /// Records in the attribute cache what a change of directory `parent`
-    /// (begun at `t`) returned: the entry it made or changed and the
-    /// parent's new attributes. A failed change may still have happened
-    /// (a lost reply), so the parent's entry goes.
-    fn entry_changed(&self, t: attr_cache::Ticket, parent: INodeNo, r: &FsResult<FileInfo>) {
+    /// Records in the attribute cache what a change that made `name` in
+    /// directory `parent` (begun at `t`) returned: the entry it made and
+    /// the parent's new attributes. A failed change may still have happened
+    /// (a lost reply), so the parent's entry and listing go.
+    fn entry_changed(
+        &self,
+        t: attr_cache::Ticket,
+        parent: INodeNo,
+        name: &OsStr,
+        r: &FsResult<FileInfo>,
+    ) {
         let Ok(info) = r else {
+            self.attrs.names_unknown(parent.0);
             return self.attrs.changed(t, &[parent.0], &[]);
         };
+        self.attrs.name_added(parent.0, &name.to_string_lossy());
         let fresh = self.by_ino(std::iter::once(info).chain(info.parent.as_deref()));
         self.attrs.changed(t, &[parent.0], &fresh);
     }

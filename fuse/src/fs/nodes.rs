@@ -53,7 +53,7 @@ impl Inner {
         };
         let t = self.attrs.ticket();
         let r = self.fs.create_node(req).await;
-        self.entry_changed(t, parent, &r);
+        self.entry_changed(t, parent, name, &r);
         self.reply_entry(r, reply).await;
     }
 
@@ -91,9 +91,12 @@ impl Inner {
         let t = self.attrs.ticket();
         let r = self.fs.link(&src, &dst).await;
         match &r {
-            Ok(_) => self.entry_changed(t, newparent, &r),
+            Ok(_) => self.entry_changed(t, newparent, newname, &r),
             // The link count may have changed too (a lost reply).
-            Err(_) => self.attrs.changed(t, &[ino.0, newparent.0], &[]),
+            Err(_) => {
+                self.attrs.names_unknown(newparent.0);
+                self.attrs.changed(t, &[ino.0, newparent.0], &[])
+            }
         }
         self.reply_entry(r, reply).await;
     }
@@ -142,7 +145,7 @@ impl Inner {
                 self.fs.create_node(req).await
             }
         };
-        self.entry_changed(t, parent, &r);
+        self.entry_changed(t, parent, name, &r);
         self.reply_entry(r, reply).await;
     }
 }
