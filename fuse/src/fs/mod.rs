@@ -121,14 +121,23 @@ impl AlluxioFs {
     }
 
     /// Runs the handler of one request of operation `op` (counted in the
-    /// metrics) on the runtime.
+    /// metrics). It is polled once right here, on the thread that read the
+    /// request: most lookups, getattrs, flushes and releases are answered
+    /// from the daemon's own state and finish in that poll, with no hand-off
+    /// to another thread. A handler that has to wait (an RPC, a lock) is
+    /// handed to the runtime, which polls it again with its own waker.
     fn spawn<F, Fut>(&self, op: &'static str, f: F)
     where
         F: FnOnce(Arc<Inner>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
         crate::metrics::operation(op);
-        self.rt.spawn(f(self.inner.clone()));
+        let _runtime = self.rt.enter();
+        let mut handler = Box::pin(f(self.inner.clone()));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if handler.as_mut().poll(&mut cx).is_pending() {
+            self.rt.spawn(handler);
+        }
     }
 }
 
