@@ -267,6 +267,42 @@ async fn a_standby_follows_the_tail_and_notices_void_entries() {
     assert_eq!(catch_up(&store, &mut standby).await.unwrap(), Tail::End);
 }
 
+/// Segments close once past their size limit; replay and a standby that
+/// follows the tail go across them, and garbage collection removes only
+/// the covered ones.
+#[tokio::test]
+async fn segments_roll_at_their_size_limit() {
+    let (_d, store) = formatted().await;
+    let ns = Arc::new(RwLock::new(Namespace::new()));
+    terms::claim_next(&store, 0, "test").await.unwrap();
+    let w = JournalWriter::start_with_segments_of(store.clone(), 1, 1, 2048);
+    commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
+        .await
+        .unwrap();
+    let mut standby = recover(&store).await.unwrap();
+    for i in 0..200u64 {
+        commit(&ns, &w, vec![dir(10 + i, 1, &format!("a{i}"))])
+            .await
+            .unwrap();
+        if i % 50 == 0 {
+            follow(&store, &mut standby).await.unwrap();
+        }
+    }
+    let count = objects(&store).await.len();
+    assert!(count >= 4, "only {count} segments");
+    follow(&store, &mut standby).await.unwrap();
+    assert_eq!(standby.last_seq(), 202);
+    assert_eq!(snapshot(&standby), snapshot(&ns.read().unwrap()));
+    assert_eq!(catch_up(&store, &mut standby).await.unwrap(), Tail::End);
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(snapshot(&replayed), snapshot(&ns.read().unwrap()));
+    assert_eq!(checkpoint_now(&ns, &w, &store).await.unwrap(), 202);
+    assert_eq!(objects(&store).await.len(), 1, "covered segments remain");
+    commit(&ns, &w, vec![dir(500, 1, "after")]).await.unwrap();
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(snapshot(&replayed), snapshot(&ns.read().unwrap()));
+}
+
 trait ParsePath {
     fn parse_path(&self) -> alluxio_common::AlluxioPath;
 }

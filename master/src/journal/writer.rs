@@ -63,10 +63,29 @@ impl JournalWriter {
     /// Starts a writer that publishes entries of `term`, the next one being
     /// `next_seq`.
     pub fn start(store: JournalStore, term: u64, next_seq: u64) -> JournalWriter {
+        Self::start_with_segments_of(store, term, next_seq, SEGMENT_BYTES)
+    }
+
+    /// [`start`](Self::start) with segments closed past `segment_bytes`
+    /// (tests use small ones).
+    pub fn start_with_segments_of(
+        store: JournalStore,
+        term: u64,
+        next_seq: u64,
+        segment_bytes: u64,
+    ) -> JournalWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         let (durable_tx, durable) = watch::channel(next_seq - 1);
         let failure = Arc::new(OnceLock::new());
-        tokio::spawn(run(store, term, next_seq, rx, durable_tx, failure.clone()));
+        tokio::spawn(run(
+            store,
+            term,
+            next_seq,
+            segment_bytes,
+            rx,
+            durable_tx,
+            failure.clone(),
+        ));
         JournalWriter {
             tx,
             durable,
@@ -145,6 +164,7 @@ async fn run(
     store: JournalStore,
     term: u64,
     mut next_seq: u64,
+    segment_bytes: u64,
     mut rx: mpsc::UnboundedReceiver<Command>,
     durable: watch::Sender<u64>,
     failure: Arc<OnceLock<JournalError>>,
@@ -202,7 +222,7 @@ async fn run(
         let name = log_name(batch_start);
         let (entries, bytes) = (next_seq - batch_start, buf.len());
         let started = std::time::Instant::now();
-        let open = segment.take().filter(|s| !roll && s.len() < SEGMENT_BYTES);
+        let open = segment.take().filter(|s| !roll && s.len() < segment_bytes);
         let (result, kept) = write_batch(&store, term, &name, open, buf.freeze()).await;
         segment = kept;
         roll = barrier;
