@@ -163,6 +163,17 @@ impl FileSystem {
 
     /// Lists directory `path` (a file lists as itself).
     pub async fn list_status(&self, path: &str, recursive: bool) -> FsResult<Vec<FileInfo>> {
+        self.list_status_with(path, recursive, false).await
+    }
+
+    /// [`list_status`](Self::list_status); with `sync_ufs`, the master also
+    /// merges names added to the directory's UFS since it first loaded it.
+    pub async fn list_status_with(
+        &self,
+        path: &str,
+        recursive: bool,
+        sync_ufs: bool,
+    ) -> FsResult<Vec<FileInfo>> {
         let path = check(path)?;
         let resp = self
             .inner
@@ -171,6 +182,7 @@ impl FileSystem {
                 let req = ListStatusRequest {
                     path: path.clone(),
                     recursive,
+                    sync_ufs,
                 };
                 async move { c.list_status(req).await }
             })

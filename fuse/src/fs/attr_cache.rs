@@ -26,9 +26,11 @@
 //! `attr_timeout` bound.
 //!
 //! A name is known missing only from a *complete listing* of its
-//! directory: one fetched whole (`opendir`, or a lookup refreshing a small
-//! directory it keeps listings of), or the empty one of a directory this
-//! mount just made. Changes made through this mount add and remove names
+//! directory: the empty one of a directory this mount just made, or one a
+//! lookup fetched whole to refresh a small directory it keeps a listing of
+//! (the master then also merges names added to the directory's UFS since
+//! it loaded it, as a lookup of such a name would have found them; an
+//! `opendir` listing lacks those and is not used). Changes made through this mount add and remove names
 //! in the listings they touch (the kernel serializes them per directory);
 //! a change that failed, which may still have happened, drops the
 //! directory's listing. A listing, too, lives `attr_timeout` from the

@@ -59,7 +59,7 @@ impl Inner {
     ) -> Option<alluxio_client::FsResult<alluxio_client::FileInfo>> {
         let dir = self.path(parent).ok()?;
         let t = self.attrs.ticket();
-        let infos = self.fs.list_status(&dir, false).await.ok()?;
+        let infos = self.fs.list_status_with(&dir, false, true).await.ok()?;
         for info in &infos {
             self.attrs.fetched(t, self.inodes.ino_of(info.id), info);
         }
@@ -257,8 +257,6 @@ impl Inner {
             Ok(l) => l,
             Err(e) => return reply.error(errno(&e)),
         };
-        self.attrs
-            .listed(ticket, ino.0, infos.iter().map(|i| i.name.as_str()));
         let mut entries = Vec::with_capacity(infos.len() + 2);
         for dot in [".", ".."] {
             entries.push(DirEntry {

@@ -22,9 +22,17 @@ impl FsMaster {
     }
 
     /// Lists directory `path` (or describes a file), recursively if asked.
-    pub async fn list_status(&self, path: &str, recursive: bool) -> FsResult<Vec<FileInfo>> {
+    pub async fn list_status(
+        &self,
+        path: &str,
+        recursive: bool,
+        sync_ufs: bool,
+    ) -> FsResult<Vec<FileInfo>> {
         let path = parse_path(path)?;
         self.load_path(&path).await?;
+        if sync_ufs {
+            self.merge_ufs_dir(&path, true).await?;
+        }
         let mut out = Vec::new();
         let mut pending = vec![path.clone()];
         let mut seq = 0;

@@ -61,10 +61,16 @@ impl FsMaster {
 
     /// Merges the UFS listing of directory `path` into the namespace once.
     pub(super) async fn load_dir(&self, path: &AlluxioPath) -> FsResult<()> {
+        self.merge_ufs_dir(path, false).await
+    }
+
+    /// Merges the UFS listing of directory `path` into the namespace: once
+    /// (`again == false`), or again to pick up names added to the UFS since.
+    pub(super) async fn merge_ufs_dir(&self, path: &AlluxioPath, again: bool) -> FsResult<()> {
         let (dir_id, loc) = {
             let ns = self.read();
             let inode = ns.resolve(path)?;
-            if !inode.is_dir() || inode.ufs_loaded || !inode.persisted {
+            if !inode.is_dir() || (inode.ufs_loaded && !again) || !inode.persisted {
                 return Ok(());
             }
             (inode.id, ns.mounts().ufs_location(path)?)
@@ -73,10 +79,10 @@ impl FsMaster {
         let listing = ufs.list(&loc.path).await?;
         let done = {
             let mut ns = self.write();
-            match ns.inode(dir_id) {
-                Some(i) if i.is_dir() && !i.ufs_loaded => {}
+            let loaded = match ns.inode(dir_id) {
+                Some(i) if i.is_dir() && (again || !i.ufs_loaded) => i.ufs_loaded,
                 _ => return Ok(()),
-            }
+            };
             let mut entries = Vec::new();
             for status in &listing {
                 if status.name.ends_with(TEMP_SUFFIX)
@@ -88,6 +94,9 @@ impl FsMaster {
                     continue;
                 }
                 entries.push(self.ufs_inode_entry_at(&mut ns, dir_id, status, entries.len()));
+            }
+            if loaded && entries.is_empty() {
+                return Ok(());
             }
             entries.push(JournalEntry {
                 op_id: None,

@@ -71,7 +71,10 @@ impl FileSystemMaster for FsService {
 
     async fn list_status(&self, req: Request<ListStatusRequest>) -> R<ListStatusResponse> {
         let req = req.into_inner();
-        let infos = self.master()?.list_status(&req.path, req.recursive).await?;
+        let infos = self
+            .master()?
+            .list_status(&req.path, req.recursive, req.sync_ufs)
+            .await?;
         Ok(Response::new(ListStatusResponse { infos }))
     }
 
