@@ -38,6 +38,24 @@ async fn write_file(fs: &FileSystem, path: &str, seed: u64) -> alluxio_client::F
 
 /// Every acknowledged file is there exactly once with its bytes, and nothing
 /// else is under `dir`.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A client of the master at `addr` alone: no leader discovery, no retries,
+/// so a request reaches exactly that (possibly frozen) master.
+async fn direct_master(
+    addr: &str,
+) -> Result<
+    alluxio_proto::file_system_master_client::FileSystemMasterClient<tonic::transport::Channel>,
+    BoxError,
+> {
+    Ok(
+        alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(format!(
+            "http://{addr}"
+        ))
+        .await?,
+    )
+}
+
 async fn verify(fs: &FileSystem, dir: &str, acked: &BTreeMap<String, u64>) {
     let listed = fs.list_status(dir, true).await.unwrap();
     let mut files: Vec<String> = listed
@@ -140,18 +158,16 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
     // only after SIGCONT, when another master leads.
     let zombie_addr = format!("127.0.0.1:{}", cluster.master_ports[old]);
     let zombie_request = tokio::spawn(async move {
-        let mut c = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
-            format!("http://{zombie_addr}"),
-        )
-        .await?;
-        c.set_attribute(alluxio_proto::SetAttributeRequest {
-            path: "/load/a/f00000".into(),
-            mode: Some(0o600),
-            ..Default::default()
-        })
-        .await
-        .map(|_| ())
-        .map_err(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>)
+        direct_master(&zombie_addr)
+            .await?
+            .create_directory(alluxio_proto::CreateDirectoryRequest {
+                path: "/zombie-dir".into(),
+                recursive: true,
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(BoxError::from)
     });
     let new = cluster.wait_new_leader(old, Duration::from_secs(30)).await;
     for i in 20..40u64 {
@@ -254,18 +270,16 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
     assert_ne!(before, 0o600);
     let zombie_addr = format!("127.0.0.1:{}", cluster.master_ports[z]);
     let zombie_request = tokio::spawn(async move {
-        let mut c = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
-            format!("http://{zombie_addr}"),
-        )
-        .await?;
-        c.set_attribute(alluxio_proto::SetAttributeRequest {
-            path: "/load/a/f00000".into(),
-            mode: Some(0o600),
-            ..Default::default()
-        })
-        .await
-        .map(|_| ())
-        .map_err(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>)
+        direct_master(&zombie_addr)
+            .await?
+            .set_attribute(alluxio_proto::SetAttributeRequest {
+                path: "/load/a/f00000".into(),
+                mode: Some(0o600),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(BoxError::from)
     });
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cluster.master_stopped(z) {
