@@ -21,9 +21,7 @@ use futures::StreamExt;
 
 use crate::journal::checkpoint::{self, CheckpointEncoder};
 use crate::journal::reader::{self, Cursor, Decoder};
-use crate::journal::{
-    format, log_name, parse_seq, JournalError, JournalStore, CHECKPOINT_DIR, LOG_DIR,
-};
+use crate::journal::{format, log_name, JournalError, JournalStore, LOG_DIR};
 use crate::namespace::{Namespace, ROOT_ID};
 
 /// How a read of the log ended.
@@ -67,16 +65,7 @@ const READ_AHEAD_SEGMENTS: usize = 4;
 /// the listing taken now shows it. A new leader calls this after claiming
 /// its term, so nothing a fenced leader acknowledged can be missing.
 pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, JournalError> {
-    let objects: Vec<u64> = {
-        let mut v: Vec<u64> = store
-            .list(LOG_DIR)
-            .await?
-            .iter()
-            .filter_map(|n| parse_seq(n))
-            .collect();
-        v.sort_unstable();
-        v
-    };
+    let objects = store.list_seqs(LOG_DIR).await?;
     let next = ns.last_seq() + 1;
     // An object of the cursor's term or newer starting inside what this
     // namespace applied means some of it was void.
@@ -95,13 +84,12 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
     }
     // The object holding `next`: the cursor's, else the last one starting
     // at or before it.
-    let (mut i, mut offset, mut term) = match ns.cursor {
-        Some(c) if objects.binary_search(&c.start).is_ok() && c.start <= next => (
-            objects.binary_search(&c.start).unwrap_or(0),
-            c.offset,
-            Some(c.term),
-        ),
-        _ => match objects.iter().rposition(|s| *s <= next) {
+    let at_cursor = ns
+        .cursor
+        .and_then(|c| Some((objects.binary_search(&c.start).ok()?, c)));
+    let (mut i, mut offset, mut term) = match at_cursor {
+        Some((i, c)) => (i, c.offset, Some(c.term)),
+        None => match objects.iter().rposition(|s| *s <= next) {
             Some(i) => (i, 0, None),
             None => {
                 return match objects.first() {
@@ -283,13 +271,7 @@ async fn gap_or_checkpoint(
     expected: u64,
     found: u64,
 ) -> Result<Tail, JournalError> {
-    let newest_checkpoint = store
-        .list(CHECKPOINT_DIR)
-        .await?
-        .into_iter()
-        .filter_map(|n| parse_seq(&n))
-        .max();
-    match newest_checkpoint {
+    match checkpoint::latest(store).await? {
         Some(cp) if cp >= expected => Ok(Tail::NewerCheckpoint(cp)),
         _ => Err(JournalError::Gap {
             expected: log_name(expected),

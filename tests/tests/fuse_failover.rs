@@ -38,6 +38,21 @@ struct Mounted {
     cluster: Cluster,
 }
 
+impl Mounted {
+    /// Mounts the whole namespace of `cluster`; returns the guard and the
+    /// mount point.
+    fn mount(cluster: Cluster) -> (Mounted, std::path::PathBuf) {
+        let fuse = FuseMount::start(&cluster, "/", "attr_timeout=1,entry_timeout=1");
+        let mnt = fuse.mnt.clone();
+        let m = Mounted {
+            tar: None,
+            _fuse: fuse,
+            cluster,
+        };
+        (m, mnt)
+    }
+}
+
 impl Drop for Mounted {
     fn drop(&mut self) {
         if let Some(tar) = &mut self.tar {
@@ -98,13 +113,7 @@ async fn tar_into_the_mount_survives_two_leader_kills() {
         .unwrap();
     assert!(out.status.success(), "tar cf: {out:?}");
 
-    let fuse = FuseMount::start(&cluster, "/", "attr_timeout=1,entry_timeout=1");
-    let mnt = fuse.mnt.clone();
-    let mut m = Mounted {
-        tar: None,
-        _fuse: fuse,
-        cluster,
-    };
+    let (mut m, mnt) = Mounted::mount(cluster);
     fs::create_dir(mnt.join("x")).unwrap();
 
     let started = Instant::now();
@@ -225,13 +234,7 @@ async fn a_streamed_large_write_survives_a_leader_kill() {
         properties: vec![("alluxio.user.block.size.bytes.default".into(), "4MB".into())],
     })
     .await;
-    let fuse = FuseMount::start(&cluster, "/", "attr_timeout=1,entry_timeout=1");
-    let mnt = fuse.mnt.clone();
-    let mut m = Mounted {
-        tar: None,
-        _fuse: fuse,
-        cluster,
-    };
+    let (mut m, mnt) = Mounted::mount(cluster);
     let data = test_bytes(7, TOTAL);
     let path = mnt.join("big.bin");
     let writer = {

@@ -11,7 +11,7 @@ use prost::Message;
 use super::error::JournalError;
 use super::frame::{self, Frames};
 use super::store::JournalStore;
-use super::{checkpoint_name, log_name, parse_seq, CHECKPOINT_DIR, LOG_DIR};
+use super::{checkpoint_name, log_name, CHECKPOINT_DIR, LOG_DIR};
 
 /// Builds a checkpoint object in memory.
 pub struct CheckpointEncoder {
@@ -70,12 +70,7 @@ pub async fn publish(
 
 /// The newest checkpoint's sequence number.
 pub async fn latest(store: &JournalStore) -> Result<Option<u64>, JournalError> {
-    Ok(store
-        .list(CHECKPOINT_DIR)
-        .await?
-        .iter()
-        .filter_map(|n| parse_seq(n))
-        .max())
+    Ok(store.list_seqs(CHECKPOINT_DIR).await?.last().copied())
 }
 
 /// Reads and fully verifies checkpoint `seq`: header first, footer count last.
@@ -161,25 +156,14 @@ pub async fn read(
 /// The object holding `seq` itself goes once the next one exists.
 pub async fn collect_garbage(store: &JournalStore, seq: u64) -> Result<usize, JournalError> {
     let mut removed = 0;
-    let mut objects: Vec<u64> = store
-        .list(LOG_DIR)
-        .await?
-        .iter()
-        .filter_map(|n| parse_seq(n))
-        .collect();
-    objects.sort_unstable();
+    let objects = store.list_seqs(LOG_DIR).await?;
     for pair in objects.windows(2) {
         if pair[1] <= seq + 1 {
             store.delete(&log_name(pair[0])).await?;
             removed += 1;
         }
     }
-    for s in store
-        .list(CHECKPOINT_DIR)
-        .await?
-        .iter()
-        .filter_map(|n| parse_seq(n))
-    {
+    for s in store.list_seqs(CHECKPOINT_DIR).await? {
         if s < seq {
             store.delete(&checkpoint_name(s)).await?;
         }

@@ -179,6 +179,18 @@ impl JournalStore {
         Ok(names)
     }
 
+    /// The numbers named by the 20-digit objects in `dir` (sequence numbers
+    /// in `log` and `checkpoints`, terms in `terms`), ascending: zero-padded
+    /// names sort as their numbers do.
+    pub async fn list_seqs(&self, dir: &str) -> Result<Vec<u64>, JournalError> {
+        Ok(self
+            .list(dir)
+            .await?
+            .iter()
+            .filter_map(|n| super::parse_seq(n))
+            .collect())
+    }
+
     /// Deletes `name`; absent is fine.
     pub async fn delete(&self, name: &str) -> Result<(), JournalError> {
         match self {
@@ -254,19 +266,9 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Object name, e.g. `log/00000000000000000042`.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Bytes written so far.
-    pub fn len(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         self.len
-    }
-
-    /// Whether nothing was written (never true of a published segment).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Appends `data` and makes it durable with `fdatasync`. On error the

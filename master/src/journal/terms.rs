@@ -17,7 +17,6 @@
 use bytes::Bytes;
 
 use super::error::JournalError;
-use super::parse_seq;
 use super::store::{JournalStore, Publish};
 
 /// Folder of term claims.
@@ -30,12 +29,7 @@ pub fn claim_name(term: u64) -> String {
 
 /// The highest claimed term, if any.
 pub async fn highest_claim(store: &JournalStore) -> Result<Option<u64>, JournalError> {
-    Ok(store
-        .list(TERMS_DIR)
-        .await?
-        .iter()
-        .filter_map(|n| parse_seq(n))
-        .max())
+    Ok(store.list_seqs(TERMS_DIR).await?.last().copied())
 }
 
 /// Claims the lowest term above both `known` (the newest term in the log

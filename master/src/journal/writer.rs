@@ -222,7 +222,9 @@ async fn run(
         let name = log_name(batch_start);
         let (entries, bytes) = (next_seq - batch_start, buf.len());
         let started = std::time::Instant::now();
-        let open = segment.take().filter(|s| !roll && s.len() < segment_bytes);
+        let open = segment
+            .take()
+            .filter(|s| !roll && s.bytes() < segment_bytes);
         let (result, kept) = write_batch(&store, term, &name, open, buf.freeze()).await;
         segment = kept;
         roll = barrier;
