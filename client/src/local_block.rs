@@ -33,6 +33,10 @@ pub(crate) struct LocalBlock {
     /// Where the previous read ended: a read starting there is sequential,
     /// and the kernel is asked to fetch ahead of it.
     next: AtomicU64,
+    /// How far the kernel has been asked to fetch: a sequential reader
+    /// extends it only once half the window is used up, so hints cover
+    /// each byte about once (a hint over cached pages still walks them).
+    hinted: AtomicU64,
 }
 
 /// How far ahead of a sequential reader the kernel is asked to read the
@@ -86,23 +90,27 @@ impl LocalBlock {
             file: Arc::new(file),
             length,
             next: AtomicU64::new(0),
+            hinted: AtomicU64::new(0),
         })
     }
 
-    /// Asks the kernel to start reading [`READ_AHEAD`] bytes of the block
-    /// file from `from` into the page cache. Only a hint: reads are correct
+    /// Asks the kernel to have the [`READ_AHEAD`] bytes of the block file
+    /// from `from` on in the page cache. Only a hint: reads are correct
     /// either way.
     pub(crate) fn read_ahead(&self, from: u64) {
-        if from < self.length {
-            // SAFETY: plain syscall on a descriptor we own.
-            unsafe {
-                libc::posix_fadvise(
-                    self.file.as_raw_fd(),
-                    from as libc::off_t,
-                    READ_AHEAD.min(self.length - from) as libc::off_t,
-                    libc::POSIX_FADV_WILLNEED,
-                );
-            }
+        let hinted = self.hinted.load(Ordering::Relaxed);
+        let Some((start, end)) = hint_range(from, hinted, self.length) else {
+            return;
+        };
+        self.hinted.store(end, Ordering::Relaxed);
+        // SAFETY: plain syscall on a descriptor we own.
+        unsafe {
+            libc::posix_fadvise(
+                self.file.as_raw_fd(),
+                start as libc::off_t,
+                (end - start) as libc::off_t,
+                libc::POSIX_FADV_WILLNEED,
+            );
         }
     }
 
@@ -133,6 +141,23 @@ impl LocalBlock {
                 .map_err(|e| FsError::Internal(format!("short-circuit read task: {e}")))?
         }
     }
+}
+
+/// The part of the window `[from, from + READ_AHEAD)` (cut at `length`) to
+/// hint, given that everything up to `hinted` was hinted before: within the
+/// window only the part not yet hinted, and only once half of the window is
+/// used up; a reader that jumped anywhere else starts a new window.
+fn hint_range(from: u64, hinted: u64, length: u64) -> Option<(u64, u64)> {
+    let end = (from + READ_AHEAD).min(length);
+    let start = if (from..=end).contains(&hinted) {
+        if hinted >= (from + READ_AHEAD / 2).min(end) {
+            return None;
+        }
+        hinted
+    } else {
+        from
+    };
+    (start < end).then_some((start, end))
 }
 
 /// Reads exactly `len` bytes at `offset` into a fresh buffer, without
@@ -351,5 +376,49 @@ mod tests {
         assert!(is_local_host("node1", "node1"));
         assert!(!is_local_host("node2", "node1"));
         assert!(!is_local_host("10.0.0.2", "node1"));
+    }
+
+    #[test]
+    fn a_sequential_reader_hints_each_byte_once_half_a_window_ahead() {
+        const MIB: u64 = 1 << 20;
+        let len = 64 * MIB;
+        let (mut hinted, mut covered) = (0, Vec::new());
+        for read_end in (1..=64).map(|i| i * MIB) {
+            if let Some((start, end)) = hint_range(read_end, hinted, len) {
+                assert_eq!(start, hinted.max(read_end), "no byte hinted twice");
+                assert!(end - read_end <= READ_AHEAD);
+                covered.push((start, end));
+                hinted = end;
+            }
+            // At least half a window ahead is always on its way.
+            assert!(hinted >= (read_end + READ_AHEAD / 2).min(len), "{read_end}");
+        }
+        assert_eq!(hinted, len);
+        assert!(covered.windows(2).all(|w| w[0].1 == w[1].0), "{covered:?}");
+        // One hint per 1 MiB read would be 64 of them.
+        assert!(
+            covered.len() as u64 <= len / (READ_AHEAD / 2),
+            "{covered:?}"
+        );
+    }
+
+    #[test]
+    fn a_reader_that_jumps_starts_a_new_window() {
+        let len = 1 << 30;
+        assert_eq!(hint_range(0, 0, len), Some((0, READ_AHEAD)));
+        // Back to the start after the window moved far ahead.
+        assert_eq!(hint_range(0, 100 * READ_AHEAD, len), Some((0, READ_AHEAD)));
+        // Far ahead of everything hinted.
+        let far = 50 * READ_AHEAD;
+        assert_eq!(
+            hint_range(far, READ_AHEAD, len),
+            Some((far, far + READ_AHEAD))
+        );
+        // The block's end bounds the window; nothing left to hint at the end.
+        assert_eq!(hint_range(len - 10, len, len), None);
+        assert_eq!(
+            hint_range(len - READ_AHEAD, 0, len),
+            Some((len - READ_AHEAD, len))
+        );
     }
 }

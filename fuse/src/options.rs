@@ -41,7 +41,7 @@ impl Default for MountOptions {
             entry_timeout: Duration::from_secs(1),
             threads: 4,
             max_write: 1 << 20,
-            max_readahead: 8 << 20,
+            max_readahead: 4 << 20,
             staging_dir: None,
             default_permissions: true,
             allow_other: false,
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(o.threads, 8);
         assert_eq!(o.kernel, vec![MountOption::RO]);
         assert!(o.default_permissions);
-        assert_eq!(o.max_readahead, 8 << 20);
+        assert_eq!(o.max_readahead, 4 << 20);
         let o = MountOptions::parse(&["max_readahead=1048576"]).unwrap();
         assert_eq!(o.max_readahead, 1 << 20);
     }

@@ -147,10 +147,10 @@ async fn files_and_directories_through_the_mount() {
         "type and source: {tail}"
     );
     // The daemon (root here) widened the mount's read-ahead window from the
-    // kernel's 128 KiB to the 8 MiB default.
+    // kernel's 128 KiB to the 4 MiB default.
     let device = line.split(' ').nth(2).unwrap();
     let knob = format!("/sys/class/bdi/{device}/read_ahead_kb");
-    assert_eq!(fs::read_to_string(&knob).unwrap().trim(), "8192", "{knob}");
+    assert_eq!(fs::read_to_string(&knob).unwrap().trim(), "4096", "{knob}");
 }
 
 fn cstr(p: &Path) -> std::ffi::CString {
