@@ -4,6 +4,8 @@
 //! (SIGSTOP, like a long GC pause) when it reaches point `name` for `key` —
 //! faults no signal sent from outside can time, such as "after the journal
 //! publish, before the reply" or "a leader frozen just before it journals".
+//! A delay point named in the list sleeps for half a second instead, to
+//! widen a race window.
 
 /// Aborts the process if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
@@ -35,10 +37,26 @@ pub fn pause(name: &str, key: &str) {
     }
 }
 
+/// Sleeps half a second if failpoint `name` is enabled.
+#[cfg(feature = "failpoints")]
+pub async fn delay(name: &str) {
+    let enabled = std::env::var("ALLUXIO_FAILPOINTS")
+        .map(|v| v.split(',').any(|n| n.trim() == name))
+        .unwrap_or(false);
+    if enabled {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// Failpoints are compiled out.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn hit(_name: &str) {}
+
+/// Failpoints are compiled out.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub async fn delay(_name: &str) {}
 
 /// Failpoints are compiled out.
 #[cfg(not(feature = "failpoints"))]

@@ -1,7 +1,5 @@
 //! createDirectory, createFile and completeFile.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use alluxio_common::{time, AlluxioPath, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
 use alluxio_proto::journal::{self as j, InodeRecord, JournalEntry};
@@ -9,6 +7,7 @@ use alluxio_proto::{
     CompleteFileRequest, CreateDirectoryRequest, CreateFileRequest, FileInfo, FileType, WriteType,
 };
 
+use super::empty_objects::EmptyObjects;
 use super::info::temp_ufs_name;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::{new_directory, InodeExt};
@@ -145,10 +144,17 @@ impl FsMaster {
                 )));
             }
             let loc = self.read().mounts().ufs_location(&path)?;
-            self.ufs_for(&loc)?.delete_file(&loc.path).await?;
+            self.ufs_to_change(&loc)
+                .await?
+                .delete_file(&loc.path)
+                .await?;
         }
+        // An empty file's UFS object is written once the create is durable,
+        // in the background (`empty_objects.rs`); reserved before the commit.
         let empty_ufs = if req.empty && write_type != WriteType::MustCache {
-            Some(self.stage_empty_ufs_file(&path).await?)
+            let loc = self.read().mounts().ufs_location(&path)?;
+            let ufs = self.ufs_for(&loc)?;
+            Some((self.empty_objects.reserve().await, ufs, loc.path))
         } else {
             None
         };
@@ -213,14 +219,9 @@ impl FsMaster {
             entries.push(create_entry(inode));
             (self.commit(&mut ns, entries, req.op_id, id), id, freed)
         };
-        if let Err(e) = done.await {
-            if let Some(staged) = &empty_ufs {
-                staged.discard().await;
-            }
-            return Err(e);
-        }
-        if let Some(staged) = empty_ufs {
-            staged.publish().await;
+        done.await?;
+        if let Some((pending, ufs, ufs_path)) = empty_ufs {
+            EmptyObjects::write(pending, ufs, ufs_path);
         }
         self.blocks.free_blocks(&freed);
         let ns = self.read();
@@ -255,7 +256,10 @@ impl FsMaster {
         let primary = self.read().path_of(id)?;
         if write_type == WriteType::MustCache {
             let loc = self.read().mounts().ufs_location(&primary)?;
-            self.ufs_for(&loc)?.delete_file(&loc.path).await?;
+            self.ufs_to_change(&loc)
+                .await?
+                .delete_file(&loc.path)
+                .await?;
         }
         let (done, freed) = {
             let mut ns = self.write();
@@ -330,7 +334,7 @@ impl FsMaster {
             let staging = self.staging_path(&ns, &primary, inode.container_id)?;
             (ns.mounts().ufs_location(&primary)?, staging, inode.id)
         };
-        let ufs = self.ufs_for(&loc)?;
+        let ufs = self.ufs_to_change(&loc).await?;
         if staging != loc.path {
             if let Some(st) = ufs.stat(&staging).await? {
                 if st.length != req.length {
@@ -445,43 +449,12 @@ impl FsMaster {
     async fn mkdirs_in_ufs(&self, path: &AlluxioPath, depth: usize) -> FsResult<()> {
         let loc = self.read().mounts().ufs_location(path)?;
         let _ = depth;
+        // No empty file's object can be pending at or below a directory
+        // that does not exist yet: this need not wait for them.
         self.ufs_for(&loc)?.create_dir(&loc.path).await
     }
 
     /// Where the writer of `path` stages its UFS bytes.
-    /// Writes the UFS object of an empty file being created in one step,
-    /// under a hidden temporary name where the UFS renames (so a crash
-    /// before the create is journaled leaves no visible file behind).
-    async fn stage_empty_ufs_file(&self, path: &AlluxioPath) -> FsResult<EmptyUfsFile> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let loc = self.read().mounts().ufs_location(path)?;
-        let ufs = self.ufs_for(&loc)?;
-        let staged = if ufs.supports_rename() {
-            // Unique temporary names: a counter starting at the clock (in
-            // nanoseconds, so far above any container id and above the
-            // names of a previous run of this master).
-            let _ = NEXT.compare_exchange(
-                0,
-                time::now_ns() as u64,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            let temp = temp_ufs_name(NEXT.fetch_add(1, Ordering::Relaxed));
-            match loc.path.rsplit_once('/') {
-                Some((dir, _)) => format!("{dir}/{temp}"),
-                None => temp,
-            }
-        } else {
-            loc.path.clone()
-        };
-        ufs.write_all(&staged, bytes::Bytes::new()).await?;
-        Ok(EmptyUfsFile {
-            ufs,
-            staged,
-            target: loc.path,
-        })
-    }
-
     fn staging_path(&self, ns: &Namespace, path: &AlluxioPath, container: u64) -> FsResult<String> {
         let loc = ns.mounts().ufs_location(path)?;
         let ufs = self.ufs_for(&loc)?;
@@ -564,33 +537,5 @@ pub(super) fn remove_entry(parent_id: u64, name: &str) -> JournalEntry {
             name: name.to_string(),
             time_ns: time::now_ns(),
         })),
-    }
-}
-
-/// The UFS object of an empty file created in one step, written before the
-/// create is journaled.
-struct EmptyUfsFile {
-    ufs: std::sync::Arc<alluxio_common::ufs::Ufs>,
-    staged: String,
-    target: String,
-}
-
-impl EmptyUfsFile {
-    /// The create is journaled: move the object to its name. A failure is
-    /// only logged: the file is empty, so no byte is lost, and its next
-    /// version writes the object anyway.
-    async fn publish(self) {
-        if self.staged != self.target {
-            if let Err(e) = self.ufs.rename(&self.staged, &self.target).await {
-                tracing::warn!("placing empty UFS file {}: {e}", self.target);
-            }
-        }
-    }
-
-    /// The create failed: remove the hidden temporary object.
-    async fn discard(&self) {
-        if self.staged != self.target {
-            let _ = self.ufs.delete_file(&self.staged).await;
-        }
     }
 }

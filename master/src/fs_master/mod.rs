@@ -7,6 +7,7 @@
 
 mod attrs;
 mod create;
+mod empty_objects;
 mod info;
 mod mounts;
 mod nodes;
@@ -44,6 +45,8 @@ pub struct FsMaster {
     writer: JournalWriter,
     blocks: Arc<BlockMaster>,
     ufs: UfsCache,
+    /// Empty files' UFS objects being written after their create.
+    empty_objects: empty_objects::EmptyObjects,
     opts: FsMasterOptions,
 }
 
@@ -60,6 +63,7 @@ impl FsMaster {
             writer,
             blocks,
             ufs: UfsCache::default(),
+            empty_objects: Default::default(),
             opts,
         }
     }
@@ -87,6 +91,16 @@ impl FsMaster {
         self.ns.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The UFS at `loc`, to change something in it: first waits until the
+    /// UFS objects of empty files created before are written, so that no
+    /// change overtakes one (`empty_objects.rs`).
+    async fn ufs_to_change(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
+        self.empty_objects.settled().await;
+        self.ufs_for(loc)
+    }
+
+    /// The UFS at `loc`, to read from it (or, in `empty_objects.rs`, to write
+    /// an empty file's object).
     fn ufs_for(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
         let options = loc
             .options

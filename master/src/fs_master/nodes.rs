@@ -196,7 +196,7 @@ impl FsMaster {
                 ns.mounts().ufs_location(&to)?,
             )
         };
-        let ufs = self.ufs_for(&from_loc)?;
+        let ufs = self.ufs_to_change(&from_loc).await?;
         if ufs.stat(&from_loc.path).await?.is_some() {
             ufs.rename(&from_loc.path, &to_loc.path).await?;
         }

@@ -61,7 +61,7 @@ impl FsMaster {
                 self.relocate_primary(id, parent_id, path.name()).await?;
             }
         } else if persisted && !req.alluxio_only {
-            let ufs = self.ufs_for(&loc)?;
+            let ufs = self.ufs_to_change(&loc).await?;
             if is_dir {
                 // Files with hard links outside the directory keep their
                 // bytes: move each UFS object to the outside link that will

@@ -42,7 +42,7 @@ impl FsMaster {
             .parent()
             .unwrap_or_else(alluxio_common::AlluxioPath::root);
         let mut relocate = None;
-        let (src_id, src_persisted, dst_existing, src_loc, dst_loc) = {
+        let (src_id, src_persisted, src_empty, dst_existing, src_loc, dst_loc) = {
             let ns = self.read();
             let s = ns.resolve(&src)?;
             let parent = ns.resolve(&dst_parent)?;
@@ -89,6 +89,7 @@ impl FsMaster {
             (
                 s.id,
                 src_persisted,
+                s.is_file() && s.length == 0,
                 existing,
                 mounts.ufs_location(&src)?,
                 mounts.ufs_location(&dst)?,
@@ -98,14 +99,21 @@ impl FsMaster {
             let parent = self.read().resolve(&dst_parent)?.id;
             self.relocate_primary(dst_id, parent, dst.name()).await?;
         }
-        let ufs = self.ufs_for(&src_loc)?;
+        let ufs = self.ufs_to_change(&src_loc).await?;
         if src_persisted {
             if let Some((_, true)) = dst_existing {
                 if ufs.stat(&dst_loc.path).await?.is_some_and(|s| s.is_dir) {
                     ufs.delete_dir_all(&dst_loc.path).await?;
                 }
             }
-            ufs.rename(&src_loc.path, &dst_loc.path).await?;
+            match ufs.rename(&src_loc.path, &dst_loc.path).await {
+                // An empty file whose object was never written (its master
+                // stopped first, `empty_objects.rs`): write it at the target.
+                Err(FsError::NotFound(_)) if src_empty => {
+                    ufs.write_all(&dst_loc.path, bytes::Bytes::new()).await?
+                }
+                r => r?,
+            }
         } else if let Some((_, true)) = dst_existing {
             ufs.delete_file(&dst_loc.path).await?;
         }
@@ -191,7 +199,7 @@ impl FsMaster {
                 mounts.ufs_location(b)?,
             )
         };
-        let ufs = self.ufs_for(&a_loc)?;
+        let ufs = self.ufs_to_change(&a_loc).await?;
         match (a_ufs, b_ufs) {
             (true, true) => {
                 let tmp = match a_loc.path.rsplit_once('/') {
