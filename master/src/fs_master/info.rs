@@ -61,7 +61,7 @@ impl FsMaster {
             group: inode.group.clone(),
             mode: inode.mode,
             nlink: if inode.is_dir() {
-                2 + subdir_count(ns, inode.id)
+                2 + ns.subdir_count(inode.id)
             } else {
                 inode.nlink
             },
@@ -105,10 +105,4 @@ impl FsMaster {
         let inode = ns.resolve(&parent).ok()?;
         self.info(&ns, inode, &parent).ok()
     }
-}
-
-fn subdir_count(ns: &Namespace, id: u64) -> u32 {
-    ns.children(id)
-        .map(|c| c.values().filter(|child| ns.is_dir(**child)).count() as u32)
-        .unwrap_or(0)
 }

@@ -68,11 +68,17 @@ impl Namespace {
                 let inode = self.inodes.get_mut(&id).ok_or_else(|| missing(id))?;
                 // A hard link's secondary entry moves without changing the
                 // inode's primary entry.
+                let mut moved_dir = false;
                 if inode.parent_id == r.src_parent_id && inode.name == r.src_name {
                     inode.parent_id = r.dst_parent_id;
                     inode.name = r.dst_name.clone();
+                    moved_dir = inode.is_dir();
                 }
                 inode.ctime_ns = r.time_ns;
+                if moved_dir {
+                    self.count_subdir(r.src_parent_id, false);
+                    self.count_subdir(r.dst_parent_id, true);
+                }
                 if let Some(old) = replaced {
                     // Replacing another link of the same inode merges two
                     // entries into one.
@@ -160,11 +166,17 @@ impl Namespace {
                         (b, (x.b_parent_id, &x.b_name), (x.a_parent_id, &x.a_name)),
                     ] {
                         let inode = self.inodes.get_mut(&id).ok_or_else(|| missing(id))?;
+                        let mut moved_dir = false;
                         if inode.parent_id == from.0 && inode.name == *from.1 {
                             inode.parent_id = to.0;
                             inode.name = to.1.clone();
+                            moved_dir = inode.is_dir();
                         }
                         inode.ctime_ns = x.time_ns;
+                        if moved_dir {
+                            self.count_subdir(from.0, false);
+                            self.count_subdir(to.0, true);
+                        }
                     }
                 }
                 self.touch_dir(x.a_parent_id, x.time_ns);
@@ -215,6 +227,9 @@ impl Namespace {
         }
         if inode.is_dir() {
             self.children.entry(inode.id).or_default();
+            if inode.id != ROOT_ID {
+                self.count_subdir(inode.parent_id, true);
+            }
         }
         self.next_inode_id = self.next_inode_id.max(inode.id + 1);
         if inode.container_id != 0 {
@@ -277,9 +292,27 @@ impl Namespace {
                 return Err(format!("directory {id} removed while not empty"));
             }
             self.children.remove(&id);
-            self.inodes.remove(&id);
+            if let Some(gone) = self.inodes.remove(&id) {
+                if gone.is_dir() {
+                    self.subdirs.remove(&id);
+                    self.count_subdir(gone.parent_id, false);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Directory `parent` gained (`true`) or lost a child directory.
+    fn count_subdir(&mut self, parent: u64, gained: bool) {
+        let n = self.subdirs.entry(parent).or_default();
+        if gained {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.subdirs.remove(&parent);
+            }
+        }
     }
 
     fn touch_dir(&mut self, id: u64, time_ns: i64) {

@@ -13,6 +13,10 @@ pub struct Namespace {
     pub(crate) inodes: HashMap<u64, Inode>,
     /// Directory id -> name -> child id.
     pub(crate) children: HashMap<u64, BTreeMap<String, u64>>,
+    /// Directory id -> how many of its children are directories (absent:
+    /// none), kept by `apply` where a directory gains or loses a parent, so
+    /// a directory's link count costs no walk of its entries.
+    pub(crate) subdirs: HashMap<u64, u32>,
     pub(crate) mounts: MountTable,
     /// Next unused inode id.
     pub(crate) next_inode_id: u64,
@@ -215,6 +219,19 @@ impl Namespace {
             .collect();
         out.sort();
         out
+    }
+
+    /// How many of directory `id`'s children are directories.
+    pub fn subdir_count(&self, id: u64) -> u32 {
+        let n = self.subdirs.get(&id).copied().unwrap_or(0);
+        // Every debug build (the tests' processes) checks the count.
+        debug_assert_eq!(
+            n as usize,
+            self.children(id)
+                .map_or(0, |c| c.values().filter(|c| self.is_dir(**c)).count()),
+            "subdirectory count of {id}"
+        );
+        n
     }
 
     /// Whether `id` is a directory with entries.
