@@ -220,6 +220,21 @@ async fn fuse_daemon_serves_operation_counts() {
         metric(&text, "alluxio_fuse_errors_total", &[("kind", "NotFound")]) >= Some(1.0),
         "{text}"
     );
+    // Closing a read-only file costs no FLUSH (FOPEN_NOFLUSH); closing a
+    // written one does (its commit's error is close(2)'s).
+    let flushes = |text: &str| metric(text, "alluxio_fuse_operations_total", &[("op", "flush")]);
+    let before = flushes(&text);
+    for _ in 0..5 {
+        assert_eq!(std::fs::read(fuse.mnt.join("a")).unwrap(), b"hello");
+    }
+    let text = scrape(fuse_port);
+    assert_eq!(flushes(&text), before, "read-only closes flushed:\n{text}");
+    std::fs::write(fuse.mnt.join("a"), b"again").unwrap();
+    let text = scrape(fuse_port);
+    assert!(
+        flushes(&text) > before,
+        "a written file's close did not flush"
+    );
     let (code, status) = get(fuse_port, "/").unwrap();
     assert_eq!(code, 200);
     assert!(status.contains("mount point:"), "{status}");
