@@ -7,13 +7,16 @@
 //! A delay point named in the list sleeps for half a second instead, to
 //! widen a race window.
 
+/// Whether `point` is one of the comma-separated `ALLUXIO_FAILPOINTS`.
+#[cfg(feature = "failpoints")]
+fn armed(point: &str) -> bool {
+    std::env::var("ALLUXIO_FAILPOINTS").is_ok_and(|v| v.split(',').any(|n| n.trim() == point))
+}
+
 /// Aborts the process if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
 pub fn hit(name: &str) {
-    let enabled = std::env::var("ALLUXIO_FAILPOINTS")
-        .map(|v| v.split(',').any(|n| n.trim() == name))
-        .unwrap_or(false);
-    if enabled {
+    if armed(name) {
         eprintln!("failpoint {name} reached: aborting");
         std::process::abort();
     }
@@ -24,10 +27,7 @@ pub fn hit(name: &str) {
 #[cfg(feature = "failpoints")]
 pub fn pause(name: &str, key: &str) {
     let wanted = format!("{name}={key}");
-    let enabled = std::env::var("ALLUXIO_FAILPOINTS")
-        .map(|v| v.split(',').any(|n| n.trim() == wanted))
-        .unwrap_or(false);
-    if enabled {
+    if armed(&wanted) {
         eprintln!("failpoint {wanted} reached: stopping");
         // SAFETY: raise(3) only sends a signal to this process.
         unsafe {
@@ -40,10 +40,7 @@ pub fn pause(name: &str, key: &str) {
 /// Sleeps half a second if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
 pub async fn delay(name: &str) {
-    let enabled = std::env::var("ALLUXIO_FAILPOINTS")
-        .map(|v| v.split(',').any(|n| n.trim() == name))
-        .unwrap_or(false);
-    if enabled {
+    if armed(name) {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }

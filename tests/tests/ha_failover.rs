@@ -22,6 +22,19 @@ fn size_of(i: u64) -> usize {
     (i as usize * 131) % 4096 + 1
 }
 
+/// Writes `/load/a/f<i>` for each `i` of `seeds`, recording each in `acked`.
+async fn write_range(
+    fs: &FileSystem,
+    seeds: std::ops::Range<u64>,
+    acked: &mut BTreeMap<String, u64>,
+) {
+    for i in seeds {
+        let p = format!("/load/a/f{i:05}");
+        write_file(fs, &p, i).await.unwrap();
+        acked.insert(p, i);
+    }
+}
+
 async fn write_file(fs: &FileSystem, path: &str, seed: u64) -> alluxio_client::FsResult<()> {
     let mut out = fs
         .create_file(
@@ -147,11 +160,7 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
     let mut cluster = Cluster::start(ha(2, 1)).await;
     let fs = cluster.client();
     let mut acked = BTreeMap::new();
-    for i in 0..20u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 0..20, &mut acked).await;
     let old = cluster.leader().await;
     cluster.pause_master(old);
     // A request sent straight to the frozen leader: it will be handled
@@ -170,11 +179,7 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
             .map_err(BoxError::from)
     });
     let new = cluster.wait_new_leader(old, Duration::from_secs(30)).await;
-    for i in 20..40u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 20..40, &mut acked).await;
     cluster.resume_master(old);
     let zombie_result = tokio::time::timeout(Duration::from_secs(30), zombie_request)
         .await
@@ -238,11 +243,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
     let mut cluster = Cluster::start(ha(2, 1)).await;
     let fs = cluster.client();
     let mut acked = BTreeMap::new();
-    for i in 0..10u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 0..10, &mut acked).await;
     // Make master `z` the leader, with the pause point armed.
     let first = cluster.leader().await;
     let z = 1 - first;
@@ -261,11 +262,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
         z
     );
     cluster.start_master_i(first).await;
-    for i in 10..20u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 10..20, &mut acked).await;
     let before = fs.get_status("/load/a/f00000").await.unwrap().mode & 0o777;
     assert_ne!(before, 0o600);
     let zombie_addr = format!("127.0.0.1:{}", cluster.master_ports[z]);
@@ -291,11 +288,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let new = cluster.wait_new_leader(z, Duration::from_secs(30)).await;
-    for i in 20..30u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 20..30, &mut acked).await;
     cluster.resume_master(z);
     let zombie_result = tokio::time::timeout(Duration::from_secs(30), zombie_request)
         .await
@@ -315,11 +308,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
     assert_eq!(cluster.leader().await, new);
     let mode = |info: alluxio_proto::FileInfo| info.mode & 0o777;
     assert_eq!(mode(fs.get_status("/load/a/f00000").await.unwrap()), before);
-    for i in 30..35u64 {
-        let p = format!("/load/a/f{i:05}");
-        write_file(&fs, &p, i).await.unwrap();
-        acked.insert(p, i);
-    }
+    write_range(&fs, 30..35, &mut acked).await;
     verify(&fs, "/load", &acked).await;
     // A fresh replay of the journal ignores the void entry too.
     let store = alluxio_master::journal::JournalStore::open(

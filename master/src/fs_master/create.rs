@@ -7,7 +7,6 @@ use alluxio_proto::{
     CompleteFileRequest, CreateDirectoryRequest, CreateFileRequest, FileInfo, FileType, WriteType,
 };
 
-use super::empty_objects::EmptyObjects;
 use super::info::temp_ufs_name;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::{new_directory, InodeExt};
@@ -154,7 +153,7 @@ impl FsMaster {
         let empty_ufs = if req.empty && write_type != WriteType::MustCache {
             let loc = self.read().mounts().ufs_location(&path)?;
             let ufs = self.ufs_for(&loc)?;
-            Some((self.empty_objects.reserve().await, ufs, loc.path))
+            Some(self.empty_objects.reserve(ufs, loc.path).await)
         } else {
             None
         };
@@ -220,8 +219,8 @@ impl FsMaster {
             (self.commit(&mut ns, entries, req.op_id, id), id, freed)
         };
         done.await?;
-        if let Some((pending, ufs, ufs_path)) = empty_ufs {
-            EmptyObjects::write(pending, ufs, ufs_path);
+        if let Some(pending) = empty_ufs {
+            pending.write();
         }
         self.blocks.free_blocks(&freed);
         let ns = self.read();

@@ -44,9 +44,12 @@ pub(super) struct EmptyObjects {
     slots: Arc<Semaphore>,
 }
 
-/// A reserved background write, taken before the create is committed so
-/// that no UFS change can slip in between the commit and the write.
+/// A reserved background write of the empty object at `path`, taken before
+/// the create is committed so that no UFS change can slip in between the
+/// commit and the write.
 pub(super) struct Pending {
+    ufs: Arc<Ufs>,
+    path: String,
     _gate: OwnedRwLockReadGuard<()>,
     _slot: OwnedSemaphorePermit,
 }
@@ -61,35 +64,43 @@ impl Default for EmptyObjects {
 }
 
 impl EmptyObjects {
-    /// Reserves a background write (waiting for a free slot).
-    pub(super) async fn reserve(&self) -> Pending {
+    /// Reserves the background write of `path` in `ufs` (waiting for a
+    /// free slot).
+    pub(super) async fn reserve(&self, ufs: Arc<Ufs>, path: String) -> Pending {
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
         let gate = Arc::clone(&self.gate).read_owned().await;
         Pending {
+            ufs,
+            path,
             _gate: gate,
             _slot: slot,
         }
     }
 
-    /// Writes the empty object at `path` in the background; the reservation
-    /// ends when it is written (or failed, which is logged: the file's next
-    /// version writes the object).
-    pub(super) fn write(pending: Pending, ufs: Arc<Ufs>, path: String) {
-        tokio::spawn(async move {
-            crate::failpoint::delay("empty_object_write_delay").await;
-            if let Err(e) = ufs.write_all(&path, Bytes::new()).await {
-                tracing::warn!("writing the UFS object of empty file {path}: {e}");
-            }
-            drop(pending);
-        });
-    }
-
-    /// Waits until every background write reserved before this call is done.
+    /// Waits until every background write reserved before this call is done
+    /// (or dropped unstarted).
     pub(super) async fn settled(&self) {
         drop(self.gate.write().await);
+    }
+}
+
+impl Pending {
+    /// The create is durable: writes the empty object in the background;
+    /// the reservation ends when it is written (or failed, which is logged:
+    /// the file's next version writes the object).
+    pub(super) fn write(self) {
+        tokio::spawn(async move {
+            crate::failpoint::delay("empty_object_write_delay").await;
+            if let Err(e) = self.ufs.write_all(&self.path, Bytes::new()).await {
+                tracing::warn!("writing the UFS object of empty file {}: {e}", self.path);
+            }
+            // Named whole, so the task owns the gate and slot too (a block
+            // using only some fields would capture only those).
+            drop(self);
+        });
     }
 }
 
@@ -98,10 +109,16 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn ufs_in(dir: &std::path::Path) -> Arc<Ufs> {
+        let uri = format!("file://{}", dir.display());
+        Arc::new(Ufs::open(&uri, &Default::default()).unwrap())
+    }
+
     #[tokio::test]
     async fn settled_waits_for_earlier_writes_only() {
+        let dir = tempfile::tempdir().unwrap();
         let objects = EmptyObjects::default();
-        let first = objects.reserve().await;
+        let first = objects.reserve(ufs_in(dir.path()), "x".into()).await;
         let mut settled = Box::pin(objects.settled());
         // The earlier reservation holds it back...
         assert!(
@@ -123,11 +140,11 @@ mod tests {
     #[tokio::test]
     async fn a_write_writes_the_object_and_ends_its_reservation() {
         let dir = tempfile::tempdir().unwrap();
-        let uri = format!("file://{}", dir.path().display());
-        let ufs = Arc::new(Ufs::open(&uri, &Default::default()).unwrap());
         let objects = EmptyObjects::default();
-        let pending = objects.reserve().await;
-        EmptyObjects::write(pending, ufs, "empty".into());
+        objects
+            .reserve(ufs_in(dir.path()), "empty".into())
+            .await
+            .write();
         tokio::time::timeout(Duration::from_secs(5), objects.settled())
             .await
             .unwrap();
