@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod path;
 pub mod retry;
+pub mod short_calls;
 pub mod time;
 pub mod ufs;
 pub mod version;

@@ -6,7 +6,9 @@
 //! reaches every entry through [`long_path::resolve`] instead, and otherwise
 //! keeps the fs service's behaviour: parents are created for writes and
 //! renames, a rename replaces a file at the target, deleting something missing
-//! succeeds. Every call runs on tokio's blocking pool.
+//! succeeds. Short metadata calls run where [`ShortCalls`] says (inline
+//! on a local disk); every call that may move a lot of data or walk a
+//! tree runs on tokio's blocking pool.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -19,11 +21,17 @@ use bytes::Bytes;
 use super::long_path::{self, ShortPath};
 use super::UfsStatus;
 use crate::error::{FsError, FsResult};
+use crate::short_calls::ShortCalls;
+
+/// Largest whole-object write that counts as a short call.
+const SHORT_WRITE_BYTES: usize = 64 << 10;
 
 /// A local directory used as a UFS root.
 #[derive(Debug, Clone)]
 pub(crate) struct LocalFs {
     root: Arc<Path>,
+    /// Where stat, open, mkdir, rename and unlink run.
+    short: ShortCalls,
 }
 
 /// Maps an I/O error of UFS operation `what` on `path` to the error kinds the
@@ -76,10 +84,19 @@ fn status(name: String, meta: &fs::Metadata) -> UfsStatus {
     }
 }
 
+/// Runs a long call on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> FsResult<T> + Send + 'static,
 ) -> FsResult<T> {
-    tokio::task::spawn_blocking(f)
+    run(ShortCalls::Pool, f).await
+}
+
+async fn run<T: Send + 'static>(
+    place: ShortCalls,
+    f: impl FnOnce() -> FsResult<T> + Send + 'static,
+) -> FsResult<T> {
+    place
+        .run(f)
         .await
         .map_err(|e| FsError::Internal(format!("UFS task: {e}")))?
 }
@@ -90,8 +107,17 @@ impl LocalFs {
         fs::create_dir_all(root)
             .map_err(|e| FsError::Ufs(format!("cannot create UFS root directory {root}: {e}")))?;
         Ok(LocalFs {
+            short: ShortCalls::for_dir(Path::new(root)),
             root: Arc::from(Path::new(root)),
         })
+    }
+
+    /// Runs a short call where this file system's placement says.
+    async fn short<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> FsResult<T> + Send + 'static,
+    ) -> FsResult<T> {
+        run(self.short, f).await
     }
 
     fn resolve(&self, rel: &str) -> io::Result<ShortPath> {
@@ -275,7 +301,7 @@ impl LocalFs {
     /// Stats `path`; `Ok(None)` when it does not exist.
     pub(crate) async fn stat(&self, path: &str) -> FsResult<Option<UfsStatus>> {
         let (fs, path) = (self.clone(), path.to_string());
-        blocking(move || fs.stat_blocking(&path)).await
+        self.short(move || fs.stat_blocking(&path)).await
     }
 
     /// Lists the direct children of directory `path`; a missing one is empty.
@@ -293,13 +319,18 @@ impl LocalFs {
     /// Creates or replaces file `path` with `data`, durably.
     pub(crate) async fn write_all(&self, path: &str, data: Bytes) -> FsResult<()> {
         let (fs, path) = (self.clone(), path.to_string());
+        if data.len() <= SHORT_WRITE_BYTES {
+            return self
+                .short(move || fs.write_all_blocking(&path, &data))
+                .await;
+        }
         blocking(move || fs.write_all_blocking(&path, &data)).await
     }
 
     /// Opens a writer that creates or replaces file `path`.
     pub(crate) async fn writer(&self, path: &str) -> FsResult<LocalWriter> {
         let (fs, path) = (self.clone(), path.to_string());
-        blocking(move || {
+        self.short(move || {
             let err = |e| io_err("write", &path, e);
             let rel = normalize(&path).map_err(err)?;
             let file = fs.create_file(&rel).map_err(err)?;
@@ -315,7 +346,7 @@ impl LocalFs {
     /// Creates directory `path` and its parents.
     pub(crate) async fn create_dir(&self, path: &str) -> FsResult<()> {
         let (fs, path) = (self.clone(), path.to_string());
-        blocking(move || {
+        self.short(move || {
             let err = |e| io_err("mkdir", &path, e);
             fs.mkdir_p(&normalize(&path).map_err(err)?).map_err(err)
         })
@@ -325,7 +356,7 @@ impl LocalFs {
     /// Deletes file (or empty directory) `path`; a missing one is not an error.
     pub(crate) async fn delete_file(&self, path: &str) -> FsResult<()> {
         let (fs, path) = (self.clone(), path.to_string());
-        blocking(move || fs.delete_blocking(&path, false)).await
+        self.short(move || fs.delete_blocking(&path, false)).await
     }
 
     /// Deletes `path` and everything below it; a missing one is not an error.
@@ -338,7 +369,7 @@ impl LocalFs {
     /// file there.
     pub(crate) async fn rename(&self, from: &str, to: &str) -> FsResult<()> {
         let (fs, from, to) = (self.clone(), from.to_string(), to.to_string());
-        blocking(move || fs.rename_blocking(&from, &to)).await
+        self.short(move || fs.rename_blocking(&from, &to)).await
     }
 }
 
@@ -523,13 +554,17 @@ mod tests {
 
     #[tokio::test]
     async fn operations_on_short_paths() {
-        let (_root, fs) = Root::new("short");
-        exercise(&fs, "").await;
-        assert!(fs.stat("").await.unwrap().unwrap().is_dir);
-        assert!(matches!(
-            fs.read_range("../etc/passwd", 0, 1).await,
-            Err(FsError::NotFound(_))
-        ));
+        // Both placements of the short calls behave the same.
+        for place in [ShortCalls::Inline, ShortCalls::Pool] {
+            let (_root, mut fs) = Root::new("short");
+            fs.short = place;
+            exercise(&fs, "").await;
+            assert!(fs.stat("").await.unwrap().unwrap().is_dir);
+            assert!(matches!(
+                fs.read_range("../etc/passwd", 0, 1).await,
+                Err(FsError::NotFound(_))
+            ));
+        }
     }
 
     #[tokio::test]

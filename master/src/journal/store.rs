@@ -18,6 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use alluxio_common::short_calls::ShortCalls;
 use alluxio_common::ufs::UfsKind;
 use bytes::Bytes;
 use opendal::{ErrorKind, Operator};
@@ -225,6 +226,8 @@ impl JournalStore {
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Where a small append runs (inline on a local disk).
+    short: ShortCalls,
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -287,7 +290,15 @@ impl Segment {
 impl LocalStore {
     /// A store rooted at `root` (created on first publish).
     pub fn new(root: PathBuf) -> Self {
-        LocalStore { root }
+        LocalStore {
+            short: ShortCalls::for_dir(&root),
+            root,
+        }
+    }
+
+    /// Where a small append and its claim check run.
+    pub fn short_calls(&self) -> ShortCalls {
+        self.short
     }
 
     /// Whether `name` exists, from a blocking context.

@@ -7,7 +7,9 @@
 //! way and appends later batches to it (one `fdatasync` each), rolling to a
 //! new segment at a checkpoint barrier or past [`SEGMENT_BYTES`]; after
 //! every durable write it checks that no master has claimed a newer term
-//! (`terms.rs`) before acknowledging anything.
+//! (`terms.rs`) before acknowledging anything. A small append on a local
+//! disk runs inline in the writer task (`short_calls.rs`: a hand-off to the
+//! blocking pool cost more CPU than the `fdatasync`).
 //!
 //! A write that fails — above all a slot another master took or a newer
 //! term's claim — poisons the writer: nothing after it is acknowledged and
@@ -15,6 +17,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use alluxio_common::short_calls::ShortCalls;
 use alluxio_proto::journal::JournalEntry;
 use bytes::BytesMut;
 use prost::Message;
@@ -30,6 +33,9 @@ use super::terms;
 const MAX_BATCH_BYTES: usize = 8 << 20;
 /// A segment this long is closed and the next batch starts a new one.
 pub const SEGMENT_BYTES: u64 = 64 << 20;
+/// Largest append that runs where the store's short calls do (inline on a
+/// local disk: `short_calls.rs`); larger ones go to the blocking pool.
+const SHORT_APPEND_BYTES: usize = 64 << 10;
 
 enum Command {
     Append {
@@ -294,17 +300,23 @@ async fn write_batch(
     match (store, open) {
         (JournalStore::Local(local), Some(mut seg)) => {
             let local = local.clone();
-            let joined = tokio::task::spawn_blocking(move || {
-                let result = seg.append(&data).and_then(|()| {
-                    Ok(if local.exists_blocking(&fence)? {
-                        Written::Claimed(fence)
-                    } else {
-                        Written::Published
-                    })
-                });
-                (result, seg)
-            })
-            .await;
+            let place = if data.len() <= SHORT_APPEND_BYTES {
+                local.short_calls()
+            } else {
+                ShortCalls::Pool
+            };
+            let joined = place
+                .run(move || {
+                    let result = seg.append(&data).and_then(|()| {
+                        Ok(if local.exists_blocking(&fence)? {
+                            Written::Claimed(fence)
+                        } else {
+                            Written::Published
+                        })
+                    });
+                    (result, seg)
+                })
+                .await;
             match joined {
                 Ok((result, seg)) => (result, Some(seg)),
                 Err(e) => (Err(JournalError::io("append task", e)), None),
