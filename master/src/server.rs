@@ -433,14 +433,10 @@ async fn lead(
     Ok(Leading { leadership, tasks })
 }
 
+/// Returns once the journal writer has stopped: on a failure (the handle
+/// held here keeps it from stopping otherwise).
 async fn wait_for_failure(writer: JournalWriter) {
-    loop {
-        if writer.failure().is_some() {
-            return;
-        }
-        // wait_durable(u64::MAX) returns only when the writer fails.
-        let _ = writer.wait_durable(u64::MAX).await;
-    }
+    writer.stopped().await;
 }
 
 /// Publishes the `TermStart` batch (with the root inode and root mount on a

@@ -6,6 +6,7 @@
 //! corruption reports naming file and offset.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use alluxio_master::checkpointer::checkpoint_now;
 use alluxio_master::journal::{format, log_name, terms, JournalError, JournalStore, JournalWriter};
@@ -156,6 +157,13 @@ async fn a_fenced_writer_acknowledges_nothing() {
     for (kind, _d, store) in both().await {
         let (ns, old) = first_term(&store).await;
         commit(&ns, &old, vec![dir(2, 1, "before")]).await.unwrap();
+        // A healthy writer has not stopped, however many batches it makes.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), old.stopped())
+                .await
+                .is_err(),
+            "{kind}"
+        );
 
         // A new leader claims term 2, reads to the end and opens its term.
         let (new_ns, new) = take_over(&store).await;
@@ -172,6 +180,10 @@ async fn a_fenced_writer_acknowledges_nothing() {
         let next = ns.read().unwrap().last_seq() + 1;
         let err = old.append(next, vec![dir(4, 1, "z2")]).await.unwrap_err();
         assert!(matches!(err, JournalError::Fenced { .. }), "{kind}: {err}");
+        // The fenced writer has stopped (what makes its master step down).
+        tokio::time::timeout(Duration::from_secs(5), old.stopped())
+            .await
+            .unwrap_or_else(|_| panic!("{kind}: the fenced writer did not stop"));
 
         // The new leader keeps going past the void entries' numbers.
         let new_ns = RwLock::new(new_ns);

@@ -55,6 +55,9 @@ pub struct JournalWriter {
     tx: mpsc::UnboundedSender<Command>,
     durable: watch::Receiver<u64>,
     failure: Arc<OnceLock<JournalError>>,
+    /// Changes once, when the writer stops: waiting on it costs no wake-up
+    /// per batch, as waiting on `durable` would.
+    stopped: watch::Receiver<()>,
     term: u64,
 }
 
@@ -82,8 +85,11 @@ impl JournalWriter {
     ) -> JournalWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         let (durable_tx, durable) = watch::channel(next_seq - 1);
+        // Never sent to: dropped when the writer task ends, which is what
+        // `stopped` waits for.
+        let (stopped_tx, stopped) = watch::channel(());
         let failure = Arc::new(OnceLock::new());
-        tokio::spawn(run(
+        let task = run(
             store,
             term,
             next_seq,
@@ -91,11 +97,16 @@ impl JournalWriter {
             rx,
             durable_tx,
             failure.clone(),
-        ));
+        );
+        tokio::spawn(async move {
+            task.await;
+            drop(stopped_tx);
+        });
         JournalWriter {
             tx,
             durable,
             failure,
+            stopped,
             term,
         }
     }
@@ -153,6 +164,13 @@ impl JournalWriter {
                 return Err(self.failure.get().cloned().unwrap_or(JournalError::Closed));
             }
         }
+    }
+
+    /// Returns once the writer has stopped (it stops only on a failure,
+    /// or when every handle is gone).
+    pub async fn stopped(&self) {
+        let mut rx = self.stopped.clone();
+        while rx.changed().await.is_ok() {}
     }
 
     /// The last durable sequence number.
