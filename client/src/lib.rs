@@ -3,6 +3,7 @@
 //! streams block data to and from workers, falling back to the UFS when no
 //! worker can serve a block.
 
+mod block_map;
 mod file_system;
 mod in_stream;
 mod local_block;

@@ -23,12 +23,16 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::block_map::BlockMap;
 use crate::worker_pool::WorkerPool;
 
 /// A worker's block file opened for reading.
 #[derive(Debug)]
 pub(crate) struct LocalBlock {
     file: Arc<File>,
+    /// The file mapped into memory, when it could be: reads hand out its
+    /// pages instead of copies (`block_map.rs`).
+    map: Option<Arc<BlockMap>>,
     length: u64,
     /// Where the previous read ended: a read starting there is sequential,
     /// and the kernel is asked to fetch ahead of it.
@@ -87,6 +91,7 @@ impl LocalBlock {
         .await
         .map_err(|e| FsError::Internal(format!("short-circuit open task: {e}")))??;
         Ok(LocalBlock {
+            map: BlockMap::new(&file, length),
             file: Arc::new(file),
             length,
             next: AtomicU64::new(0),
@@ -114,7 +119,8 @@ impl LocalBlock {
         }
     }
 
-    /// Reads up to `len` bytes at `offset` within the block.
+    /// Reads up to `len` bytes at `offset` within the block: a range of the
+    /// mapped file when there is one, else a copy read with `pread`.
     ///
     /// The read runs on this thread when the runtime allows blocking in
     /// place (the multi-threaded one FUSE and the servers use): a page-cache
@@ -129,8 +135,16 @@ impl LocalBlock {
             self.read_ahead(offset + len as u64);
         }
         let file = self.file.clone();
+        let map = self.map.clone();
         let block_len = self.length;
-        let read = move || pread_exact(&file, offset, len, block_len);
+        let read = move || {
+            // A range that cannot be read in is read again with pread,
+            // which reports the error.
+            if let Some(Ok(bytes)) = map.map(|m| m.range(offset, len)) {
+                return Ok(bytes);
+            }
+            pread_exact(&file, offset, len, block_len)
+        };
         if tokio::runtime::Handle::current().runtime_flavor()
             == tokio::runtime::RuntimeFlavor::MultiThread
         {
@@ -162,7 +176,7 @@ fn hint_range(from: u64, hinted: u64, length: u64) -> Option<(u64, u64)> {
 
 /// Reads exactly `len` bytes at `offset` into a fresh buffer, without
 /// zero-filling it first.
-fn pread_exact(file: &File, offset: u64, len: usize, block_len: u64) -> FsResult<Bytes> {
+pub(crate) fn pread_exact(file: &File, offset: u64, len: usize, block_len: u64) -> FsResult<Bytes> {
     let mut buf: Vec<u8> = Vec::with_capacity(len);
     let mut n = 0;
     while n < len {
