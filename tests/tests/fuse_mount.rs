@@ -151,6 +151,15 @@ async fn files_and_directories_through_the_mount() {
     let device = line.split(' ').nth(2).unwrap();
     let knob = format!("/sys/class/bdi/{device}/read_ahead_kb");
     assert_eq!(fs::read_to_string(&knob).unwrap().trim(), "4096", "{knob}");
+
+    // A UFS or journal on a FUSE mount (like one on NFS) may hang a call:
+    // its short calls go to the blocking pool, a local disk's run inline.
+    use alluxio_common::short_calls::ShortCalls;
+    assert_eq!(ShortCalls::for_dir(&m.fuse.mnt), ShortCalls::Pool);
+    assert_eq!(
+        ShortCalls::for_dir(&m.fuse.mnt.join("not/made/yet")),
+        ShortCalls::Pool
+    );
 }
 
 fn cstr(p: &Path) -> std::ffi::CString {
