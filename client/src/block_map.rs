@@ -19,12 +19,17 @@
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 /// `MADV_POPULATE_READ` (Linux 5.14), not in the `libc` crate yet.
 const MADV_POPULATE_READ: libc::c_int = 22;
+
+/// Set once a kernel refused `MADV_POPULATE_READ` (older than 5.14): no
+/// more files are mapped, rather than failing every read before `pread`.
+static POPULATE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// A whole block file mapped read-only.
 #[derive(Debug)]
@@ -43,6 +48,9 @@ impl BlockMap {
     /// Maps the first `len` bytes of `file`; `None` if it cannot be mapped
     /// (reads then use `pread`).
     pub(crate) fn new(file: &File, len: u64) -> Option<Arc<BlockMap>> {
+        if POPULATE_UNSUPPORTED.load(Ordering::Relaxed) {
+            return None;
+        }
         let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
         // SAFETY: a fresh read-only shared mapping of a descriptor we own;
         // the kernel picks the address.
@@ -89,7 +97,11 @@ impl BlockMap {
             )
         };
         if r != 0 {
-            return Err(std::io::Error::last_os_error());
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                POPULATE_UNSUPPORTED.store(true, Ordering::Relaxed);
+            }
+            return Err(e);
         }
         Ok(Bytes::from_owner(Mapped {
             map: self.clone(),

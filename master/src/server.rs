@@ -141,7 +141,7 @@ async fn run_single(
             leading.stop(role);
             Ok(())
         }
-        _ = wait_for_failure(writer.clone()) => {
+        _ = writer.stopped() => {
             leading.stop(role);
             let err = writer.failure().map(|e| e.to_string()).unwrap_or_default();
             anyhow::bail!("stopped serving: {err}")
@@ -237,7 +237,7 @@ async fn lead_until_lost(
     loop {
         tokio::select! {
             _ = shutdown.as_mut() => return None,
-            _ = wait_for_failure(writer.clone()) => {
+            _ = writer.stopped() => {
                 return Some(format!("journal: {}", writer.failure().map(|e| e.to_string()).unwrap_or_default()));
             }
             state = states.changed() => match state {
@@ -431,12 +431,6 @@ async fn lead(
     }
     tracing::info!("leading in term {}", writer.term());
     Ok(Leading { leadership, tasks })
-}
-
-/// Returns once the journal writer has stopped: on a failure (the handle
-/// held here keeps it from stopping otherwise).
-async fn wait_for_failure(writer: JournalWriter) {
-    writer.stopped().await;
 }
 
 /// Publishes the `TermStart` batch (with the root inode and root mount on a
