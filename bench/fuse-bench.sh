@@ -4,7 +4,10 @@
 # storage), SeaweedFS (weed server -filer + weed mount) and a native
 # directory, side by side on this machine.
 #
-#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting]
+#   bench/fuse-bench.sh [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting] [--alluxio-options OPTS]
+#
+# --alluxio-options: mount options for our mount (`alluxio local -o OPTS`),
+# e.g. `direct_io`; the default measures the default mount.
 #
 # --less-page-reporting: on a VM whose balloon hands freed memory back to
 # the host (free page reporting), raise page_reporting_order to 10 for the
@@ -37,6 +40,7 @@ FILES=10000
 ONLY=alluxio,juicefs,seaweedfs,native
 BASE=/var/tmp
 LESS_REPORTING=
+ALLUXIO_OPTIONS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
@@ -44,7 +48,8 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2 ;;
     --dir) BASE=$2; shift 2 ;;
     --less-page-reporting) LESS_REPORTING=1; shift ;;
-    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting]" >&2; exit 2 ;;
+    --alluxio-options) ALLUXIO_OPTIONS=$2; shift 2 ;;
+    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting] [--alluxio-options OPTS]" >&2; exit 2 ;;
   esac
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -121,6 +126,7 @@ if want alluxio; then
     -Dalluxio.worker.hostname=127.0.0.1 \
     -Dalluxio.worker.rpc.port="$(free_port)" -Dalluxio.worker.web.port="$(free_port)" \
     local --data-dir "$WORK/alluxio/data" --mount-point "$WORK/mnt/alluxio" \
+    ${ALLUXIO_OPTIONS:+-o "$ALLUXIO_OPTIONS"} \
     >"$WORK/alluxio/local.out" 2>&1 &
   PIDS+=($!)
   wait_mount "$WORK/mnt/alluxio" alluxio || { cat "$WORK/alluxio/local.out" >&2; exit 1; }

@@ -56,6 +56,10 @@ pub struct LocalArgs {
     /// Do not mount the file system.
     #[arg(long = "no-mount")]
     no_mount: bool,
+    /// Mount options for alluxio-fuse, comma separated (repeatable), e.g.
+    /// `-o direct_io`; see `alluxio-fuse mount --help`.
+    #[arg(short = 'o', value_name = "OPTIONS", conflicts_with = "no_mount")]
+    mount_options: Vec<String>,
 }
 
 /// Where everything lives and how the children are configured.
@@ -228,7 +232,7 @@ pub async fn run(overrides: Vec<(String, String)>, args: LocalArgs) -> anyhow::R
     let mut fuse = None;
     if !args.no_mount {
         let mnt = args.mount_point.unwrap_or_else(|| plan.data.join("mnt"));
-        match start_mount(&exe, &plan, &mnt, &mut signals).await? {
+        match start_mount(&exe, &plan, &mnt, &args.mount_options, &mut signals).await? {
             MountStart::Mounted(daemon, guard) => {
                 fuse = Some(daemon);
                 mount_guard = Some(guard);
@@ -364,6 +368,7 @@ async fn start_mount(
     exe: &Path,
     plan: &Plan,
     mnt: &Path,
+    mount_options: &[String],
     signals: &mut Signals,
 ) -> anyhow::Result<MountStart> {
     let skip = |why: String| {
@@ -397,11 +402,11 @@ async fn start_mount(
         opts.push_str(&format!(" \"-D{k}={v}\""));
     }
     let mut cmd = std::process::Command::new(&fuse_bin);
-    cmd.env(var, opts)
-        .arg("mount")
-        .arg("--foreground")
-        .arg(&mnt)
-        .arg("/");
+    cmd.env(var, opts).arg("mount");
+    for o in mount_options {
+        cmd.arg("-o").arg(o);
+    }
+    cmd.arg("--foreground").arg(&mnt).arg("/");
     let mut daemon = spawn_command("alluxio-fuse", cmd, &plan.logs)?;
     let guard = MountGuard(mnt.clone());
     let probe_mnt = mnt.clone();

@@ -37,8 +37,9 @@ enum Command {
     Mount {
         /// Mount options, comma separated: attr_timeout=SECS,
         /// entry_timeout=SECS, max_threads=N, max_write=BYTES,
-        /// max_readahead=BYTES (default 4 MiB; set as root), staging_dir=DIR, allow_other, allow_root, no_default_permissions,
-        /// ro, and the usual kernel flags.
+        /// max_readahead=BYTES (default 4 MiB; set as root), staging_dir=DIR,
+        /// direct_io (read-only opens bypass the page cache), allow_other,
+        /// allow_root, no_default_permissions, ro, and the usual kernel flags.
         #[arg(short = 'o', value_name = "OPTIONS")]
         options: Vec<String>,
         /// Stay attached: serve in this process, log to stderr.

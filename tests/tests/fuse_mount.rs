@@ -398,3 +398,111 @@ fn alluxio_fuse_not_mounted(mnt: &Path) -> bool {
         .unwrap()
         .contains(mnt.to_str().unwrap())
 }
+
+/// How many of the first `len` bytes of `path` the kernel's page cache
+/// holds, in pages: a shared read-only mapping that is never touched, so
+/// `mincore` reports residency without faulting anything in.
+fn resident_pages(path: &Path, len: usize) -> usize {
+    let f = fs::File::open(path).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: a fresh read-only mapping of an open file, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(
+        addr,
+        libc::MAP_FAILED,
+        "{}",
+        std::io::Error::last_os_error()
+    );
+    let pages = len.div_ceil(4096);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: `vec` has one byte per page of the mapping.
+    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    // SAFETY: mapped above with this length.
+    unsafe { libc::munmap(addr, len) };
+    vec.iter().filter(|b| *b & 1 == 1).count()
+}
+
+/// `-o direct_io`: files opened read-only bypass the page cache (reads of
+/// any size and offset still return the right bytes, and shared mappings
+/// still work); the default mount keeps what it read in the page cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_io_reads_bypass_the_page_cache() {
+    let mut m = Mounted::start("/", "").await;
+    let data = test_bytes(7, (3 << 20) + 17);
+    let local = tempfile_dir().join("direct_io.bin");
+    fs::write(&local, &data).unwrap();
+    let _ = m
+        .cluster
+        .cli(&["fs", "copyFromLocal", local.to_str().unwrap(), "/f"])
+        .ok();
+    fs::remove_file(&local).unwrap();
+
+    // Default: what a read brought in stays cached.
+    assert_eq!(resident_pages(&m.p("f"), data.len()), 0);
+    assert_eq!(fs::read(m.p("f")).unwrap(), data);
+    assert_eq!(
+        resident_pages(&m.p("f"), data.len()),
+        data.len().div_ceil(4096)
+    );
+
+    m.fuse.options = "direct_io".into();
+    m.remount();
+    assert_eq!(fs::read(m.p("f")).unwrap(), data);
+    let f = fs::File::open(m.p("f")).unwrap();
+    let mut buf = vec![0u8; 4096];
+    for off in [0usize, 1, 4095, 1 << 20, (3 << 20) - 5, data.len() - 3] {
+        let n = f.read_at(&mut buf, off as u64).unwrap();
+        let want = &data[off..(off + 4096).min(data.len())];
+        assert_eq!(&buf[..n], want, "4 KiB read at {off}");
+    }
+    assert_eq!(f.read_at(&mut buf, data.len() as u64).unwrap(), 0);
+    drop(f);
+    assert_eq!(
+        resident_pages(&m.p("f"), data.len()),
+        0,
+        "direct_io reads must not fill the page cache"
+    );
+    // A shared mapping of a direct_io file reads through the page cache
+    // (FUSE_DIRECT_IO_ALLOW_MMAP) and sees the same bytes.
+    let f = fs::File::open(m.p("f")).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: read-only mapping of the open file, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            data.len(),
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    assert_ne!(
+        addr,
+        libc::MAP_FAILED,
+        "{}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: the mapping is data.len() bytes long and stays mapped here.
+    let mapped = unsafe { std::slice::from_raw_parts(addr as *const u8, data.len()) };
+    assert!(mapped == &data[..], "mapped bytes differ");
+    // SAFETY: mapped above with this length.
+    unsafe { libc::munmap(addr, data.len()) };
+
+    // Files opened for writing keep the page cache: a rewrite through the
+    // mount reads back whole, in both modes.
+    let new = test_bytes(8, (1 << 20) + 3);
+    fs::write(m.p("f"), &new).unwrap();
+    assert_eq!(fs::read(m.p("f")).unwrap(), new);
+    assert_eq!(m.cluster.cli(&["fs", "cat", "/f"]).ok().bytes, new);
+}

@@ -54,6 +54,7 @@ async fn local_cluster_command_starts_serves_and_stops() {
         .arg("local")
         .arg("--data-dir")
         .arg(&data)
+        .args(["-o", "direct_io"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -105,6 +106,12 @@ async fn local_cluster_command_starts_serves_and_stops() {
         "{seen}"
     );
     assert!(is_alluxio_mount(&mnt), "{} is not mounted", mnt.display());
+    // `-o` reaches the mount's daemon.
+    let daemon_args = fuse_daemon_args(&mnt);
+    assert!(
+        daemon_args.windows(2).any(|w| w == ["-o", "direct_io"]),
+        "alluxio-fuse was not given -o direct_io: {daemon_args:?}"
+    );
     assert!(mnt.join("hello").is_dir());
     std::fs::write(mnt.join("hosts"), b"127.0.0.1 localhost\n").unwrap();
     let cat = cli(&["fs", "cat", "/hosts"]);
@@ -123,6 +130,27 @@ async fn local_cluster_command_starts_serves_and_stops() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!is_alluxio_mount(&mnt), "the mount outlived alluxio local");
+}
+
+/// The command line of the `alluxio-fuse` process serving `mnt`.
+fn fuse_daemon_args(mnt: &std::path::Path) -> Vec<String> {
+    let mnt = mnt.to_string_lossy();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.first().is_some_and(|a| a.ends_with("alluxio-fuse"))
+            && args.iter().any(|a| *a == *mnt)
+        {
+            return args;
+        }
+    }
+    panic!("no alluxio-fuse process serves {mnt}");
 }
 
 /// Lazily unmounts a path when dropped, so a failed test leaves no mount.

@@ -128,6 +128,9 @@ impl Inner {
         };
         if read_only {
             flags |= FopenFlags::FOPEN_NOFLUSH;
+            if self.direct_io {
+                flags |= FopenFlags::FOPEN_DIRECT_IO;
+            }
         }
         reply.opened(FileHandle(fh), flags);
     }

@@ -52,6 +52,8 @@ pub struct Inner {
     attr_ttl: Duration,
     entry_ttl: Duration,
     max_write: u32,
+    /// `-o direct_io`: read-only opens bypass the page cache.
+    direct_io: bool,
 }
 
 /// Who asked: new inodes are owned by the calling process's user and
@@ -115,6 +117,7 @@ impl AlluxioFs {
                 attr_ttl: opts.attr_timeout,
                 entry_ttl: opts.entry_timeout,
                 max_write: opts.max_write,
+                direct_io: opts.direct_io,
             }),
             rt,
         }
@@ -230,6 +233,13 @@ impl Filesystem for AlluxioFs {
                 | InitFlags::FUSE_PARALLEL_DIROPS
                 | InitFlags::FUSE_ATOMIC_O_TRUNC,
         );
+        if self.inner.direct_io {
+            // Without it (kernels before 6.6) a shared mapping of a file
+            // opened read-only fails with ENODEV; private ones still work.
+            if let Err(missing) = config.add_capabilities(InitFlags::FUSE_DIRECT_IO_ALLOW_MMAP) {
+                tracing::info!("direct_io: this kernel cannot map such files shared ({missing:?})");
+            }
+        }
         Ok(())
     }
 
