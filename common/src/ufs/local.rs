@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::direct_file::StreamFile;
 use super::long_path::{self, ShortPath};
 use super::UfsStatus;
 use crate::error::{FsError, FsResult};
@@ -37,8 +38,12 @@ pub(crate) struct LocalFs {
 /// Maps an I/O error of UFS operation `what` on `path` to the error kinds the
 /// opendal-backed stores report.
 fn io_err(what: &str, path: &str, e: io::Error) -> FsError {
-    if e.raw_os_error() == Some(libc::ENAMETOOLONG) {
-        return FsError::NameTooLong(format!("UFS {what} {path}: {e}"));
+    match e.raw_os_error() {
+        Some(libc::ENAMETOOLONG) => return FsError::NameTooLong(format!("UFS {what} {path}: {e}")),
+        Some(libc::ENOSPC | libc::EDQUOT) => {
+            return FsError::NoSpace(format!("UFS {what} {path}: {e}"))
+        }
+        _ => {}
     }
     match e.kind() {
         io::ErrorKind::NotFound => FsError::NotFound(path.to_string()),
@@ -334,6 +339,11 @@ impl LocalFs {
             let err = |e| io_err("write", &path, e);
             let rel = normalize(&path).map_err(err)?;
             let file = fs.create_file(&rel).map_err(err)?;
+            // Around the page cache only on a local disk: on NFS and the
+            // like, O_DIRECT means synchronous round trips to the server.
+            let direct = fs.short == ShortCalls::Inline;
+            let at = fs.resolve(&rel).map_err(err)?;
+            let file = StreamFile::new(file, at.path(), direct);
             Ok(LocalWriter {
                 fs: fs.clone(),
                 path,
@@ -373,18 +383,26 @@ impl LocalFs {
     }
 }
 
-/// A file being written into a local UFS. Dropping it without `close` leaves
-/// the partial file behind.
-#[derive(Debug)]
+/// A file being written into a local UFS (around the page cache on a local
+/// disk: `direct_file`). Dropping it without `close` leaves the partial file
+/// behind.
 pub struct LocalWriter {
     fs: LocalFs,
     path: String,
     /// Taken while a blocking write runs; `None` after a failed write or close.
-    file: Option<File>,
+    file: Option<StreamFile>,
+}
+
+impl std::fmt::Debug for LocalWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalWriter {
-    fn take(&mut self) -> FsResult<File> {
+    fn take(&mut self) -> FsResult<StreamFile> {
         self.file
             .take()
             .ok_or_else(|| FsError::Ufs(format!("write {}: writer is closed", self.path)))
@@ -395,8 +413,7 @@ impl LocalWriter {
         let mut file = self.take()?;
         let path = self.path.clone();
         let file = blocking(move || {
-            file.write_all(&data)
-                .map_err(|e| io_err("write", &path, e))?;
+            file.write(&data).map_err(|e| io_err("write", &path, e))?;
             Ok(file)
         })
         .await?;
@@ -406,9 +423,9 @@ impl LocalWriter {
 
     /// Flushes the file to stable storage and closes it.
     pub(crate) async fn close(&mut self) -> FsResult<()> {
-        let file = self.take()?;
+        let mut file = self.take()?;
         let path = self.path.clone();
-        blocking(move || file.sync_all().map_err(|e| io_err("close", &path, e))).await
+        blocking(move || file.finish().map_err(|e| io_err("close", &path, e))).await
     }
 
     /// Closes and removes the partial file.
@@ -594,6 +611,21 @@ mod tests {
         fs.delete_dir_all(&"b".repeat(250)).await.unwrap();
         fs.delete_dir_all(&"a".repeat(250)).await.unwrap();
         assert_eq!(names(&fs, "").await, vec![]);
+    }
+
+    /// A full disk is NoSpace (ENOSPC through the mount), not a generic UFS
+    /// error (EIO).
+    #[test]
+    fn a_full_disk_is_no_space() {
+        for errno in [libc::ENOSPC, libc::EDQUOT] {
+            let e = io_err("write", "/f", io::Error::from_raw_os_error(errno));
+            assert!(
+                matches!(e, FsError::NoSpace(ref m) if m.contains("/f")),
+                "{e:?}"
+            );
+        }
+        let e = io_err("write", "/f", io::Error::from_raw_os_error(libc::EIO));
+        assert!(matches!(e, FsError::Ufs(_)), "{e:?}");
     }
 
     #[tokio::test]

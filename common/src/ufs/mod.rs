@@ -14,6 +14,7 @@ use opendal::{ErrorKind, Operator};
 
 use crate::error::{FsError, FsResult};
 
+mod direct_file;
 mod local;
 mod long_path;
 
