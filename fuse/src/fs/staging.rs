@@ -54,8 +54,13 @@ pub struct Staged {
     pub lost: Option<FsError>,
 }
 
+/// A failed staging-file operation; a full disk or quota is `NoSpace`
+/// (ENOSPC to the caller), anything else an internal error (EIO).
 fn local(e: std::io::Error) -> FsError {
-    FsError::Internal(format!("staging file: {e}"))
+    match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => FsError::NoSpace(format!("staging file: {e}")),
+        _ => FsError::Internal(format!("staging file: {e}")),
+    }
 }
 
 impl StagingDir {
@@ -302,4 +307,20 @@ pub(super) fn read_piece(file: &StageFile, off: u64, want: usize) -> std::io::Re
     }
     buf.truncate(n);
     Ok(bytes::Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_staging_disk_is_no_space() {
+        for errno in [libc::ENOSPC, libc::EDQUOT] {
+            let e = local(std::io::Error::from_raw_os_error(errno));
+            assert!(matches!(e, FsError::NoSpace(_)), "{e:?}");
+            assert_eq!(crate::errno::errno(&e), fuser::Errno::ENOSPC);
+        }
+        let e = local(std::io::Error::from_raw_os_error(libc::EIO));
+        assert!(matches!(e, FsError::Internal(_)), "{e:?}");
+    }
 }
