@@ -37,7 +37,7 @@ enum Command {
     Mount {
         /// Mount options, comma separated: attr_timeout=SECS,
         /// entry_timeout=SECS, max_threads=N, max_write=BYTES,
-        /// max_readahead=BYTES (default 4 MiB; set as root), staging_dir=DIR,
+        /// max_readahead=BYTES (default 1 MiB; set as root), staging_dir=DIR,
         /// direct_io (read-only opens bypass the page cache), allow_other,
         /// allow_root, no_default_permissions, ro, and the usual kernel flags.
         #[arg(short = 'o', value_name = "OPTIONS")]

@@ -47,7 +47,7 @@ impl Default for MountOptions {
             entry_timeout: Duration::from_secs(1),
             threads: 4,
             max_write: 1 << 20,
-            max_readahead: 4 << 20,
+            max_readahead: 1 << 20,
             staging_dir: None,
             direct_io: false,
             default_permissions: true,
@@ -162,10 +162,10 @@ mod tests {
         assert_eq!(o.threads, 8);
         assert_eq!(o.kernel, vec![MountOption::RO]);
         assert!(o.default_permissions);
-        assert_eq!(o.max_readahead, 4 << 20);
-        assert!(!o.direct_io);
-        let o = MountOptions::parse(&["max_readahead=1048576,direct_io"]).unwrap();
         assert_eq!(o.max_readahead, 1 << 20);
+        assert!(!o.direct_io);
+        let o = MountOptions::parse(&["max_readahead=4194304,direct_io"]).unwrap();
+        assert_eq!(o.max_readahead, 4 << 20);
         assert!(o.direct_io);
         assert!(o.kernel.is_empty());
     }

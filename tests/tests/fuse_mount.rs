@@ -147,10 +147,10 @@ async fn files_and_directories_through_the_mount() {
         "type and source: {tail}"
     );
     // The daemon (root here) widened the mount's read-ahead window from the
-    // kernel's 128 KiB to the 4 MiB default.
+    // kernel's 128 KiB to the 1 MiB default.
     let device = line.split(' ').nth(2).unwrap();
     let knob = format!("/sys/class/bdi/{device}/read_ahead_kb");
-    assert_eq!(fs::read_to_string(&knob).unwrap().trim(), "4096", "{knob}");
+    assert_eq!(fs::read_to_string(&knob).unwrap().trim(), "1024", "{knob}");
 
     // A UFS or journal on a FUSE mount (like one on NFS) may hang a call:
     // its short calls go to the blocking pool, a local disk's run inline.
