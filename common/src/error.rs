@@ -55,6 +55,12 @@ pub enum FsError {
 const KIND_KEY: &str = "x-alluxio-error";
 const LEADER_KEY: &str = "x-alluxio-leader";
 
+/// Whether a local I/O error means the disk (or the caller's quota) is full:
+/// such errors are `NoSpace` (ENOSPC through the mount), not EIO.
+pub fn is_no_space(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+}
+
 impl FsError {
     /// The stable name of the kind, as carried on the wire.
     pub fn kind_name(&self) -> &'static str {

@@ -29,7 +29,7 @@ pub struct MountOptions {
     /// every read(2) reaches the daemon at its own size, and a file's bytes
     /// are not held twice on this machine (worker cache and page cache).
     /// Faster for large sequential and random reads, slower for small reads
-    /// (see docs/fuse.md).
+    /// (see the README's mount options).
     pub direct_io: bool,
     /// Let the kernel check permissions from the attributes
     /// (`default_permissions`, on unless `no_default_permissions`).

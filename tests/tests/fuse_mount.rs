@@ -399,37 +399,65 @@ fn alluxio_fuse_not_mounted(mnt: &Path) -> bool {
         .contains(mnt.to_str().unwrap())
 }
 
+/// The first `len` bytes of a file mapped shared and read-only, unmapped
+/// when dropped.
+struct SharedMap {
+    addr: *mut libc::c_void,
+    len: usize,
+}
+
+impl SharedMap {
+    fn of(path: &Path, len: usize) -> SharedMap {
+        use std::os::fd::AsRawFd;
+        let f = fs::File::open(path).unwrap();
+        // SAFETY: a fresh read-only mapping of an open file, unmapped in Drop.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(
+            addr,
+            libc::MAP_FAILED,
+            "{}",
+            std::io::Error::last_os_error()
+        );
+        SharedMap { addr, len }
+    }
+
+    /// The mapped bytes (touching them reads them in).
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is `len` bytes long and lives as long as self.
+        unsafe { std::slice::from_raw_parts(self.addr as *const u8, self.len) }
+    }
+
+    /// How many of its pages the kernel's page cache holds, without
+    /// faulting any in (`mincore`).
+    fn resident_pages(&self) -> usize {
+        let mut vec = vec![0u8; self.len.div_ceil(4096)];
+        // SAFETY: `vec` has one byte per page of the mapping.
+        let rc = unsafe { libc::mincore(self.addr, self.len, vec.as_mut_ptr()) };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        vec.iter().filter(|b| *b & 1 == 1).count()
+    }
+}
+
+impl Drop for SharedMap {
+    fn drop(&mut self) {
+        // SAFETY: mapped in `of` with this length.
+        unsafe { libc::munmap(self.addr, self.len) };
+    }
+}
+
 /// How many of the first `len` bytes of `path` the kernel's page cache
-/// holds, in pages: a shared read-only mapping that is never touched, so
-/// `mincore` reports residency without faulting anything in.
+/// holds, in pages.
 fn resident_pages(path: &Path, len: usize) -> usize {
-    let f = fs::File::open(path).unwrap();
-    use std::os::fd::AsRawFd;
-    // SAFETY: a fresh read-only mapping of an open file, unmapped below.
-    let addr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        )
-    };
-    assert_ne!(
-        addr,
-        libc::MAP_FAILED,
-        "{}",
-        std::io::Error::last_os_error()
-    );
-    let pages = len.div_ceil(4096);
-    let mut vec = vec![0u8; pages];
-    // SAFETY: `vec` has one byte per page of the mapping.
-    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
-    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-    // SAFETY: mapped above with this length.
-    unsafe { libc::munmap(addr, len) };
-    vec.iter().filter(|b| *b & 1 == 1).count()
+    SharedMap::of(path, len).resident_pages()
 }
 
 /// `-o direct_io`: files opened read-only bypass the page cache (reads of
@@ -474,30 +502,9 @@ async fn direct_io_reads_bypass_the_page_cache() {
     );
     // A shared mapping of a direct_io file reads through the page cache
     // (FUSE_DIRECT_IO_ALLOW_MMAP) and sees the same bytes.
-    let f = fs::File::open(m.p("f")).unwrap();
-    use std::os::fd::AsRawFd;
-    // SAFETY: read-only mapping of the open file, unmapped below.
-    let addr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            data.len(),
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        )
-    };
-    assert_ne!(
-        addr,
-        libc::MAP_FAILED,
-        "{}",
-        std::io::Error::last_os_error()
-    );
-    // SAFETY: the mapping is data.len() bytes long and stays mapped here.
-    let mapped = unsafe { std::slice::from_raw_parts(addr as *const u8, data.len()) };
-    assert!(mapped == &data[..], "mapped bytes differ");
-    // SAFETY: mapped above with this length.
-    unsafe { libc::munmap(addr, data.len()) };
+    let map = SharedMap::of(&m.p("f"), data.len());
+    assert!(map.bytes() == &data[..], "mapped bytes differ");
+    drop(map);
 
     // Files opened for writing keep the page cache: a rewrite through the
     // mount reads back whole, in both modes.

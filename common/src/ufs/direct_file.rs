@@ -105,18 +105,17 @@ fn write_direct(file: &File, data: &[u8], offset: u64) -> (usize, Option<io::Err
 }
 
 impl StreamFile {
-    /// `file` (just created, empty) and, when `direct` is true and the file
-    /// system accepts it, a direct descriptor of the same file at `path`.
-    pub(crate) fn new(file: File, path: &Path, direct: bool) -> StreamFile {
-        let direct = direct
-            .then(|| {
+    /// `file` (just created, empty) and, when `direct_at` names it and the
+    /// file system accepts it, a direct descriptor of the same file.
+    pub(crate) fn new(file: File, direct_at: Option<&Path>) -> StreamFile {
+        let direct = direct_at
+            .and_then(|path| {
                 OpenOptions::new()
                     .write(true)
                     .custom_flags(libc::O_DIRECT)
                     .open(path)
                     .ok()
             })
-            .flatten()
             .map(|file| Direct {
                 file,
                 buf: AlignedBuf::new(),
@@ -230,7 +229,7 @@ mod tests {
         for direct in [true, false] {
             let path = d.join(format!("f-{direct}"));
             let file = File::create(&path).unwrap();
-            let mut s = StreamFile::new(file, &path, direct);
+            let mut s = StreamFile::new(file, direct.then_some(path.as_path()));
             let mut want = Vec::new();
             for (i, n) in sizes.iter().enumerate() {
                 let piece = pattern(*n, i as u8);
@@ -243,7 +242,7 @@ mod tests {
         // An empty file and one smaller than a block.
         for len in [0, 100] {
             let path = d.join(format!("small-{len}"));
-            let mut s = StreamFile::new(File::create(&path).unwrap(), &path, true);
+            let mut s = StreamFile::new(File::create(&path).unwrap(), Some(&path));
             s.write(&pattern(len, 9)).unwrap();
             s.finish().unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), pattern(len, 9));
@@ -258,7 +257,7 @@ mod tests {
     fn a_refused_direct_write_falls_back() {
         let d = dir("fallback");
         let path = d.join("f");
-        let mut s = StreamFile::new(File::create(&path).unwrap(), &path, true);
+        let mut s = StreamFile::new(File::create(&path).unwrap(), Some(&path));
         if !s.is_direct() {
             eprintln!("skipped: {} refuses O_DIRECT", d.display());
             return;
@@ -310,7 +309,7 @@ mod tests {
         let len = 8 * CHUNK + 100;
         let data = pattern(len, 3);
         let path = d.join("direct");
-        let mut s = StreamFile::new(File::create(&path).unwrap(), &path, true);
+        let mut s = StreamFile::new(File::create(&path).unwrap(), Some(&path));
         if !s.is_direct() {
             eprintln!("skipped: {} refuses O_DIRECT", d.display());
             return;
@@ -324,7 +323,7 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), data);
 
         let path = d.join("buffered");
-        let mut s = StreamFile::new(File::create(&path).unwrap(), &path, false);
+        let mut s = StreamFile::new(File::create(&path).unwrap(), None);
         s.write(&data).unwrap();
         s.finish().unwrap();
         assert_eq!(resident(&path, len), len.div_ceil(4096));

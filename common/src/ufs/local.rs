@@ -38,12 +38,11 @@ pub(crate) struct LocalFs {
 /// Maps an I/O error of UFS operation `what` on `path` to the error kinds the
 /// opendal-backed stores report.
 fn io_err(what: &str, path: &str, e: io::Error) -> FsError {
-    match e.raw_os_error() {
-        Some(libc::ENAMETOOLONG) => return FsError::NameTooLong(format!("UFS {what} {path}: {e}")),
-        Some(libc::ENOSPC | libc::EDQUOT) => {
-            return FsError::NoSpace(format!("UFS {what} {path}: {e}"))
-        }
-        _ => {}
+    if e.raw_os_error() == Some(libc::ENAMETOOLONG) {
+        return FsError::NameTooLong(format!("UFS {what} {path}: {e}"));
+    }
+    if crate::error::is_no_space(&e) {
+        return FsError::NoSpace(format!("UFS {what} {path}: {e}"));
     }
     match e.kind() {
         io::ErrorKind::NotFound => FsError::NotFound(path.to_string()),
@@ -342,8 +341,8 @@ impl LocalFs {
             // Around the page cache only on a local disk: on NFS and the
             // like, O_DIRECT means synchronous round trips to the server.
             let direct = fs.short == ShortCalls::Inline;
-            let at = fs.resolve(&rel).map_err(err)?;
-            let file = StreamFile::new(file, at.path(), direct);
+            let at = direct.then(|| fs.resolve(&rel)).transpose().map_err(err)?;
+            let file = StreamFile::new(file, at.as_ref().map(ShortPath::path));
             Ok(LocalWriter {
                 fs: fs.clone(),
                 path,

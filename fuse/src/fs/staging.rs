@@ -57,9 +57,10 @@ pub struct Staged {
 /// A failed staging-file operation; a full disk or quota is `NoSpace`
 /// (ENOSPC to the caller), anything else an internal error (EIO).
 fn local(e: std::io::Error) -> FsError {
-    match e.raw_os_error() {
-        Some(libc::ENOSPC | libc::EDQUOT) => FsError::NoSpace(format!("staging file: {e}")),
-        _ => FsError::Internal(format!("staging file: {e}")),
+    if alluxio_common::error::is_no_space(&e) {
+        FsError::NoSpace(format!("staging file: {e}"))
+    } else {
+        FsError::Internal(format!("staging file: {e}"))
     }
 }
 
