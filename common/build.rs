@@ -45,6 +45,13 @@ fn main() {
 /// Asks cargo to rerun this script when the checked-out commit changes. In a
 /// worktree `HEAD` lives in the worktree's git dir and the refs in the
 /// common one, so both are asked of git rather than assumed to be `.git/`.
+///
+/// Only files that exist are named: cargo treats a missing
+/// `rerun-if-changed` path as changed on every build, which would rebuild
+/// this crate and everything above it each time (a repository whose refs
+/// were never packed has no `packed-refs`). A new commit always appends to
+/// `logs/HEAD` (the HEAD reflog), so watching it catches a commit on a
+/// branch whose ref is packed as well; `HEAD` itself changes on a checkout.
 fn watch_head(dir: &Path) {
     let absolute = |p: String| {
         let p = PathBuf::from(p);
@@ -60,15 +67,15 @@ fn watch_head(dir: &Path) {
     let common_dir = git(dir, &["rev-parse", "--git-common-dir"])
         .map(absolute)
         .unwrap_or_else(|| git_dir.clone());
-    println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        common_dir.join("packed-refs").display()
-    );
+    let mut watched = vec![
+        git_dir.join("HEAD"),
+        git_dir.join("logs").join("HEAD"),
+        common_dir.join("packed-refs"),
+    ];
     if let Some(reference) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-        println!(
-            "cargo:rerun-if-changed={}",
-            common_dir.join(reference).display()
-        );
+        watched.push(common_dir.join(reference));
+    }
+    for path in watched.iter().filter(|p| p.is_file()) {
+        println!("cargo:rerun-if-changed={}", path.display());
     }
 }

@@ -1,4 +1,7 @@
-//! Shared helpers of the benchmark binaries: timing concurrent operations.
+//! Shared helpers of the benchmark binaries: timing concurrent operations,
+//! and loading a journal folder directly (`journal_load`).
+
+pub mod journal_load;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
-//! Parsing of command-line values shared by the commands: `-D` properties,
-//! permission modes, owners, sizes, and whether a path names the local file
+//! Parsing of command-line values shared by the commands (the `-D` flag is
+//! `alluxio_common::startup::parse_property`): permission modes, owners, sizes, and whether a path names the local file
 //! system or Alluxio. Also turns clap's own errors into one line.
 
 use std::io::Write;
@@ -8,16 +8,6 @@ use std::process::ExitCode;
 
 use alluxio_common::AlluxioPath;
 use clap::error::ErrorKind;
-
-/// Parses one `-D KEY=VALUE` item.
-pub fn parse_property(item: &str) -> Result<(String, String), String> {
-    match item.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_string(), value.trim().to_string()))
-        }
-        _ => Err(format!("expected KEY=VALUE, got {item:?}")),
-    }
-}
 
 /// Parses an octal permission mode such as `755` or `1777`.
 pub fn parse_mode(text: &str) -> Result<u32, String> {
@@ -142,17 +132,6 @@ pub fn report_parse_error(err: clap::Error) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn properties() {
-        assert_eq!(
-            parse_property("a.b=c=d").unwrap(),
-            ("a.b".into(), "c=d".into())
-        );
-        assert_eq!(parse_property("a=").unwrap(), ("a".into(), "".into()));
-        assert!(parse_property("novalue").is_err());
-        assert!(parse_property("=x").is_err());
-    }
 
     #[test]
     fn modes() {

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::collections::BTreeMap;
 
 use alluxio_common::config::{keys, Config};
-use alluxio_master::journal::format::{self as journal_format, FormatInfo};
-use alluxio_master::journal::{JournalError, JournalStore};
+use alluxio_journal::format::{self as journal_format, FormatInfo};
+use alluxio_journal::{JournalError, JournalStore};
 use anyhow::Context;
 use clap::Args;
 

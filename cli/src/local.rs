@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use alluxio_client::FileSystem;
 use alluxio_common::config::{format_bytes, keys, Config, Process, Source};
+use alluxio_common::startup::Signals;
 use anyhow::{bail, Context};
 use clap::Args;
 
@@ -40,7 +41,7 @@ macro_rules! say_err {
 
 mod daemon;
 
-use daemon::{spawn, spawn_command, stop_all, wait_ready, Daemon, Signals, Wait};
+use daemon::{spawn, spawn_command, stop_all, wait_ready, Daemon, Wait};
 
 /// Arguments of `alluxio local`.
 #[derive(Args, Debug)]
@@ -129,7 +130,7 @@ impl Plan {
 
 /// Runs `alluxio local`.
 pub async fn run(overrides: Vec<(String, String)>, args: LocalArgs) -> anyhow::Result<ExitCode> {
-    let mut signals = Signals::install()?;
+    let mut signals = Signals::install().context("installing the SIGINT and SIGTERM handlers")?;
     let exe = std::env::current_exe().context("locating the alluxio executable")?;
     let master_bin = sibling(&exe, "alluxio-master")?;
     let worker_bin = sibling(&exe, "alluxio-worker")?;

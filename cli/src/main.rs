@@ -36,7 +36,7 @@ struct Cli {
         short = 'D',
         global = true,
         value_name = "KEY=VALUE",
-        value_parser = args::parse_property
+        value_parser = alluxio_common::startup::parse_property
     )]
     properties: Vec<(String, String)>,
 

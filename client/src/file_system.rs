@@ -10,12 +10,12 @@ use alluxio_proto::*;
 
 use crate::in_stream::FileInStream;
 use crate::master_client::MasterClient;
-use crate::options::ClientOptions;
 use crate::out_stream::FileOutStream;
+use crate::settings::ClientSettings;
 use crate::worker_pool::WorkerPool;
 
 pub(crate) struct Inner {
-    pub(crate) opts: ClientOptions,
+    pub(crate) settings: ClientSettings,
     pub(crate) master: MasterClient,
     pub(crate) workers: WorkerPool,
     pub(crate) ufs: UfsCache,
@@ -77,6 +77,60 @@ pub struct DeleteOptions {
     pub directory: Option<bool>,
 }
 
+/// What `set_attribute` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetAttributeOptions {
+    /// Permission bits (the low 12).
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    /// Modification and access times, in nanoseconds since the epoch.
+    pub mtime_ns: Option<i64>,
+    pub atime_ns: Option<i64>,
+    /// Applies to everything under a directory too.
+    pub recursive: bool,
+}
+
+impl SetAttributeOptions {
+    /// Whether these options change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.mode.is_none()
+            && self.owner.is_none()
+            && self.group.is_none()
+            && self.mtime_ns.is_none()
+            && self.atime_ns.is_none()
+    }
+}
+
+/// The kind of metadata-only inode `create_node` makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A symbolic link to `target`.
+    Symlink {
+        target: String,
+    },
+    Fifo,
+    Socket,
+    /// A device with number `rdev`.
+    CharDevice {
+        rdev: u64,
+    },
+    BlockDevice {
+        rdev: u64,
+    },
+}
+
+/// Options of `create_node`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateNodeOptions {
+    /// Permission bits; 0 means the master's default.
+    pub mode: u32,
+    /// Owner and group of the new inode (default: the client's user and
+    /// group).
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
 fn op_id() -> Option<OperationId> {
     Some(OperationId {
         high: rand::random(),
@@ -91,25 +145,25 @@ fn check(path: &str) -> FsResult<String> {
 impl FileSystem {
     /// A client configured from `conf`.
     pub fn from_config(conf: &Config) -> FsResult<FileSystem> {
-        let opts = ClientOptions::from_config(conf)
+        let settings = ClientSettings::from_config(conf)
             .map_err(|e| FsError::InvalidArgument(e.to_string()))?;
-        Ok(FileSystem::new(opts))
+        Ok(FileSystem::new(settings))
     }
 
     /// A client with explicit options. With ZooKeeper, the session to it
     /// starts on the current tokio runtime (or at the first call).
-    pub fn new(opts: ClientOptions) -> FileSystem {
-        let discovery = MasterDiscovery::new(opts.masters.clone());
-        FileSystem::with_discovery(opts, discovery)
+    pub fn new(settings: ClientSettings) -> FileSystem {
+        let discovery = MasterDiscovery::new(settings.masters.clone());
+        FileSystem::with_discovery(settings, discovery)
     }
 
     /// A client that finds masters through `discovery` (which may be shared
-    /// with other clients); `opts.masters` is not used.
-    pub fn with_discovery(opts: ClientOptions, discovery: MasterDiscovery) -> FileSystem {
-        let master = MasterClient::new(discovery, opts.retry);
+    /// with other clients); `settings.masters` is not used.
+    pub fn with_discovery(settings: ClientSettings, discovery: MasterDiscovery) -> FileSystem {
+        let master = MasterClient::new(discovery, settings.retry);
         FileSystem {
             inner: Arc::new(Inner {
-                opts,
+                settings,
                 master,
                 workers: WorkerPool::default(),
                 ufs: UfsCache::default(),
@@ -117,9 +171,9 @@ impl FileSystem {
         }
     }
 
-    /// The options in use.
-    pub fn options(&self) -> &ClientOptions {
-        &self.inner.opts
+    /// The settings in use.
+    pub fn settings(&self) -> &ClientSettings {
+        &self.inner.settings
     }
 
     /// The leading master in use (`host:port`): the one the last call went
@@ -130,7 +184,7 @@ impl FileSystem {
     }
 
     /// How masters are found: `describe()` for messages, `leader()`,
-    /// `masters()`, `is_zookeeper()`.
+    /// `masters()`, `names_leader()`.
     pub fn discovery(&self) -> &MasterDiscovery {
         self.inner.master.discovery()
     }
@@ -207,7 +261,7 @@ impl FileSystem {
     ) -> FsResult<FileInfo> {
         let path = check(path)?;
         let op_id = op_id();
-        let o = &self.inner.opts;
+        let o = &self.inner.settings;
         self.inner
             .master
             .call(|mut c| {
@@ -232,7 +286,7 @@ impl FileSystem {
         path: &str,
         opts: CreateFileOptions,
     ) -> FsResult<FileOutStream> {
-        let write_type = opts.write_type.unwrap_or(self.inner.opts.write_type);
+        let write_type = opts.write_type.unwrap_or(self.inner.settings.write_type);
         let info = self.create_request(path, &opts, false).await?;
         FileOutStream::open(self.clone(), info, write_type).await
     }
@@ -260,7 +314,7 @@ impl FileSystem {
     ) -> FsResult<FileInfo> {
         let path = check(path)?;
         let op_id = op_id();
-        let o = &self.inner.opts;
+        let o = &self.inner.settings;
         let write_type = opts.write_type.unwrap_or(o.write_type);
         self.inner
             .master
@@ -315,27 +369,39 @@ impl FileSystem {
     /// Creates symlink `path` pointing at `target`. Symlinks live only in
     /// Alluxio's namespace (the UFS has no copy).
     pub async fn create_symlink(&self, path: &str, target: &str) -> FsResult<FileInfo> {
-        let req = CreateNodeRequest {
-            path: path.to_string(),
-            file_type: FileType::Symlink as i32,
-            symlink_target: target.to_string(),
-            ..Default::default()
+        let kind = NodeKind::Symlink {
+            target: target.to_string(),
         };
-        self.create_node(req).await
+        self.create_node(path, kind, CreateNodeOptions::default())
+            .await
     }
 
-    /// Creates a metadata-only inode (symlink, FIFO, socket or device)
-    /// described by `req`; owner and group default to the client's user.
-    pub async fn create_node(&self, mut req: CreateNodeRequest) -> FsResult<FileInfo> {
-        req.path = check(&req.path)?;
-        req.op_id = op_id();
-        let o = &self.inner.opts;
-        if req.owner.is_empty() {
-            req.owner = o.user.clone();
-        }
-        if req.group.is_empty() {
-            req.group = o.group.clone();
-        }
+    /// Creates a metadata-only inode (symlink, FIFO, socket or device) at
+    /// `path`.
+    pub async fn create_node(
+        &self,
+        path: &str,
+        kind: NodeKind,
+        opts: CreateNodeOptions,
+    ) -> FsResult<FileInfo> {
+        let (file_type, rdev, symlink_target) = match kind {
+            NodeKind::Symlink { target } => (FileType::Symlink, 0, target),
+            NodeKind::Fifo => (FileType::Fifo, 0, String::new()),
+            NodeKind::Socket => (FileType::Socket, 0, String::new()),
+            NodeKind::CharDevice { rdev } => (FileType::CharDevice, rdev, String::new()),
+            NodeKind::BlockDevice { rdev } => (FileType::BlockDevice, rdev, String::new()),
+        };
+        let o = &self.inner.settings;
+        let req = CreateNodeRequest {
+            path: check(path)?,
+            file_type: file_type as i32,
+            mode: opts.mode,
+            rdev,
+            symlink_target,
+            owner: opts.owner.unwrap_or_else(|| o.user.clone()),
+            group: opts.group.unwrap_or_else(|| o.group.clone()),
+            op_id: op_id(),
+        };
         self.inner
             .master
             .call(|mut c| {
@@ -440,10 +506,18 @@ impl FileSystem {
             .await
     }
 
-    /// Changes mode, owner, group or times.
-    pub async fn set_attribute(&self, mut req: SetAttributeRequest) -> FsResult<FileInfo> {
-        req.path = check(&req.path)?;
-        req.op_id = op_id();
+    /// Changes mode, owner, group or times of `path`.
+    pub async fn set_attribute(&self, path: &str, opts: SetAttributeOptions) -> FsResult<FileInfo> {
+        let req = SetAttributeRequest {
+            path: check(path)?,
+            mode: opts.mode,
+            owner: opts.owner,
+            group: opts.group,
+            mtime_ns: opts.mtime_ns,
+            atime_ns: opts.atime_ns,
+            recursive: opts.recursive,
+            op_id: op_id(),
+        };
         self.inner
             .master
             .call(|mut c| {

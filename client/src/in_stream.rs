@@ -18,7 +18,7 @@ use tonic::Streaming;
 
 use crate::file_system::FileSystem;
 use crate::local_block::{is_local_host, LocalBlock, READ_AHEAD};
-use crate::options::ReadType;
+use crate::settings::ReadType;
 use crate::worker_pool::{preference, worker_key};
 
 enum Source {
@@ -109,7 +109,7 @@ impl FileInStream {
         if self.pos >= self.info.length {
             return Ok(None);
         }
-        if let Some(data) = self.read_local(self.fs.inner.opts.chunk_size).await {
+        if let Some(data) = self.read_local(self.fs.inner.settings.chunk_size).await {
             return Ok(Some(data));
         }
         loop {
@@ -121,7 +121,7 @@ impl FileInStream {
                 self.reader = Some(self.open_block().await?);
             }
             let reader = self.reader.as_mut().expect("opened above");
-            match next_bytes(reader, self.fs.inner.opts.chunk_size).await {
+            match next_bytes(reader, self.fs.inner.settings.chunk_size).await {
                 Ok(Some(data)) => {
                     let take = data.len().min((reader.end - reader.pos) as usize);
                     let data = data.slice(..take);
@@ -221,7 +221,7 @@ impl FileInStream {
     /// of its block, if a worker on this machine caches it; `None` means
     /// "stream it instead" (no local copy, or the local read failed).
     async fn read_local(&mut self, max: usize) -> Option<Bytes> {
-        if !self.fs.inner.opts.short_circuit || self.pos >= self.info.length {
+        if !self.fs.inner.settings.short_circuit || self.pos >= self.info.length {
             return None;
         }
         let block = self.block_at(self.pos).ok()?;
@@ -270,7 +270,7 @@ impl FileInStream {
     /// behind a lock can release it first and let concurrent reads of the
     /// same open file (the kernel's read-ahead) proceed in parallel.
     pub async fn local_read(&mut self, offset: u64, len: usize) -> Option<LocalRead> {
-        if !self.fs.inner.opts.short_circuit || offset >= self.info.length {
+        if !self.fs.inner.settings.short_circuit || offset >= self.info.length {
             return None;
         }
         let want = len.min((self.info.length - offset) as usize);
@@ -308,7 +308,7 @@ impl FileInStream {
 
     /// Opens `block`'s file on a worker of this machine that caches it.
     async fn open_local(&self, block: &BlockInfo) -> Option<LocalBlock> {
-        let local = &self.fs.inner.opts.local_hostname;
+        let local = &self.fs.inner.settings.local_hostname;
         for addr in block.locations.iter().filter_map(|l| l.address.as_ref()) {
             if !is_local_host(&addr.host, local) || self.failed.contains(&worker_key(addr)) {
                 continue;
@@ -352,7 +352,7 @@ impl FileInStream {
         let block = self.block_at(self.pos)?;
         let in_block = self.pos - block.offset;
         let end = block.offset + block.length;
-        let local = self.fs.inner.opts.local_hostname.clone();
+        let local = self.fs.inner.settings.local_hostname.clone();
         // Candidates in order: workers caching the block (local first), then
         // — for a persisted file — live workers reading it through from the
         // UFS (and caching it); the UFS itself comes last.
@@ -376,7 +376,7 @@ impl FileInStream {
             self.info.ufs.clone().ok_or_else(|| {
                 FsError::Internal(format!("{} has no UFS location", self.info.path))
             })?;
-        if self.fs.inner.opts.read_type != ReadType::NoCache {
+        if self.fs.inner.settings.read_type != ReadType::NoCache {
             let through = UfsBlockSource {
                 location: Some(loc.clone()),
                 offset_in_file: block.offset,
@@ -425,7 +425,7 @@ impl FileInStream {
                 block_id: block.block_id,
                 offset: in_block,
                 length: block.length - in_block,
-                chunk_size: self.fs.inner.opts.chunk_size as u32,
+                chunk_size: self.fs.inner.settings.chunk_size as u32,
                 promote: ufs.is_some(),
                 ufs,
             };

@@ -8,21 +8,22 @@ mod file_system;
 mod in_stream;
 mod local_block;
 mod master_client;
-mod options;
 mod out_stream;
+mod settings;
 #[cfg(test)]
 mod tests;
 mod ufs_sink;
 mod worker_pool;
 
 pub use file_system::{
-    CreateDirectoryOptions, CreateFileOptions, DeleteOptions, FileSystem, RenameOptions,
+    CreateDirectoryOptions, CreateFileOptions, CreateNodeOptions, DeleteOptions, FileSystem,
+    NodeKind, RenameOptions, SetAttributeOptions,
 };
 pub use in_stream::{FileInStream, LocalRead};
-pub use options::{ClientOptions, ReadType};
 pub use out_stream::FileOutStream;
+pub use settings::{ClientSettings, ReadType};
 
-pub use alluxio_common::leader::{DiscoveryConfig, MasterDiscovery};
+pub use alluxio_common::leader::{DiscoverySettings, MasterDiscovery};
 pub use alluxio_common::{AlluxioPath, FsError, FsResult};
 pub use alluxio_proto::{
     DeleteResponse, FileInfo, FileType, GetClusterInfoResponse, GetMasterInfoResponse,

@@ -114,7 +114,7 @@ impl FileOutStream {
 
     /// Appends `data`.
     pub async fn write(&mut self, data: &[u8]) -> FsResult<()> {
-        let chunk = self.fs.inner.opts.chunk_size;
+        let chunk = self.fs.inner.settings.chunk_size;
         self.buf.extend_from_slice(data);
         while self.buf.len() >= chunk {
             let piece = self.buf.split_to(chunk).freeze();
@@ -129,7 +129,7 @@ impl FileOutStream {
         if !self.buf.is_empty() {
             return self.write(&data).await;
         }
-        let chunk = self.fs.inner.opts.chunk_size;
+        let chunk = self.fs.inner.settings.chunk_size;
         while data.len() >= chunk {
             let piece = data.split_to(chunk);
             self.send(piece).await?;
@@ -202,7 +202,7 @@ impl FileOutStream {
     async fn open_block(&mut self, index: u64) -> FsResult<BlockState> {
         let id = block_id(self.info.container_id, index);
         let workers = self.fs.live_workers().await?;
-        let local = &self.fs.inner.opts.local_hostname;
+        let local = &self.fs.inner.settings.local_hostname;
         let Some(worker) = preference(&workers, local, id).into_iter().next() else {
             if self.write_type == WriteType::MustCache {
                 return Err(FsError::Unavailable(
@@ -211,7 +211,7 @@ impl FileOutStream {
             }
             return Ok(BlockState::Skipped(index));
         };
-        if self.fs.inner.opts.short_circuit && is_local_host(&worker.host, local) {
+        if self.fs.inner.settings.short_circuit && is_local_host(&worker.host, local) {
             let pool = &self.fs.inner.workers;
             match LocalBlockWriter::create(pool, &worker, id, self.info.block_size).await {
                 Ok(writer) => return Ok(BlockState::Local(LocalSink { index, writer })),

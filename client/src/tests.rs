@@ -211,7 +211,7 @@ async fn follows_hints_and_keeps_the_operation_id_across_retries() {
     let dead = dead_address().await;
     let list = format!("{dead},{standby_addr}");
     let fs = FileSystem::from_config(&config(&[(keys::MASTER_RPC_ADDRESSES, &list)])).unwrap();
-    assert!(!fs.discovery().is_zookeeper());
+    assert!(!fs.discovery().names_leader());
 
     fs.create_directory("/d", CreateDirectoryOptions::default())
         .await
@@ -288,7 +288,7 @@ async fn unreachable_zookeeper_fails_within_the_retry_budget() {
         (keys::USER_RPC_RETRY_MAX_DURATION, "1s"),
     ]))
     .unwrap();
-    assert!(fs.discovery().is_zookeeper());
+    assert!(fs.discovery().names_leader());
     assert_eq!(fs.master_address(), "");
     let started = Instant::now();
     let err = fs.get_status("/").await.unwrap_err();

@@ -11,7 +11,7 @@ use alluxio_proto::block_worker_client::BlockWorkerClient;
 use alluxio_proto::WorkerNetAddress;
 use tonic::transport::Channel;
 
-use crate::master_client::channel;
+use alluxio_common::channel::channel;
 
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// How long a fetched list of live workers is trusted.
@@ -37,7 +37,7 @@ impl WorkerPool {
         let ch = match map.get(&key) {
             Some(ch) => ch.clone(),
             None => {
-                let ch = channel(&key)?;
+                let ch = channel(&key, None)?;
                 map.insert(key, ch.clone());
                 ch
             }

@@ -2,9 +2,11 @@
 //! encoding, path validation, block id arithmetic, UFS access (local
 //! directories directly, object stores through opendal), the client-side
 //! retry policy, finding the leading master (static list or ZooKeeper), and
-//! the operational surface: logging, metrics and the web port.
+//! the operational surface: logging, metrics and the web port, and the
+//! start-up every process shares (`startup`).
 
 pub mod block_id;
+pub mod channel;
 pub mod config;
 pub mod error;
 pub mod identity;
@@ -14,6 +16,7 @@ pub mod metrics;
 pub mod path;
 pub mod retry;
 pub mod short_calls;
+pub mod startup;
 pub mod time;
 pub mod ufs;
 pub mod version;

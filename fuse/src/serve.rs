@@ -7,6 +7,7 @@ use std::time::Duration;
 use alluxio_client::{FileSystem, FileType};
 use alluxio_common::config::{keys, Config, Process};
 use alluxio_common::logging::{self, LogSettings};
+use alluxio_common::startup;
 use anyhow::{bail, Context, Result};
 use fuser::{MountOption, SessionACL};
 
@@ -20,8 +21,11 @@ use crate::options::MountOptions;
 const CLUSTER_CHECK: Duration = Duration::from_secs(5);
 
 pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result<()> {
-    let conf = logging::while_loading(|| Config::load(Process::Fuse, Vec::new()))
-        .context("loading the configuration")?;
+    // A panic in any handler ends the daemon (and with it the mount) rather
+    // than leaving requests unanswered.
+    startup::abort_on_panic();
+    let conf =
+        startup::load_config(Process::Fuse, Vec::new()).context("loading the configuration")?;
     let mut log = LogSettings::from_config(&conf)?;
     if let Some(file) = std::env::var_os(crate::daemon::LOG_FILE_ENV) {
         // Started by `mount` in the background: log to the per-mount file
@@ -33,11 +37,7 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
     let opts = MountOptions::parse(options)?;
     let canon = check_mount_point(mount_point)?;
     check_dev_fuse()?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.threads.max(2))
-        .enable_all()
-        .thread_name("alluxio-fuse")
-        .build()
+    let rt = startup::runtime("alluxio-fuse", Some(opts.threads.max(2)))
         .context("starting the runtime")?;
     let (fs, root) = rt.block_on(connect(&conf, alluxio_path))?;
     if conf.get_bool(keys::FUSE_WEB_ENABLED)? {
@@ -104,19 +104,8 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
     }
     let shown = canon.clone();
     let signals = rt.spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("no SIGTERM handler: {e}");
-                    return unmounter;
-                }
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        tracing::info!("signal received: unmounting {}", shown.display());
+        let signal = startup::shutdown_signal().await;
+        tracing::info!("received {signal}: unmounting {}", shown.display());
         if let Err(e) = unmounter.unmount() {
             tracing::error!("unmounting {}: {e}", shown.display());
         }

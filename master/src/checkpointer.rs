@@ -5,9 +5,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::journal::{checkpoint, JournalStore, JournalWriter};
 use crate::namespace::Namespace;
-use crate::recovery::encode_checkpoint;
+use alluxio_journal::{checkpoint, JournalStore, JournalWriter};
 
 /// Runs until the writer fails.
 pub async fn run(
@@ -40,14 +39,14 @@ pub async fn checkpoint_now(
     ns: &Arc<RwLock<Namespace>>,
     writer: &JournalWriter,
     store: &JournalStore,
-) -> Result<u64, crate::journal::JournalError> {
+) -> Result<u64, alluxio_journal::JournalError> {
     let started = std::time::Instant::now();
     let (enc, count) = {
         let ns = ns.read().unwrap_or_else(|p| p.into_inner());
         // Under the read lock no mutation can queue entries, so the batch
         // boundary lands exactly after the state we encode.
         writer.end_segment();
-        (encode_checkpoint(&ns), ns.inode_count())
+        (ns.encode_checkpoint(), ns.inode_count())
     };
     let seq = enc.last_sequence();
     writer.wait_durable(seq).await?;

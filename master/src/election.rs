@@ -1,4 +1,4 @@
-//! Leader election through ZooKeeper (DESIGN §4): every master owns an
+//! Leader election through ZooKeeper (docs/design.md, "Leader election"): every master owns an
 //! ephemeral sequential node under `alluxio.zookeeper.election.path` whose
 //! data is its address; the lowest sequence leads. A waiting master watches
 //! only its predecessor, so a leader's exit wakes exactly one standby. The

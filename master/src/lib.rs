@@ -7,7 +7,6 @@ pub mod checkpointer;
 pub mod election;
 pub mod failpoint;
 pub mod fs_master;
-pub mod journal;
 pub mod metrics;
 pub mod namespace;
 pub mod recovery;

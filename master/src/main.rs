@@ -1,7 +1,13 @@
 //! `alluxio-master`: runs one master in the foreground until SIGTERM.
+//!
+//! A bad configuration value prints one line naming the key and exits 2
+//! before anything starts; a failure while running is logged and exits 1.
 
-use alluxio_common::config::{Config, Process};
+use std::process::ExitCode;
+
+use alluxio_common::config::Process;
 use alluxio_common::logging::{self, LogSettings};
+use alluxio_common::startup;
 use alluxio_master::settings::MasterSettings;
 use clap::Parser;
 
@@ -14,61 +20,59 @@ use clap::Parser;
                   rotated file in alluxio.logs.dir when stderr leads nowhere (level: \
                   RUST_LOG or alluxio.logs.level). Settings come from alluxio-site.properties and \
                   alluxio-env.sh in $ALLUXIO_CONF_DIR, ~/.alluxio or /etc/alluxio, then the \
-                  environment, then -D. Format a new journal once with `alluxio format`."
+                  environment, then -D. Exits 2 on a bad setting. Format a new journal once \
+                  with `alluxio format`."
 )]
 struct Args {
     /// Sets a property, overriding files and environment (repeatable):
     /// -Dalluxio.master.rpc.port=19998
-    #[arg(short = 'D', value_name = "KEY=VALUE")]
-    properties: Vec<String>,
+    #[arg(short = 'D', value_name = "KEY=VALUE", value_parser = startup::parse_property)]
+    properties: Vec<(String, String)>,
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    startup::abort_on_panic();
+    let (settings, logs) = match load_settings(args.properties) {
+        Ok(loaded) => loaded,
         Err(e) => {
-            if logging::logs_to_file() {
-                tracing::error!("alluxio-master: {e:#}");
-            }
-            eprintln!("alluxio-master: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("alluxio-master: invalid configuration: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = logging::init_process("master", &logs) {
+        eprintln!("alluxio-master: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match startup::runtime("alluxio-master", None) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            startup::report_fatal(
+                "alluxio-master",
+                format_args!("cannot start the runtime: {e}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = async {
+        let signal = startup::shutdown_signal().await;
+        tracing::info!("received {signal}; shutting down");
+    };
+    match runtime.block_on(alluxio_master::server::run(settings, stop)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            startup::report_fatal("alluxio-master", e);
+            ExitCode::FAILURE
         }
     }
 }
 
-fn parse_overrides(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    items
-        .iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| anyhow::anyhow!("-D{kv}: expected KEY=VALUE"))
-        })
-        .collect()
-}
-
-fn run(args: Args) -> anyhow::Result<()> {
-    let overrides = parse_overrides(&args.properties)?;
-    let conf = logging::while_loading(|| Config::load(Process::Master, overrides))?;
-    conf.validate()?;
-    let settings = MasterSettings::from_config(&conf)?;
-    logging::init_process("master", &LogSettings::from_config(&conf)?)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(alluxio_master::server::run(settings, shutdown_signal()))
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("shutting down");
+fn load_settings(
+    overrides: Vec<(String, String)>,
+) -> anyhow::Result<(MasterSettings, LogSettings)> {
+    let conf = startup::load_config(Process::Master, overrides)?;
+    Ok((
+        MasterSettings::from_config(&conf)?,
+        LogSettings::from_config(&conf)?,
+    ))
 }

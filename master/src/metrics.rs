@@ -1,8 +1,9 @@
 //! The master's metrics and its web pages (`/metrics` and the status page
 //! at `/`, served by `alluxio_common::web`).
 //!
-//! Event metrics (journal publish latency, batch sizes) are recorded where
-//! the event happens (`journal/writer.rs`); state metrics (leadership,
+//! The journal's event metrics (publish latency, batch sizes) are its own
+//! (`alluxio_journal::metrics`), registered in the same registry; state
+//! metrics (leadership,
 //! journal position, workers) are read from the role cell just before each
 //! scrape, so they cannot drift from what `GetMasterInfo` reports. A standby
 //! learns its lag by asking the leader for its position once a second.
@@ -12,7 +13,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use alluxio_common::config::units::format_bytes;
-use alluxio_common::metrics::{self, Gauge, Histogram};
+use alluxio_common::metrics::{self, Gauge};
 use alluxio_common::web::Pages;
 use alluxio_proto::file_system_master_client::FileSystemMasterClient;
 use alluxio_proto::GetMasterInfoRequest;
@@ -30,12 +31,6 @@ pub struct MasterMetrics {
     pub journal_term: Gauge,
     /// Entries the leader has published that this standby has not applied.
     pub standby_lag: Gauge,
-    /// Time to publish one batch object (write, fsync, link, directory fsync).
-    pub publish_seconds: Histogram,
-    /// Entries in each published batch.
-    pub batch_entries: Histogram,
-    /// Bytes in each published batch.
-    pub batch_bytes: Histogram,
     /// Workers the leader hears from / has lost.
     pub workers_live: Gauge,
     pub workers_lost: Gauge,
@@ -67,21 +62,6 @@ pub static METRICS: LazyLock<MasterMetrics> = LazyLock::new(|| {
         "Journal entries the leader has published that this standby has not applied (0 on the leader).",
         Gauge::default(),
     ),
-    publish_seconds: metrics::register(
-        "master_journal_publish_duration_seconds",
-        "Time to publish one journal batch object durably.",
-        metrics::latency_histogram(),
-    ),
-    batch_entries: metrics::register(
-        "master_journal_batch_entries",
-        "Entries per published journal batch.",
-        Histogram::new(metrics::exponential_buckets(1.0, 2.0, 14)),
-    ),
-    batch_bytes: metrics::register(
-        "master_journal_batch_bytes",
-        "Bytes per published journal batch.",
-        Histogram::new(metrics::exponential_buckets(64.0, 4.0, 12)),
-    ),
     workers_live: metrics::register(
         "master_workers_live",
         "Workers the leader hears from.",
@@ -108,6 +88,7 @@ pub static METRICS: LazyLock<MasterMetrics> = LazyLock::new(|| {
 /// Registers every master metric so all show before their first event.
 pub fn init() {
     LazyLock::force(&METRICS);
+    alluxio_journal::metrics::init();
     metrics::rpc::init();
 }
 
@@ -232,13 +213,9 @@ pub async fn track_standby_lag(role: Arc<RoleCell>) {
             .as_ref()
             .is_none_or(|(address, _)| *address != leader)
         {
-            let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{leader}"))
-            else {
+            let Ok(channel) = alluxio_common::channel::channel(&leader, None) else {
                 continue;
             };
-            let channel = endpoint
-                .connect_timeout(Duration::from_secs(1))
-                .connect_lazy();
             client = Some((leader.clone(), FileSystemMasterClient::new(channel)));
         }
         let Some((_, c)) = client.as_mut() else {

@@ -12,17 +12,16 @@
 //! and a missing range is a gap — both stop replay with the object and
 //! offset.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
-use alluxio_proto::journal::checkpoint_record::Record;
-use alluxio_proto::journal::{CheckpointHeader, JournalEntry};
+use alluxio_proto::journal::JournalEntry;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::journal::checkpoint::{self, CheckpointEncoder};
-use crate::journal::reader::{self, Cursor, Decoder};
-use crate::journal::{format, log_name, JournalError, JournalStore, LOG_DIR};
-use crate::namespace::{Namespace, ROOT_ID};
+use crate::namespace::Namespace;
+use alluxio_journal::checkpoint;
+use alluxio_journal::reader::{self, Cursor, Decoder};
+use alluxio_journal::{format, log_name, JournalError, JournalStore, LOG_DIR};
 
 /// How a read of the log ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,16 +36,40 @@ pub enum Tail {
     Diverged,
 }
 
+/// A namespace rebuilt from the journal, and where in the log its last
+/// entry was read: a standby's follow position, kept here rather than in
+/// the namespace, which holds only replicated state.
+pub struct Replica {
+    /// The state.
+    pub ns: Namespace,
+    /// Where the last applied entry came from (`None` after a checkpoint
+    /// load, and for a namespace not read from the log).
+    cursor: Option<Cursor>,
+}
+
+impl Replica {
+    /// A replica of `ns`, whose position in the log is not known: the next
+    /// [`catch_up`] finds the object holding its next entry by listing.
+    pub fn new(ns: Namespace) -> Replica {
+        Replica { ns, cursor: None }
+    }
+}
+
 /// Replays the journal in `store` into a fresh namespace.
 pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
+    Ok(replay(store).await?.ns)
+}
+
+/// Replays the journal in `store` into a fresh replica, ready to follow.
+pub async fn replay(store: &JournalStore) -> Result<Replica, JournalError> {
     format::check(store).await?;
     loop {
-        let mut ns = Namespace::new();
-        if let Some(seq) = checkpoint::latest(store).await? {
-            load_checkpoint(store, seq, &mut ns).await?;
-        }
-        match catch_up(store, &mut ns).await? {
-            Tail::End => return Ok(ns),
+        let mut replica = match checkpoint::latest(store).await? {
+            Some(seq) => Replica::new(load_checkpoint(store, seq).await?),
+            None => Replica::new(Namespace::new()),
+        };
+        match catch_up(store, &mut replica).await? {
+            Tail::End => return Ok(replica),
             Tail::NewerCheckpoint(_) => tracing::info!(
                 "journal was compacted during replay; restarting from the new checkpoint"
             ),
@@ -61,15 +84,17 @@ pub async fn recover(store: &JournalStore) -> Result<Namespace, JournalError> {
 const READ_AHEAD_OBJECTS: usize = 16;
 const READ_AHEAD_SEGMENTS: usize = 4;
 
-/// Applies everything after `ns.last_seq()` up to the end of the log, as
-/// the listing taken now shows it. A new leader calls this after claiming
-/// its term, so nothing a fenced leader acknowledged can be missing.
-pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, JournalError> {
+/// Applies everything after `replica.ns.last_seq()` up to the end of the
+/// log, as the listing taken now shows it. A new leader calls this after
+/// claiming its term, so nothing a fenced leader acknowledged can be
+/// missing.
+pub async fn catch_up(store: &JournalStore, replica: &mut Replica) -> Result<Tail, JournalError> {
+    let Replica { ns, cursor } = replica;
     let objects = store.list_seqs(LOG_DIR).await?;
     let next = ns.last_seq() + 1;
     // An object of the cursor's term or newer starting inside what this
     // namespace applied means some of it was void.
-    if let Some(c) = ns.cursor {
+    if let Some(c) = *cursor {
         for &s in objects
             .iter()
             .filter(|s| **s > c.start && **s <= ns.last_seq())
@@ -84,9 +109,7 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
     }
     // The object holding `next`: the cursor's, else the last one starting
     // at or before it.
-    let at_cursor = ns
-        .cursor
-        .and_then(|c| Some((objects.binary_search(&c.start).ok()?, c)));
+    let at_cursor = cursor.and_then(|c| Some((objects.binary_search(&c.start).ok()?, c)));
     let (mut i, mut offset, mut term) = match at_cursor {
         Some((i, c)) => (i, c.offset, Some(c.term)),
         None => match objects.iter().rposition(|s| *s <= next) {
@@ -159,6 +182,7 @@ pub async fn catch_up(store: &JournalStore, ns: &mut Namespace) -> Result<Tail, 
         apply_object(
             store,
             ns,
+            cursor,
             &name,
             start,
             first_seq,
@@ -197,6 +221,7 @@ enum Reading {
 fn apply_object(
     store: &JournalStore,
     ns: &mut Namespace,
+    cursor: &mut Option<Cursor>,
     name: &str,
     start: u64,
     first_seq: u64,
@@ -215,7 +240,7 @@ fn apply_object(
             Ok(frame) => {
                 if seq > ns.last_seq() {
                     apply_entry(ns, name, seq, frame.term, &frame.entry)?;
-                    ns.cursor = Some(Cursor {
+                    *cursor = Some(Cursor {
                         start,
                         offset: frame.end,
                         term,
@@ -284,9 +309,10 @@ async fn gap_or_checkpoint(
 /// any objects published at the next slots, by point reads only. What it
 /// applies may still be voided by a newer term; [`catch_up`], run every
 /// second, notices (`Tail::Diverged`). Returns whether anything was applied.
-pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, JournalError> {
+pub async fn follow(store: &JournalStore, replica: &mut Replica) -> Result<bool, JournalError> {
+    let Replica { ns, cursor } = replica;
     let mut advanced = false;
-    if let (Some(c), true) = (ns.cursor, store.appends()) {
+    if let (Some(c), true) = (*cursor, store.appends()) {
         let name = log_name(c.start);
         if let Some(data) = store.read_from(&name, c.offset).await? {
             let before = ns.last_seq();
@@ -294,6 +320,7 @@ pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, Jo
             apply_object(
                 store,
                 ns,
+                cursor,
                 &name,
                 c.start,
                 before + 1,
@@ -319,6 +346,7 @@ pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, Jo
         apply_object(
             store,
             ns,
+            cursor,
             &name,
             start,
             start,
@@ -331,98 +359,16 @@ pub async fn follow(store: &JournalStore, ns: &mut Namespace) -> Result<bool, Jo
     }
 }
 
-async fn load_checkpoint(
-    store: &JournalStore,
-    seq: u64,
-    ns: &mut Namespace,
-) -> Result<(), JournalError> {
+/// Reads checkpoint `seq` into a fresh namespace.
+async fn load_checkpoint(store: &JournalStore, seq: u64) -> Result<Namespace, JournalError> {
     let (header, records) = checkpoint::read(store, seq).await?;
-    let name = crate::journal::checkpoint_name(seq);
-    for record in records {
-        let result = match record {
-            Record::Inode(inode) => ns.insert_inode(inode),
-            Record::Mount(m) => ns.apply(
-                0,
-                header.term,
-                &alluxio_proto::journal::JournalEntry {
-                    op_id: None,
-                    op_result: 0,
-                    entry: Some(alluxio_proto::journal::journal_entry::Entry::AddMount(m)),
-                },
-            ),
-            Record::Link(l) => ns.insert_link(l.parent_id, &l.name, l.id),
-            Record::Retry(r) => match r.op_id {
-                Some(op) => {
-                    ns.remember(&op, r.result);
-                    Ok(())
-                }
-                None => Err("retry cache record without an operation id".to_string()),
-            },
-            _ => Err("unexpected record in checkpoint body".to_string()),
-        };
-        result.map_err(|reason| JournalError::Corrupt {
+    let name = alluxio_journal::checkpoint_name(seq);
+    let ns =
+        Namespace::from_checkpoint(&header, records).map_err(|reason| JournalError::Corrupt {
             file: name.clone(),
             offset: 0,
             reason,
         })?;
-    }
-    ns.last_seq = header.last_sequence;
-    ns.term = header.term;
-    ns.cursor = None;
-    ns.next_inode_id = ns.next_inode_id.max(header.next_inode_id);
-    ns.next_container_id = ns.next_container_id.max(header.next_container_id);
     tracing::info!("loaded checkpoint {name} ({} inodes)", ns.inode_count());
-    Ok(())
-}
-
-/// Encodes the whole namespace, parents before children.
-pub fn encode_checkpoint(ns: &Namespace) -> CheckpointEncoder {
-    let mut enc = CheckpointEncoder::new(CheckpointHeader {
-        last_sequence: ns.last_seq(),
-        term: ns.term(),
-        next_inode_id: ns.next_inode_id,
-        next_container_id: ns.next_container_id,
-        time_ms: alluxio_common::time::now_ms(),
-    });
-    let mut queue = VecDeque::from([ROOT_ID]);
-    // Hard links: entries other than an inode's primary one, recorded after
-    // every inode exists.
-    let mut links = Vec::new();
-    while let Some(id) = queue.pop_front() {
-        if let Some(inode) = ns.inode(id) {
-            enc.push(Record::Inode(inode.clone()));
-        }
-        if let Some(children) = ns.children(id) {
-            for (name, child) in children {
-                match ns.inode(*child) {
-                    Some(c) if c.parent_id != id || c.name != *name => {
-                        links.push(alluxio_proto::journal::AddLink {
-                            id: *child,
-                            parent_id: id,
-                            name: name.clone(),
-                            time_ns: 0,
-                        });
-                    }
-                    _ => queue.push_back(*child),
-                }
-            }
-        }
-    }
-    for l in links {
-        enc.push(Record::Link(l));
-    }
-    for ((high, low), result) in ns.retry_entries() {
-        enc.push(Record::Retry(alluxio_proto::journal::RetryCacheEntry {
-            op_id: Some(alluxio_proto::OperationId { high, low }),
-            result,
-        }));
-    }
-    for m in ns.mounts().iter() {
-        enc.push(Record::Mount(alluxio_proto::journal::AddMount {
-            alluxio_path: m.alluxio_path.to_string(),
-            ufs_uri: m.ufs_uri.clone(),
-            options: m.options.clone().into_iter().collect(),
-        }));
-    }
-    enc
+    Ok(ns)
 }

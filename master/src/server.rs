@@ -14,17 +14,18 @@ use alluxio_proto::journal::{AddMount, CreateInode, JournalEntry, TermStart};
 use anyhow::Context;
 
 use crate::block_master::BlockMaster;
+use crate::checkpointer;
 use crate::election::{renew_lease, ElectionError, Elector, ZkSettings};
-use crate::fs_master::{FsMaster, FsMasterOptions};
-use crate::journal::{format, terms, JournalStore, JournalWriter};
+use crate::fs_master::{FsMaster, FsMasterSettings};
 use crate::namespace::inode::new_directory;
 use crate::namespace::{Namespace, ROOT_ID};
+use crate::recovery::{self, Replica};
 use crate::role::{Leadership, Lease, Role, RoleCell};
 use crate::service::block::BlockService;
 use crate::service::fs::{ClusterFacts, FsService};
 use crate::service::MAX_MESSAGE_BYTES;
 use crate::settings::MasterSettings;
-use crate::{checkpointer, recovery};
+use alluxio_journal::{format, terms, JournalStore, JournalWriter};
 use zookeeper_client::SessionState;
 
 /// Runs the master until `shutdown` resolves.
@@ -133,8 +134,8 @@ async fn run_single(
     role: &Arc<RoleCell>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let ns = recover_logged(store).await?;
-    let leading = take_over(settings, store, ns, role).await?;
+    let replica = recover_logged(store).await?;
+    let leading = take_over(settings, store, replica, role).await?;
     let writer = leading.leadership.fs.writer().clone();
     tokio::select! {
         _ = shutdown => {
@@ -163,8 +164,8 @@ async fn run_elected(
     let address = settings.address();
     loop {
         role.set(Role::NotServing);
-        let mut ns = recover_logged(store).await?;
-        role.set_position(ns.last_seq(), ns.term());
+        let mut replica = recover_logged(store).await?;
+        role.set_position(replica.ns.last_seq(), replica.ns.term());
         let elector = tokio::select! {
             _ = &mut shutdown => return Ok(()),
             joined = Elector::join(zk, &address) => match joined {
@@ -182,7 +183,7 @@ async fn run_elected(
                 resign(elector).await;
                 return Ok(());
             }
-            won = standby(&elector, store, &mut ns, role) => won,
+            won = standby(&elector, store, &mut replica, role) => won,
         };
         if let Err(e) = won {
             tracing::warn!("left the election: {e}");
@@ -191,7 +192,7 @@ async fn run_elected(
         }
         tracing::info!("elected leader; catching up the journal tail");
         role.set(Role::NotServing);
-        let leading = match take_over(settings, store, ns, role).await {
+        let leading = match take_over(settings, store, replica, role).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!("could not take over: {e:#}");
@@ -259,7 +260,7 @@ async fn lead_until_lost(
 async fn standby(
     elector: &Elector,
     store: &JournalStore,
-    ns: &mut Namespace,
+    replica: &mut Replica,
     role: &RoleCell,
 ) -> Result<(), ElectionError> {
     let election = elector.wait_until_leader();
@@ -272,11 +273,11 @@ async fn standby(
         tokio::select! {
             won = &mut election => return won,
             _ = tick.tick() => {
-                match tail(store, ns, &mut last_tail_check).await {
+                match tail(store, replica, &mut last_tail_check).await {
                     Ok(()) => {}
                     Err(e) => tracing::warn!("standby tailing failed (retrying): {e}"),
                 }
-                role.set_position(ns.last_seq(), ns.term());
+                role.set_position(replica.ns.last_seq(), replica.ns.term());
                 // Refresh the leader hint often until one is known.
                 let every = if role.leader_hint().is_some() { 500 } else { 100 };
                 if last_hint.elapsed() > Duration::from_millis(every) {
@@ -291,19 +292,19 @@ async fn standby(
 /// How often a standby looks for the next batch.
 const STANDBY_POLL: Duration = Duration::from_millis(10);
 
-/// Applies what was written after `ns` (point reads only); once a second
-/// also reads the log as listed, which notices a compaction past this
-/// standby and entries a newer term voided.
+/// Applies what was written after `replica` (point reads only); once a
+/// second also reads the log as listed, which notices a compaction past
+/// this standby and entries a newer term voided.
 async fn tail(
     store: &JournalStore,
-    ns: &mut Namespace,
+    replica: &mut Replica,
     last_check: &mut std::time::Instant,
-) -> Result<(), crate::journal::JournalError> {
-    let advanced = recovery::follow(store, ns).await?;
+) -> Result<(), alluxio_journal::JournalError> {
+    let advanced = recovery::follow(store, replica).await?;
     if !advanced && last_check.elapsed() > Duration::from_secs(1) {
         *last_check = std::time::Instant::now();
-        if recovery::catch_up(store, ns).await? != recovery::Tail::End {
-            *ns = recovery::recover(store).await?;
+        if recovery::catch_up(store, replica).await? != recovery::Tail::End {
+            *replica = recovery::replay(store).await?;
         }
     }
     Ok(())
@@ -317,23 +318,23 @@ async fn tail(
 async fn take_over(
     settings: &MasterSettings,
     store: &JournalStore,
-    mut ns: Namespace,
+    mut replica: Replica,
     role: &Arc<RoleCell>,
 ) -> anyhow::Result<Leading> {
     for attempt in 0..10 {
-        let term = terms::claim_next(store, ns.term(), &settings.address()).await?;
-        if recovery::catch_up(store, &mut ns).await? != recovery::Tail::End {
-            ns = recovery::recover(store).await?;
+        let term = terms::claim_next(store, replica.ns.term(), &settings.address()).await?;
+        if recovery::catch_up(store, &mut replica).await? != recovery::Tail::End {
+            replica = recovery::replay(store).await?;
         }
-        if ns.term() >= term {
+        if replica.ns.term() >= term {
             tracing::warn!("term {term} was opened by another master meanwhile; claiming again");
             continue;
         }
-        match lead(settings, store, ns, role, term).await {
+        match lead(settings, store, replica.ns, role, term).await {
             Ok(l) => return Ok(l),
             Err(e) if attempt < 9 && is_fenced(&e) => {
                 tracing::warn!("slot taken while opening the term (attempt {attempt}): {e:#}");
-                ns = recovery::recover(store).await?;
+                replica = recovery::replay(store).await?;
             }
             Err(e) => return Err(e),
         }
@@ -343,8 +344,8 @@ async fn take_over(
 
 fn is_fenced(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<crate::journal::JournalError>()
-            .is_some_and(|j| matches!(j, crate::journal::JournalError::Fenced { .. }))
+        c.downcast_ref::<alluxio_journal::JournalError>()
+            .is_some_and(|j| matches!(j, alluxio_journal::JournalError::Fenced { .. }))
     })
 }
 
@@ -355,17 +356,17 @@ async fn resign(elector: Arc<Elector>) {
     }
 }
 
-async fn recover_logged(store: &JournalStore) -> anyhow::Result<Namespace> {
+async fn recover_logged(store: &JournalStore) -> anyhow::Result<Replica> {
     let started = std::time::Instant::now();
-    let ns = recovery::recover(store).await?;
+    let replica = recovery::replay(store).await?;
     tracing::info!(
         "replayed journal {} to sequence {} ({} inodes) in {:?}",
         store.describe(),
-        ns.last_seq(),
-        ns.inode_count(),
+        replica.ns.last_seq(),
+        replica.ns.inode_count(),
         started.elapsed()
     );
-    Ok(ns)
+    Ok(replica)
 }
 
 /// A leadership and the background tasks that belong to it.
@@ -391,7 +392,7 @@ async fn lead(
     role: &Arc<RoleCell>,
     term: u64,
 ) -> anyhow::Result<Leading> {
-    let last_checkpoint = crate::journal::checkpoint::latest(store)
+    let last_checkpoint = alluxio_journal::checkpoint::latest(store)
         .await?
         .unwrap_or(0);
     let ns = Arc::new(RwLock::new(ns));
@@ -402,7 +403,7 @@ async fn lead(
         ns.clone(),
         writer.clone(),
         blocks.clone(),
-        FsMasterOptions {
+        FsMasterSettings {
             default_block_size: settings.default_block_size,
             default_owner: user,
             default_group: group,

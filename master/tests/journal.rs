@@ -8,10 +8,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use alluxio_journal::{format, log_name, terms, JournalError, JournalStore, JournalWriter};
 use alluxio_master::checkpointer::checkpoint_now;
-use alluxio_master::journal::{format, log_name, terms, JournalError, JournalStore, JournalWriter};
 use alluxio_master::namespace::Namespace;
-use alluxio_master::recovery::{catch_up, follow, recover, Tail};
+use alluxio_master::recovery::{catch_up, follow, recover, replay, Tail};
 use alluxio_proto::journal::journal_entry::Entry;
 use alluxio_proto::journal::{CreateInode, InodeRecord, JournalEntry, TermStart};
 use alluxio_proto::FileType;
@@ -116,9 +116,12 @@ async fn first_term(store: &JournalStore) -> (Arc<RwLock<Namespace>>, JournalWri
 
 /// What a new leader does: claim, read to the end, publish its TermStart.
 async fn take_over(store: &JournalStore) -> (Namespace, JournalWriter) {
-    let mut ns = recover(store).await.unwrap();
-    let term = terms::claim_next(store, ns.term(), "new").await.unwrap();
-    assert_eq!(catch_up(store, &mut ns).await.unwrap(), Tail::End);
+    let mut replica = replay(store).await.unwrap();
+    let term = terms::claim_next(store, replica.ns.term(), "new")
+        .await
+        .unwrap();
+    assert_eq!(catch_up(store, &mut replica).await.unwrap(), Tail::End);
+    let mut ns = replica.ns;
     let next = ns.last_seq() + 1;
     let w = JournalWriter::start(store.clone(), term, next);
     ns.apply(next, term, &term_start(term)).unwrap();
@@ -215,15 +218,16 @@ async fn a_fenced_writer_acknowledges_nothing() {
 async fn a_write_between_claim_and_read_is_kept_by_the_new_leader() {
     let (_d, store) = formatted().await;
     let (ns, old) = first_term(&store).await;
-    let mut new_ns = recover(&store).await.unwrap();
-    let term = terms::claim_next(&store, new_ns.term(), "new")
+    let mut replica = replay(&store).await.unwrap();
+    let term = terms::claim_next(&store, replica.ns.term(), "new")
         .await
         .unwrap();
     let err = commit(&ns, &old, vec![dir(3, 1, "late")])
         .await
         .unwrap_err();
     assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
-    assert_eq!(catch_up(&store, &mut new_ns).await.unwrap(), Tail::End);
+    assert_eq!(catch_up(&store, &mut replica).await.unwrap(), Tail::End);
+    let mut new_ns = replica.ns;
     assert!(new_ns.resolve(&"/late".parse_path()).is_ok());
     let next = new_ns.last_seq() + 1;
     let w = JournalWriter::start(store.clone(), term, next);
@@ -239,13 +243,13 @@ async fn a_write_between_claim_and_read_is_kept_by_the_new_leader() {
 async fn a_standby_follows_the_tail_and_notices_void_entries() {
     let (_d, store) = formatted().await;
     let (ns, old) = first_term(&store).await;
-    let mut standby = recover(&store).await.unwrap();
+    let mut standby = replay(&store).await.unwrap();
     for i in 0..5u64 {
         commit(&ns, &old, vec![dir(10 + i, 1, &format!("a{i}"))])
             .await
             .unwrap();
         assert!(follow(&store, &mut standby).await.unwrap());
-        assert_eq!(standby.last_seq(), ns.read().unwrap().last_seq());
+        assert_eq!(standby.ns.last_seq(), ns.read().unwrap().last_seq());
     }
     // A new segment (as before a checkpoint); the standby finds it at its
     // slot.
@@ -254,7 +258,7 @@ async fn a_standby_follows_the_tail_and_notices_void_entries() {
     assert_eq!(objects(&store).await.len(), 2);
     assert!(follow(&store, &mut standby).await.unwrap());
     assert!(!follow(&store, &mut standby).await.unwrap());
-    assert_eq!(snapshot(&standby), snapshot(&ns.read().unwrap()));
+    assert_eq!(snapshot(&standby.ns), snapshot(&ns.read().unwrap()));
 
     // A new leader takes over; the old one then appends an entry that the
     // standby reads before it sees the new term: void, noticed by the
@@ -265,17 +269,17 @@ async fn a_standby_follows_the_tail_and_notices_void_entries() {
         .unwrap_err();
     assert!(matches!(err, JournalError::Fenced { .. }), "{err}");
     follow(&store, &mut standby).await.unwrap();
-    assert!(standby.resolve(&"/void".parse_path()).is_ok());
+    assert!(standby.ns.resolve(&"/void".parse_path()).is_ok());
     assert_eq!(
         catch_up(&store, &mut standby).await.unwrap(),
         Tail::Diverged
     );
-    let mut standby = recover(&store).await.unwrap();
-    assert!(standby.resolve(&"/void".parse_path()).is_err());
+    let mut standby = replay(&store).await.unwrap();
+    assert!(standby.ns.resolve(&"/void".parse_path()).is_err());
     let new_ns = RwLock::new(new_ns);
     commit(&new_ns, &new, vec![dir(22, 1, "c")]).await.unwrap();
     assert!(follow(&store, &mut standby).await.unwrap());
-    assert_eq!(snapshot(&standby), snapshot(&new_ns.read().unwrap()));
+    assert_eq!(snapshot(&standby.ns), snapshot(&new_ns.read().unwrap()));
     assert_eq!(catch_up(&store, &mut standby).await.unwrap(), Tail::End);
 }
 
@@ -291,7 +295,7 @@ async fn segments_roll_at_their_size_limit() {
     commit(&ns, &w, vec![term_start(1), dir(1, 0, "")])
         .await
         .unwrap();
-    let mut standby = recover(&store).await.unwrap();
+    let mut standby = replay(&store).await.unwrap();
     for i in 0..200u64 {
         commit(&ns, &w, vec![dir(10 + i, 1, &format!("a{i}"))])
             .await
@@ -303,8 +307,8 @@ async fn segments_roll_at_their_size_limit() {
     let count = objects(&store).await.len();
     assert!(count >= 4, "only {count} segments");
     follow(&store, &mut standby).await.unwrap();
-    assert_eq!(standby.last_seq(), 202);
-    assert_eq!(snapshot(&standby), snapshot(&ns.read().unwrap()));
+    assert_eq!(standby.ns.last_seq(), 202);
+    assert_eq!(snapshot(&standby.ns), snapshot(&ns.read().unwrap()));
     assert_eq!(catch_up(&store, &mut standby).await.unwrap(), Tail::End);
     let replayed = recover(&store).await.unwrap();
     assert_eq!(snapshot(&replayed), snapshot(&ns.read().unwrap()));

@@ -1,5 +1,6 @@
-//! Wire and journal message definitions generated from `proto/`. Nothing else
-//! lives here: conversions to domain types belong to the receiving crates.
+//! Wire and journal message definitions generated from `proto/`, and their
+//! descriptors. Nothing else lives here: conversions to domain types belong
+//! to the receiving crates.
 
 #![allow(clippy::all, clippy::pedantic)]
 
@@ -14,3 +15,7 @@ pub mod alluxio {
 }
 
 pub use alluxio::*;
+
+/// The encoded `FileDescriptorSet` of every message and service above
+/// (without comments), for the wire-compatibility test.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));

@@ -140,6 +140,9 @@ pub struct Cluster {
     conf_dir: PathBuf,
     zk: Option<ZooKeeper>,
     ha: bool,
+    /// Substrings of the ERROR (or panic) lines this test provokes on
+    /// purpose; any other such line in a server log fails the test.
+    expected_log: Vec<String>,
 }
 
 impl Cluster {
@@ -238,6 +241,7 @@ impl Cluster {
             conf_dir,
             zk,
             ha,
+            expected_log: Vec::new(),
         };
         cluster.cli(&["format"]).ok();
         if ha {
@@ -617,6 +621,32 @@ impl Cluster {
         }
     }
 
+    /// Declares that this test provokes server log lines (ERROR or panic)
+    /// containing `needle`; other such lines fail the test when the cluster
+    /// drops.
+    pub fn expect_log(&mut self, needle: &str) {
+        self.expected_log.push(needle.to_string());
+    }
+
+    /// Every server log of this cluster: each master's and worker's, and
+    /// each FUSE daemon's that logged under its directory.
+    fn server_logs(&self) -> Vec<(String, PathBuf)> {
+        let mut logs: Vec<(String, PathBuf)> = (0..self.masters.len())
+            .map(|i| format!("{}.log", master_name(i)))
+            .chain((0..self.workers.len()).map(|i| format!("worker{i}.log")))
+            .map(|name| (name.clone(), self.path().join(name)))
+            .collect();
+        for path in crate::logs::fuse_logs(self.path(), 3) {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            logs.push((name, path));
+        }
+        logs
+    }
+
     /// Every process log (the last lines of each master's and worker's,
     /// and of ZooKeeper's), for failure messages.
     pub fn logs(&self) -> String {
@@ -690,9 +720,18 @@ impl Drop for Cluster {
         }
         // Stop everything before the directory goes: workers, masters
         // (a paused one too: SIGKILL works on stopped processes), ZooKeeper.
+        let logs = self.server_logs();
         self.workers.clear();
         self.masters.clear();
         self.zk = None;
+        if !std::thread::panicking() {
+            if let Some(report) = crate::logs::check(&logs, &self.expected_log) {
+                panic!(
+                    "servers logged errors this test did not expect (declare provoked ones \
+                     with Cluster::expect_log):\n{report}"
+                );
+            }
+        }
     }
 }
 

@@ -3,10 +3,13 @@
 //! configuration, ports and logs, killed and restarted on demand, and always
 //! cleaned up (processes are killed when their handle drops, also on panic).
 //! Clusters may run several masters and a real ZooKeeper (`zookeeper`).
+//! When a cluster drops, its servers' logs are checked for panics and
+//! unexpected ERROR lines (`logs`).
 
 pub mod cluster;
 pub mod fuse;
 pub mod http;
+pub mod logs;
 pub mod process;
 pub mod s3;
 pub mod zookeeper;

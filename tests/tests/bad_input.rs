@@ -61,6 +61,8 @@ async fn corrupt_journal_stops_the_master_with_file_and_offset() {
             .unwrap();
     }
     cluster.kill_master();
+    // The restarted master refuses the damaged journal with an error.
+    cluster.expect_log("corrupt journal object");
     let log = cluster.journal_dir().join("log");
     let mut names: Vec<_> = std::fs::read_dir(&log)
         .unwrap()

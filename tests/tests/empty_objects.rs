@@ -29,7 +29,7 @@ fn recursive() -> CreateFileOptions {
 
 /// Waits until `path` exists (or, with `false`, not) for 5 s; then returns
 /// whether it does.
-async fn settles(path: &Path, exists: bool) -> bool {
+async fn becomes(path: &Path, exists: bool) -> bool {
     for _ in 0..50 {
         if path.exists() == exists {
             break;
@@ -59,7 +59,7 @@ async fn changes_after_an_empty_create_wait_for_its_ufs_object() {
 
     // The object appears, after the create was answered.
     fs.create_empty_file("/e/plain", recursive()).await.unwrap();
-    assert!(settles(&ufs.join("e/plain"), true).await);
+    assert!(becomes(&ufs.join("e/plain"), true).await);
     assert_eq!(std::fs::metadata(ufs.join("e/plain")).unwrap().len(), 0);
 
     // A delete right after the create: the late object must not bring the

@@ -172,11 +172,13 @@ async fn another_clients_changes_show_after_the_attribute_timeout() {
 
     // Another client changes the directory and the file.
     client
-        .set_attribute(alluxio_proto::SetAttributeRequest {
-            path: "/d".into(),
-            mode: Some(0o700),
-            ..Default::default()
-        })
+        .set_attribute(
+            "/d",
+            alluxio_client::SetAttributeOptions {
+                mode: Some(0o700),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let mut out = client

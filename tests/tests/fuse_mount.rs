@@ -264,7 +264,10 @@ async fn random_writes_append_truncate_match_a_local_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_a_tree_in_and_out_and_mount_errors() {
-    let m = Mounted::start("/sub", "attr_timeout=1,entry_timeout=1").await;
+    let mut m = Mounted::start("/sub", "attr_timeout=1,entry_timeout=1").await;
+    // Mounting a file is refused below; the daemon logs why.
+    m.cluster
+        .expect_log("cannot mount /sub/top.txt: not a directory");
     // The sub-path is the mount's root.
     fs::write(m.p("top.txt"), b"in sub").unwrap();
     assert_eq!(

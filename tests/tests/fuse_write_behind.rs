@@ -197,7 +197,10 @@ impl Drop for SmallFs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_that_fails_fails_the_writer() {
-    let m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
+    let mut m = Mounted::start("/", "attr_timeout=1,entry_timeout=1").await;
+    // The full UFS fails the stream on purpose; the daemon logs it.
+    m.cluster
+        .expect_log("write-behind failed, the file keeps its last committed version");
     // The UFS directory under /small holds 24 MiB: a 64 MiB file cannot
     // be written through to it.
     let _small = SmallFs::mount(&m.cluster.ufs_dir().join("small"), "24m");

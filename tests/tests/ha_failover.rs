@@ -207,7 +207,7 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
     assert_eq!(cluster.leader().await, new);
     verify(&fs, "/load", &acked).await;
     // A fresh replay of the journal reaches the leader's state.
-    let store = alluxio_master::journal::JournalStore::open(
+    let store = alluxio_journal::JournalStore::open(
         cluster.journal_dir().to_str().unwrap(),
         &Default::default(),
     )
@@ -311,7 +311,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
     write_range(&fs, 30..35, &mut acked).await;
     verify(&fs, "/load", &acked).await;
     // A fresh replay of the journal ignores the void entry too.
-    let store = alluxio_master::journal::JournalStore::open(
+    let store = alluxio_journal::JournalStore::open(
         cluster.journal_dir().to_str().unwrap(),
         &Default::default(),
     )

@@ -131,11 +131,13 @@ async fn library_write_read_seek_and_namespace_ops() {
     );
     // setAttribute and delete.
     let info = fs
-        .set_attribute(alluxio_proto::SetAttributeRequest {
-            path: "/a/other".into(),
-            mode: Some(0o600),
-            ..Default::default()
-        })
+        .set_attribute(
+            "/a/other",
+            alluxio_client::SetAttributeOptions {
+                mode: Some(0o600),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(info.mode, 0o600);

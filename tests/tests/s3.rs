@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use alluxio_master::journal::store::Publish;
-use alluxio_master::journal::JournalStore;
+use alluxio_journal::store::Publish;
+use alluxio_journal::JournalStore;
 use alluxio_tests::s3::S3Server;
 use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 use bytes::Bytes;

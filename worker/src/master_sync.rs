@@ -10,7 +10,7 @@
 //! heartbeat timeout.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use alluxio_common::{time, FsError};
@@ -22,7 +22,9 @@ use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use crate::block_store::{BlockDeltas, BlockStore};
-use crate::master_client::{MasterClient, MasterLocator};
+use alluxio_common::leader::MasterDiscovery;
+
+use crate::master_client::MasterClient;
 use crate::settings::WorkerSettings;
 
 /// Longest wait between two registration or heartbeat attempts.
@@ -83,7 +85,7 @@ impl MasterSync {
     pub fn new(
         settings: &WorkerSettings,
         store: BlockStore,
-        locator: Arc<dyn MasterLocator>,
+        masters: MasterDiscovery,
     ) -> MasterSync {
         MasterSync {
             address: WorkerNetAddress {
@@ -96,7 +98,7 @@ impl MasterSync {
             connect_timeout: settings.master_connect_timeout,
             start_time_ms: time::now_ms(),
             store,
-            master: MasterClient::new(locator),
+            master: MasterClient::new(masters),
             worker_id: Mutex::new(None),
         }
     }
@@ -144,7 +146,7 @@ impl MasterSync {
     /// longer than the heartbeat timeout.
     pub async fn run(&self) -> Result<Infallible, SyncError> {
         // With ZooKeeper, leader changes arrive here as they happen.
-        let mut leader_rx = self.master.locator().leader_changes();
+        let mut leader_rx = Some(self.master.discovery().subscribe());
         let deadline = Instant::now() + self.connect_timeout;
         self.register(deadline, &mut leader_rx)
             .await
@@ -174,7 +176,7 @@ impl MasterSync {
                     info!(
                         "the leading master is now {} ({}); registering with it",
                         announced.as_deref().unwrap_or("?"),
-                        self.master.locator().describe()
+                        self.master.discovery().describe()
                     );
                     Next::Register
                 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alluxio_common::config::{keys, Config, ConfigError};
-use alluxio_common::leader::DiscoveryConfig;
+use alluxio_common::leader::DiscoverySettings;
 
 /// Sub-directory of a tier path that holds this worker's blocks, as in Alluxio.
 pub const WORKER_DATA_FOLDER: &str = "alluxioworker";
@@ -32,7 +32,7 @@ pub struct WorkerSettings {
     pub master_connect_timeout: Duration,
     /// How the leading master is found: `host:port` of every master in the
     /// order they are tried, or ZooKeeper (then no master host name is read).
-    pub masters: DiscoveryConfig,
+    pub masters: DiscoverySettings,
 }
 
 /// One storage tier (`alluxio.worker.tieredstore.levelN.*`).
@@ -78,7 +78,7 @@ impl WorkerSettings {
             heartbeat_timeout: positive(config, keys::WORKER_BLOCK_HEARTBEAT_TIMEOUT)?,
             master_connect_timeout: config
                 .get_duration(keys::WORKER_MASTER_CONNECT_RETRY_TIMEOUT)?,
-            masters: DiscoveryConfig::from_config(config)?,
+            masters: DiscoverySettings::from_config(config)?,
         })
     }
 }
@@ -148,7 +148,7 @@ mod tests {
         assert!(s.heartbeat_timeout >= Duration::from_secs(60));
         assert_eq!(
             s.masters,
-            DiscoveryConfig::Static(vec!["localhost:19998".to_string()])
+            DiscoverySettings::Static(vec!["localhost:19998".to_string()])
         );
         assert_eq!(s.tiers.len(), 1);
         let tier = &s.tiers[0];
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(s.heartbeat_timeout, Duration::from_secs(300));
         assert_eq!(
             s.masters,
-            DiscoveryConfig::Static(vec!["m0:20000".to_string()])
+            DiscoverySettings::Static(vec!["m0:20000".to_string()])
         );
     }
 
@@ -191,7 +191,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.masters,
-            DiscoveryConfig::Static(vec!["m1:19998".to_string(), "m2:19998".to_string()])
+            DiscoverySettings::Static(vec!["m1:19998".to_string(), "m2:19998".to_string()])
         );
     }
 
@@ -203,7 +203,7 @@ mod tests {
             (keys::MASTER_HOSTNAME, ""),
         ]))
         .unwrap();
-        let DiscoveryConfig::ZooKeeper(zk) = &s.masters else {
+        let DiscoverySettings::ZooKeeper(zk) = &s.masters else {
             panic!("expected ZooKeeper: {:?}", s.masters);
         };
         assert_eq!(zk.servers, vec!["zk1:2181".to_string(), "zk2:2181".into()]);

@@ -8,86 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use alluxio_master::journal::{JournalStore, JournalWriter};
-use alluxio_master::recovery::recover;
-use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{CreateInode, InodeRecord, JournalEntry, TermStart};
-use alluxio_proto::FileType;
+use alluxio_bench::journal_load::append_directories;
 use alluxio_tests::{Cluster, ClusterOptions, Zk};
-
-fn entry(e: Entry) -> JournalEntry {
-    JournalEntry {
-        op_id: None,
-        op_result: 0,
-        entry: Some(e),
-    }
-}
-
-/// Appends `n` directory creations under `/bulk` in batches of 16.
-async fn append_entries(journal: &str, n: u64) -> anyhow::Result<()> {
-    let store = JournalStore::open(journal, &Default::default())?;
-    let ns = recover(&store).await?;
-    let term = ns.term() + 1;
-    let mut seq = ns.last_seq() + 1;
-    let writer = JournalWriter::start(store, term, seq);
-    let base = 1_000_000_000u64;
-    let mut pending = vec![writer.append(
-        seq,
-        vec![
-            entry(Entry::TermStart(TermStart {
-                term,
-                address: "bench".into(),
-                time_ms: 0,
-            })),
-            entry(Entry::CreateInode(CreateInode {
-                inode: Some(InodeRecord {
-                    id: base,
-                    parent_id: 1,
-                    name: "bulk".into(),
-                    file_type: FileType::Directory as i32,
-                    mode: 0o755,
-                    nlink: 1,
-                    completed: true,
-                    persisted: true,
-                    ufs_loaded: true,
-                    ..Default::default()
-                }),
-            })),
-        ],
-    )];
-    seq += 2;
-    let mut id = base + 1;
-    while id <= base + n {
-        let batch: Vec<JournalEntry> = (0..16.min(base + n + 1 - id))
-            .map(|k| {
-                entry(Entry::CreateInode(CreateInode {
-                    inode: Some(InodeRecord {
-                        id: id + k,
-                        parent_id: base,
-                        name: format!("d{}", id + k - base),
-                        file_type: FileType::Directory as i32,
-                        mode: 0o755,
-                        nlink: 1,
-                        completed: true,
-                        persisted: true,
-                        ufs_loaded: true,
-                        ..Default::default()
-                    }),
-                }))
-            })
-            .collect();
-        let len = batch.len() as u64;
-        pending.push(writer.append(seq, batch));
-        writer.barrier();
-        seq += len;
-        id += len;
-        if pending.len() >= 64 {
-            futures::future::try_join_all(pending.drain(..)).await?;
-        }
-    }
-    futures::future::try_join_all(pending).await?;
-    Ok(())
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -105,11 +27,17 @@ async fn main() -> anyhow::Result<()> {
         properties: vec![("alluxio.zookeeper.session.timeout".into(), timeout.clone())],
     })
     .await;
-    cluster.kill_master_i(0);
-    cluster.kill_master_i(1);
+    let leader = cluster.leader().await;
+    let info = cluster
+        .master_info(leader)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the leader does not answer"))?;
+    // The standby first, so that it cannot take over and write meanwhile.
+    cluster.kill_master_i(1 - leader);
+    cluster.kill_master_i(leader);
     let journal = cluster.journal_dir().to_str().expect("utf-8").to_string();
     let started = Instant::now();
-    append_entries(&journal, entries).await?;
+    append_directories(&journal, info.term, info.journal_sequence, entries, 16).await?;
     println!("appended {entries} entries in {:?}", started.elapsed());
     // Cold start: both masters replay the whole tail.
     let started = Instant::now();

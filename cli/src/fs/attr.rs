@@ -2,8 +2,7 @@
 
 use std::io::Write;
 
-use alluxio_client::FileSystem;
-use alluxio_proto::SetAttributeRequest;
+use alluxio_client::{FileSystem, SetAttributeOptions};
 use clap::Args;
 
 use crate::args::{self, OwnerGroup};
@@ -51,13 +50,12 @@ pub struct ChgrpArgs {
 
 /// Runs `alluxio fs chmod`.
 pub async fn chmod(fs: &FileSystem, args: ChmodArgs) -> anyhow::Result<()> {
-    let req = SetAttributeRequest {
-        path: args.path.clone(),
+    let change = SetAttributeOptions {
         mode: Some(args.mode),
         recursive: args.recursive,
         ..Default::default()
     };
-    fs.set_attribute(req).await?;
+    fs.set_attribute(&args.path, change).await?;
     writeln!(
         std::io::stdout(),
         "Changed permission of {} to {:o}",
@@ -70,14 +68,13 @@ pub async fn chmod(fs: &FileSystem, args: ChmodArgs) -> anyhow::Result<()> {
 /// Runs `alluxio fs chown`.
 pub async fn chown(fs: &FileSystem, args: ChownArgs) -> anyhow::Result<()> {
     let OwnerGroup { owner, group } = args.owner;
-    let req = SetAttributeRequest {
-        path: args.path.clone(),
+    let change = SetAttributeOptions {
         owner: Some(owner.clone()),
         group: group.clone(),
         recursive: args.recursive,
         ..Default::default()
     };
-    fs.set_attribute(req).await?;
+    fs.set_attribute(&args.path, change).await?;
     let mut out = std::io::stdout();
     match group {
         Some(group) => writeln!(
@@ -95,13 +92,12 @@ pub async fn chgrp(fs: &FileSystem, args: ChgrpArgs) -> anyhow::Result<()> {
     if args.group.is_empty() || args.group.contains(char::is_whitespace) {
         anyhow::bail!("invalid group {:?}", args.group);
     }
-    let req = SetAttributeRequest {
-        path: args.path.clone(),
+    let change = SetAttributeOptions {
         group: Some(args.group.clone()),
         recursive: args.recursive,
         ..Default::default()
     };
-    fs.set_attribute(req).await?;
+    fs.set_attribute(&args.path, change).await?;
     writeln!(
         std::io::stdout(),
         "Changed group of {} to {}.",

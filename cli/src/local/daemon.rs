@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use alluxio_common::startup::Signals;
 use anyhow::{bail, Context};
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// How long each process may take to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -83,28 +83,6 @@ impl Daemon {
         );
         for line in log_tail(&self.log, LOG_TAIL_LINES) {
             say_err!("    {line}");
-        }
-    }
-}
-
-/// SIGINT and SIGTERM.
-pub(super) struct Signals {
-    int: Signal,
-    term: Signal,
-}
-
-impl Signals {
-    pub(super) fn install() -> anyhow::Result<Self> {
-        Ok(Signals {
-            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
-            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
-        })
-    }
-
-    pub(super) async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.int.recv() => {}
-            _ = self.term.recv() => {}
         }
     }
 }

@@ -6,21 +6,22 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use alluxio_client::{CreateFileOptions, FileType as AlluxioType};
-use alluxio_proto::CreateNodeRequest;
+use alluxio_client::{CreateFileOptions, CreateNodeOptions, FileType as AlluxioType, NodeKind};
 use fuser::{Errno, INodeNo, ReplyData, ReplyEntry};
 
 use super::{Caller, Inner};
 use crate::errno::errno;
 
-/// The Alluxio file type of a mknod mode's `S_IFMT` bits (None: regular).
-fn node_type(mode: u32) -> Result<Option<AlluxioType>, Errno> {
+/// The kind of node a mknod mode's `S_IFMT` bits ask for (None: a regular
+/// file), with device number `rdev`.
+fn node_kind(mode: u32, rdev: u32) -> Result<Option<NodeKind>, Errno> {
+    let rdev = u64::from(rdev);
     Ok(match mode & libc::S_IFMT {
         0 | libc::S_IFREG => None,
-        libc::S_IFIFO => Some(AlluxioType::Fifo),
-        libc::S_IFSOCK => Some(AlluxioType::Socket),
-        libc::S_IFCHR => Some(AlluxioType::CharDevice),
-        libc::S_IFBLK => Some(AlluxioType::BlockDevice),
+        libc::S_IFIFO => Some(NodeKind::Fifo),
+        libc::S_IFSOCK => Some(NodeKind::Socket),
+        libc::S_IFCHR => Some(NodeKind::CharDevice { rdev }),
+        libc::S_IFBLK => Some(NodeKind::BlockDevice { rdev }),
         _ => return Err(Errno::EINVAL),
     })
 }
@@ -43,16 +44,16 @@ impl Inner {
             return reply.error(Errno::EINVAL);
         };
         let (owner, group) = self.names(caller);
-        let req = CreateNodeRequest {
-            path,
-            file_type: AlluxioType::Symlink as i32,
-            symlink_target: target.to_string(),
-            owner,
-            group,
+        let kind = NodeKind::Symlink {
+            target: target.to_string(),
+        };
+        let opts = CreateNodeOptions {
+            owner: Some(owner),
+            group: Some(group),
             ..Default::default()
         };
         let t = self.attrs.ticket();
-        let r = self.fs.create_node(req).await;
+        let r = self.fs.create_node(&path, kind, opts).await;
         self.entry_changed(t, parent, name, &r);
         self.reply_entry(r, reply).await;
     }
@@ -116,7 +117,7 @@ impl Inner {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
-        let kind = match node_type(mode) {
+        let kind = match node_kind(mode, rdev) {
             Ok(k) => k,
             Err(e) => return reply.error(e),
         };
@@ -132,17 +133,13 @@ impl Inner {
                 };
                 self.fs.create_empty_file(&path, opts).await
             }
-            Some(t) => {
-                let req = CreateNodeRequest {
-                    path,
-                    file_type: t as i32,
+            Some(kind) => {
+                let opts = CreateNodeOptions {
                     mode: mode & 0o7777,
-                    rdev: u64::from(rdev),
-                    owner,
-                    group,
-                    ..Default::default()
+                    owner: Some(owner),
+                    group: Some(group),
                 };
-                self.fs.create_node(req).await
+                self.fs.create_node(&path, kind, opts).await
             }
         };
         self.entry_changed(t, parent, name, &r);

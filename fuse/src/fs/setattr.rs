@@ -6,8 +6,7 @@
 
 use std::time::SystemTime;
 
-use alluxio_client::{FileInfo, FsError, FsResult};
-use alluxio_proto::SetAttributeRequest;
+use alluxio_client::{FileInfo, FsError, FsResult, SetAttributeOptions};
 use fuser::{INodeNo, ReplyAttr, TimeOrNow};
 
 use super::attr::nanos;
@@ -93,22 +92,16 @@ impl Inner {
         if let Some(size) = c.size {
             self.truncate(ino, path, size).await?;
         }
-        let req = SetAttributeRequest {
-            path: path.to_string(),
+        let change = SetAttributeOptions {
             mode: c.mode.map(|m| m & 0o7777),
             owner: c.uid.map(user_name),
             group: c.gid.map(group_name),
             mtime_ns: c.mtime.map(time_ns),
             atime_ns: c.atime.map(time_ns),
-            ..Default::default()
+            recursive: false,
         };
-        let mut info = if req.mode.is_some()
-            || req.owner.is_some()
-            || req.group.is_some()
-            || req.mtime_ns.is_some()
-            || req.atime_ns.is_some()
-        {
-            self.fs.set_attribute(req.clone()).await?
+        let mut info = if !change.is_empty() {
+            self.fs.set_attribute(path, change).await?
         } else {
             self.fs.get_status(path).await?
         };

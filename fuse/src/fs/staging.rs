@@ -15,7 +15,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use alluxio_client::{CreateFileOptions, FileInfo, FileOutStream, FileSystem, FsError, FsResult};
+use alluxio_client::{
+    CreateFileOptions, FileInfo, FileOutStream, FileSystem, FsError, FsResult, SetAttributeOptions,
+};
 
 use super::stage_file::StageFile;
 use super::write_behind::Sequence;
@@ -232,13 +234,12 @@ impl Staged {
         // The version holds every byte now, whatever happens next.
         self.info = info.clone();
         if info.owner != self.owner || info.group != self.group {
-            let req = alluxio_proto::SetAttributeRequest {
-                path: path.to_string(),
+            let change = SetAttributeOptions {
                 owner: Some(self.owner.clone()),
                 group: Some(self.group.clone()),
                 ..Default::default()
             };
-            info = fs.set_attribute(req).await?;
+            info = fs.set_attribute(path, change).await?;
         }
         self.dirty = false;
         self.info = info.clone();

@@ -13,7 +13,7 @@
 //! Ordering is what keeps this correct: every other change to the UFS
 //! (delete, rename, a new version moved into place, a directory removed)
 //! first waits until every background write started before it has finished
-//! ([`EmptyObjects::settled`]), so none of them can overtake the object of a
+//! ([`EmptyObjects::drain`]), so none of them can overtake the object of a
 //! file they act on — a late empty object would otherwise resurrect a
 //! deleted file or clobber a new version's bytes. Reads of the UFS (stat,
 //! listings) need not wait: they only add names the namespace lacks, and a
@@ -82,7 +82,7 @@ impl EmptyObjects {
 
     /// Waits until every background write reserved before this call is done
     /// (or dropped unstarted).
-    pub(super) async fn settled(&self) {
+    pub(super) async fn drain(&self) {
         drop(self.gate.write().await);
     }
 }
@@ -115,24 +115,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn settled_waits_for_earlier_writes_only() {
+    async fn drain_waits_for_earlier_writes_only() {
         let dir = tempfile::tempdir().unwrap();
         let objects = EmptyObjects::default();
         let first = objects.reserve(ufs_in(dir.path()), "x".into()).await;
-        let mut settled = Box::pin(objects.settled());
+        let mut drained = Box::pin(objects.drain());
         // The earlier reservation holds it back...
         assert!(
-            tokio::time::timeout(Duration::from_millis(50), &mut settled)
+            tokio::time::timeout(Duration::from_millis(50), &mut drained)
                 .await
                 .is_err()
         );
         drop(first);
         // ...and its end releases it.
-        tokio::time::timeout(Duration::from_secs(5), settled)
+        tokio::time::timeout(Duration::from_secs(5), drained)
             .await
-            .expect("settled once the earlier write ended");
+            .expect("drained once the earlier write ended");
         // With nothing pending it returns at once.
-        tokio::time::timeout(Duration::from_secs(5), objects.settled())
+        tokio::time::timeout(Duration::from_secs(5), objects.drain())
             .await
             .unwrap();
     }
@@ -145,7 +145,7 @@ mod tests {
             .reserve(ufs_in(dir.path()), "empty".into())
             .await
             .write();
-        tokio::time::timeout(Duration::from_secs(5), objects.settled())
+        tokio::time::timeout(Duration::from_secs(5), objects.drain())
             .await
             .unwrap();
         let meta = std::fs::metadata(dir.path().join("empty")).unwrap();

@@ -25,14 +25,14 @@ use alluxio_proto::OperationId;
 use alluxio_proto::UfsLocation;
 
 use crate::block_master::BlockMaster;
-use crate::journal::JournalWriter;
 use crate::namespace::Namespace;
+use alluxio_journal::JournalWriter;
 
 pub use info::temp_ufs_name;
 
 /// Settings the file-system master needs.
 #[derive(Debug, Clone)]
-pub struct FsMasterOptions {
+pub struct FsMasterSettings {
     pub default_block_size: u64,
     /// Owner of inodes created without one (and of UFS-loaded inodes).
     pub default_owner: String,
@@ -47,7 +47,7 @@ pub struct FsMaster {
     ufs: UfsCache,
     /// Empty files' UFS objects being written after their create.
     empty_objects: empty_objects::EmptyObjects,
-    opts: FsMasterOptions,
+    opts: FsMasterSettings,
 }
 
 impl FsMaster {
@@ -56,7 +56,7 @@ impl FsMaster {
         ns: Arc<RwLock<Namespace>>,
         writer: JournalWriter,
         blocks: Arc<BlockMaster>,
-        opts: FsMasterOptions,
+        opts: FsMasterSettings,
     ) -> Self {
         FsMaster {
             ns,
@@ -95,7 +95,7 @@ impl FsMaster {
     /// UFS objects of empty files created before are written, so that no
     /// change overtakes one (`empty_objects.rs`).
     async fn ufs_to_change(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
-        self.empty_objects.settled().await;
+        self.empty_objects.drain().await;
         self.ufs_for(loc)
     }
 
@@ -151,7 +151,7 @@ impl FsMaster {
         };
         match result {
             Some(r) => {
-                self.settle(seq).await?;
+                self.wait_durable(seq).await?;
                 tracing::debug!(
                     "operation {:x}{:x} retried: replaying its result",
                     op.high,
@@ -174,7 +174,7 @@ impl FsMaster {
     }
 
     /// Waits until everything a reader may have seen (up to `seq`) is durable.
-    async fn settle(&self, seq: u64) -> FsResult<()> {
+    async fn wait_durable(&self, seq: u64) -> FsResult<()> {
         self.writer.wait_durable(seq).await.map_err(FsError::from)
     }
 }

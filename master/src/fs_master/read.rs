@@ -17,7 +17,7 @@ impl FsMaster {
             let inode = ns.resolve(&path)?;
             (self.info(&ns, inode, &path)?, ns.last_seq())
         };
-        self.settle(seq).await?;
+        self.wait_durable(seq).await?;
         Ok(info)
     }
 
@@ -61,7 +61,7 @@ impl FsMaster {
             }
             seq = seq.max(ns.last_seq());
         }
-        self.settle(seq).await?;
+        self.wait_durable(seq).await?;
         if recursive {
             out.sort_by(|a, b| a.path.cmp(&b.path));
         }

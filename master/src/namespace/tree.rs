@@ -30,9 +30,6 @@ pub struct Namespace {
     /// the original answer (journaled with the entries, kept in checkpoints).
     pub(crate) retry_cache: HashMap<(u64, u64), u64>,
     retry_order: VecDeque<(u64, u64)>,
-    /// Where in the log the last applied entry came from (`None` after a
-    /// checkpoint load and on a leader's own entries).
-    pub(crate) cursor: Option<crate::journal::reader::Cursor>,
 }
 
 /// How many operation results the retry cache remembers.

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use alluxio_proto::block_master_server::{BlockMaster, BlockMasterServer};
 use alluxio_proto::{
@@ -13,11 +14,9 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
-use alluxio_common::leader::DiscoveryConfig;
-use futures::future::BoxFuture;
+use alluxio_common::leader::{DiscoverySettings, MasterDiscovery};
 
 use super::*;
-use crate::master_client::StaticLocator;
 use crate::settings::{TierSettings, WorkerSettings};
 
 /// What the fake master saw, and how it should answer.
@@ -116,7 +115,7 @@ fn settings(dir: &Path, masters: Vec<String>) -> WorkerSettings {
         heartbeat_interval: Duration::from_millis(20),
         heartbeat_timeout: Duration::from_secs(30),
         master_connect_timeout: Duration::from_secs(30),
-        masters: DiscoveryConfig::Static(masters),
+        masters: DiscoverySettings::Static(masters),
     }
 }
 
@@ -136,11 +135,14 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn start(settings: &WorkerSettings, store: &BlockStore) -> Arc<MasterSync> {
-    let DiscoveryConfig::Static(masters) = &settings.masters else {
+    let DiscoverySettings::Static(masters) = &settings.masters else {
         panic!("tests use static masters");
     };
-    let locator = Arc::new(StaticLocator::new(masters.clone()));
-    let sync = Arc::new(MasterSync::new(settings, store.clone(), locator));
+    let sync = Arc::new(MasterSync::new(
+        settings,
+        store.clone(),
+        MasterDiscovery::fixed(masters.clone()),
+    ));
     let runner = sync.clone();
     tokio::spawn(async move { runner.run().await });
     sync
@@ -298,7 +300,7 @@ async fn gives_up_when_registration_times_out() {
     let sync = MasterSync::new(
         &settings,
         store,
-        Arc::new(StaticLocator::new(vec![dead.to_string()])),
+        MasterDiscovery::fixed(vec![dead.to_string()]),
     );
     let err = sync.run().await.unwrap_err();
     assert!(matches!(err, SyncError::RegisterTimeout { .. }), "{err}");
@@ -316,7 +318,7 @@ async fn gives_up_after_the_heartbeat_timeout() {
     let sync = MasterSync::new(
         &settings,
         store,
-        Arc::new(StaticLocator::new(vec![addr.to_string()])),
+        MasterDiscovery::fixed(vec![addr.to_string()]),
     );
     let started = Instant::now();
     let err = tokio::time::timeout(Duration::from_secs(10), sync.run())
@@ -325,30 +327,6 @@ async fn gives_up_after_the_heartbeat_timeout() {
         .unwrap_err();
     assert!(matches!(err, SyncError::HeartbeatTimeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(300));
-}
-
-/// A locator whose leader the test announces, as ZooKeeper would.
-struct AnnouncingLocator {
-    leader: watch::Sender<Option<String>>,
-}
-
-impl MasterLocator for AnnouncingLocator {
-    fn candidates(&self) -> BoxFuture<'_, Vec<String>> {
-        let leader = self.leader.borrow().clone();
-        Box::pin(std::future::ready(leader.into_iter().collect()))
-    }
-
-    fn authoritative(&self) -> bool {
-        true
-    }
-
-    fn leader_changes(&self) -> Option<watch::Receiver<Option<String>>> {
-        Some(self.leader.subscribe())
-    }
-
-    fn describe(&self) -> String {
-        "the test".into()
-    }
 }
 
 #[tokio::test]
@@ -363,22 +341,21 @@ async fn reregisters_at_once_when_a_new_leader_is_announced() {
     settings.heartbeat_interval = Duration::from_secs(30);
     let store = BlockStore::open(&settings.tiers).unwrap();
     put(&store, 1, 10);
-    let locator = Arc::new(AnnouncingLocator {
-        leader: watch::Sender::new(None),
-    });
-    let sync = Arc::new(MasterSync::new(&settings, store.clone(), locator.clone()));
+    // Leaders announced by the test, as ZooKeeper would.
+    let (masters, announcer) = MasterDiscovery::announced("the test");
+    let sync = Arc::new(MasterSync::new(&settings, store.clone(), masters));
     let runner = sync.clone();
     tokio::spawn(async move { runner.run().await });
 
     // No leader yet: registration waits, then goes to the first one named.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    locator.leader.send_replace(Some(a_addr.clone()));
+    announcer.announce(Some(a_addr.clone()));
     eventually("registration at A", || a.with(|s| s.registers.len() == 1)).await;
 
     // B takes over: a full report goes to B at once, A keeps answering.
     put(&store, 2, 10);
     let started = Instant::now();
-    locator.leader.send_replace(Some(b_addr.clone()));
+    announcer.announce(Some(b_addr.clone()));
     eventually("registration at B", || b.with(|s| s.registers.len() == 1)).await;
     assert!(started.elapsed() < Duration::from_secs(2));
     let mut report = b.with(|s| s.registers[0].block_ids.clone());
@@ -387,15 +364,15 @@ async fn reregisters_at_once_when_a_new_leader_is_announced() {
     eventually("the new worker id", || sync.worker_id() == Some(101)).await;
 
     // The leader is lost, then A wins again: A gets a full report again.
-    locator.leader.send_replace(None);
+    announcer.announce(None);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    locator.leader.send_replace(Some(a_addr.clone()));
+    announcer.announce(Some(a_addr.clone()));
     eventually("re-registration at A", || {
         a.with(|s| s.registers.len() == 2)
     })
     .await;
     // Announcing the same leader again changes nothing.
-    locator.leader.send_replace(Some(a_addr.clone()));
+    announcer.announce(Some(a_addr.clone()));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(a.with(|s| s.registers.len()), 2);
     assert_eq!(b.with(|s| s.registers.len()), 1);

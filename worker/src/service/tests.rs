@@ -13,8 +13,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 
 use super::*;
-use crate::master_client::StaticLocator;
 use crate::settings::WorkerSettings;
+use alluxio_common::leader::MasterDiscovery;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -37,8 +37,8 @@ async fn start(quota: &str) -> Fixture {
     config.set(keys::WORKER_TIERED_STORE_LEVEL0_DIRS_QUOTA, quota);
     let settings = WorkerSettings::from_config(&config).unwrap();
     let store = BlockStore::open(&settings.tiers).unwrap();
-    let locator = Arc::new(StaticLocator::new(vec!["127.0.0.1:1".into()]));
-    let sync = Arc::new(MasterSync::new(&settings, store.clone(), locator));
+    let masters = MasterDiscovery::fixed(vec!["127.0.0.1:1".into()]);
+    let sync = Arc::new(MasterSync::new(&settings, store.clone(), masters));
     let service = BlockWorkerService::new(store.clone(), sync).into_server();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

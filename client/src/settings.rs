@@ -1,7 +1,7 @@
 //! Client settings, read from the configuration (`alluxio.user.*`).
 
 use alluxio_common::config::{keys, Config, ConfigError};
-use alluxio_common::leader::DiscoveryConfig;
+use alluxio_common::leader::DiscoverySettings;
 use alluxio_common::retry::RetryPolicy;
 use alluxio_proto::WriteType;
 
@@ -15,10 +15,10 @@ pub enum ReadType {
 
 /// Everything the client needs to know.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub struct ClientSettings {
     /// How the leading master is found: a fixed list or ZooKeeper
     /// (`alluxio.zookeeper.*`).
-    pub masters: DiscoveryConfig,
+    pub masters: DiscoverySettings,
     /// The configured master RPC addresses (`host:port`) without ZooKeeper;
     /// empty with ZooKeeper (use `FileSystem::master_infos` or
     /// `FileSystem::discovery` for the masters it knows).
@@ -45,13 +45,13 @@ fn write_type(name: &str) -> WriteType {
     }
 }
 
-impl ClientOptions {
+impl ClientSettings {
     /// Reads the client settings.
     pub fn from_config(conf: &Config) -> Result<Self, ConfigError> {
-        let masters = DiscoveryConfig::from_config(conf)?;
+        let masters = DiscoverySettings::from_config(conf)?;
         let master_addresses = match &masters {
-            DiscoveryConfig::Static(list) => list.clone(),
-            DiscoveryConfig::ZooKeeper(_) => Vec::new(),
+            DiscoverySettings::Static(list) => list.clone(),
+            DiscoverySettings::ZooKeeper(_) => Vec::new(),
         };
         let read_type = match conf.get_enum(keys::USER_FILE_READ_TYPE_DEFAULT)?.as_str() {
             "NO_CACHE" => ReadType::NoCache,
@@ -59,7 +59,7 @@ impl ClientOptions {
             _ => ReadType::Cache,
         };
         let (user, group) = alluxio_common::identity::current_user_group();
-        Ok(ClientOptions {
+        Ok(ClientSettings {
             masters,
             master_addresses,
             retry: RetryPolicy {
@@ -93,7 +93,7 @@ mod tests {
         conf.set(keys::ZOOKEEPER_ENABLED, "true");
         conf.set(keys::ZOOKEEPER_ADDRESS, "127.0.0.1:2181");
         conf.set(keys::MASTER_HOSTNAME, "");
-        let opts = ClientOptions::from_config(&conf).unwrap();
+        let opts = ClientSettings::from_config(&conf).unwrap();
         assert!(opts.masters.is_zookeeper());
         assert!(opts.master_addresses.is_empty());
     }
@@ -102,9 +102,9 @@ mod tests {
     fn static_addresses_without_zookeeper() {
         let mut conf = Config::defaults();
         conf.set(keys::MASTER_RPC_ADDRESSES, "m1:19998,m2:19998");
-        let opts = ClientOptions::from_config(&conf).unwrap();
+        let opts = ClientSettings::from_config(&conf).unwrap();
         let list = vec!["m1:19998".to_string(), "m2:19998".to_string()];
-        assert_eq!(opts.masters, DiscoveryConfig::Static(list.clone()));
+        assert_eq!(opts.masters, DiscoverySettings::Static(list.clone()));
         assert_eq!(opts.master_addresses, list);
     }
 }

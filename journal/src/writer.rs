@@ -365,7 +365,14 @@ fn fail(
     waiters: Vec<oneshot::Sender<Result<(), JournalError>>>,
     rx: &mut mpsc::UnboundedReceiver<Command>,
 ) {
-    tracing::error!("journal writer stopped: {err}");
+    match err {
+        // Another master took over: the normal end of a deposed leader's
+        // term, not a fault of this one (it steps down and follows).
+        JournalError::Fenced { .. } => {
+            tracing::warn!("journal writer stopped: {err}; another master leads now")
+        }
+        _ => tracing::error!("journal writer stopped: {err}"),
+    }
     let _ = failure.set(err.clone());
     for w in waiters.into_iter().chain(extra) {
         let _ = w.send(Err(err.clone()));

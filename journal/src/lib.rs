@@ -1,6 +1,12 @@
 //! The journal: every namespace change as a sequence of log objects on a
 //! UFS, each published create-if-absent so that exactly one master can
-//! write each slot (see ARCHITECTURE.md, "Journal").
+//! write each slot (see ARCHITECTURE.md and `docs/design.md`).
+//!
+//! A crate of its own, below the master: it knows entries and checkpoint
+//! records only as bytes and protobuf messages, never the namespace they
+//! describe (the master's `recovery.rs` applies them, its
+//! `namespace/checkpoint.rs` encodes and loads them), so `alluxio format`
+//! and the benchmarks need not link the master.
 //!
 //! Layout of the journal folder:
 //! - `FORMAT` — format marker (`format.rs`);
@@ -17,6 +23,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod format;
 pub mod frame;
+pub mod metrics;
 pub mod reader;
 pub mod store;
 pub mod terms;

@@ -1,0 +1,144 @@
+//! Start-up shared by every process, so each `main.rs` only says what it
+//! runs: the `-D KEY=VALUE` flag, loading and validating the configuration,
+//! the panic policy, the tokio runtime and the shutdown signals.
+//!
+//! The panic policy is the same for every daemon (master, worker, FUSE): a
+//! panic anywhere aborts the process. A panicking tokio task would otherwise
+//! end alone while the rest of the daemon limps on (a master whose journal
+//! writer died still answering reads, a worker whose heartbeat task died
+//! still serving blocks the master forgot); a supervisor (systemd, the test
+//! harness, `alluxio local`) restarts or reports a process that ends.
+
+use std::fmt::Display;
+use std::io;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::config::{Config, ConfigError, Process};
+use crate::logging;
+
+/// Parses one `-D KEY=VALUE` item (a clap value parser): the key is trimmed
+/// and must not be empty; the value is trimmed and may be empty or contain
+/// `=`.
+pub fn parse_property(item: &str) -> Result<(String, String), String> {
+    match item.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {item:?}")),
+    }
+}
+
+/// Loads the configuration of `process` with the `-D` overrides on top and
+/// checks every value, logging the loader's warnings (unknown properties)
+/// before logging is set up.
+pub fn load_config(
+    process: Process,
+    overrides: Vec<(String, String)>,
+) -> Result<Config, ConfigError> {
+    let config = logging::while_loading(|| Config::load(process, overrides))?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Makes every panic, on any thread, abort the process after the default
+/// hook has printed it (see the module comment). Call first in a daemon's
+/// `main`.
+pub fn abort_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        std::process::abort();
+    }));
+}
+
+/// The multi-threaded runtime a daemon runs on; `worker_threads` defaults
+/// to one per core.
+pub fn runtime(
+    thread_name: &str,
+    worker_threads: Option<usize>,
+) -> io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name(thread_name);
+    if let Some(threads) = worker_threads {
+        builder.worker_threads(threads.max(1));
+    }
+    builder.build()
+}
+
+/// Reports a daemon's fatal error: in its log, and on stderr when the log
+/// goes to a file (so whoever started it sees why it stopped).
+pub fn report_fatal(program: &str, err: impl Display) {
+    tracing::error!("{program} failed: {err:#}");
+    if logging::logs_to_file() {
+        eprintln!("{program} failed: {err:#}");
+    }
+}
+
+/// SIGTERM and SIGINT, installed once so that a signal arriving before
+/// anyone waits is not lost.
+pub struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (needs a tokio runtime).
+    pub fn install() -> io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for the next SIGTERM or SIGINT and names it.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT and names the one that came. If the handlers
+/// cannot be installed, it says so and waits for Ctrl-C alone.
+pub async fn shutdown_signal() -> &'static str {
+    match Signals::install() {
+        Ok(mut signals) => signals.recv().await,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM ({e}); only SIGINT stops this process");
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties() {
+        assert_eq!(
+            parse_property(" a.b = c=d ").unwrap(),
+            ("a.b".into(), "c=d".into())
+        );
+        assert_eq!(parse_property("a=").unwrap(), ("a".into(), "".into()));
+        for bad in ["novalue", "=x", " =x", ""] {
+            let err = parse_property(bad).unwrap_err();
+            assert!(err.contains("KEY=VALUE"), "{bad:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signal_sent_before_waiting_is_seen() {
+        let mut signals = Signals::install().unwrap();
+        // SAFETY: raise only sends a signal to this process, whose SIGINT
+        // handler tokio has just installed.
+        assert_eq!(unsafe { libc::raise(libc::SIGINT) }, 0);
+        let got = tokio::time::timeout(std::time::Duration::from_secs(5), signals.recv())
+            .await
+            .expect("the signal arrives");
+        assert_eq!(got, "SIGINT");
+    }
+}
