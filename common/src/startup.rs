@@ -1,6 +1,8 @@
 //! Start-up shared by every process, so each `main.rs` only says what it
 //! runs: the `-D KEY=VALUE` flag, loading and validating the configuration,
-//! the panic policy, the tokio runtime and the shutdown signals.
+//! the panic policy, the tokio runtime and the shutdown signals, and for the
+//! servers their whole life ([`run_daemon`]: the same exit statuses and
+//! messages for every daemon).
 //!
 //! The panic policy is the same for every daemon (master, worker, FUSE): a
 //! panic anywhere aborts the process. A panicking tokio task would otherwise
@@ -113,6 +115,74 @@ pub async fn shutdown_signal() -> &'static str {
     }
 }
 
+/// The shutdown request a daemon's run function gets: resolves at the first
+/// SIGTERM or SIGINT (logged).
+pub type Shutdown = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// A daemon's whole life, the same for every server: aborts on panics,
+/// loads the configuration of `process` with the `-D` overrides and turns
+/// it into settings, sets up logging as `log_name`, starts the runtime and
+/// runs `run` until it returns (it gets the [`Shutdown`] future to stop on).
+/// Exit status 2 for a bad setting (one line naming it, before anything
+/// starts), 1 for a failure while running (logged, and on stderr when the
+/// log is a file), 0 after a clean stop.
+pub fn run_daemon<S, E, F, Fut, R>(
+    program: &'static str,
+    process: Process,
+    log_name: &str,
+    overrides: Vec<(String, String)>,
+    settings: F,
+    run: R,
+) -> std::process::ExitCode
+where
+    F: FnOnce(&Config) -> Result<S, E>,
+    E: Display,
+    R: FnOnce(S, Shutdown) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+{
+    use std::process::ExitCode;
+    abort_on_panic();
+    let loaded = load_config(process, overrides)
+        .map_err(|e| e.to_string())
+        .and_then(|conf| {
+            let logs = logging::LogSettings::from_config(&conf).map_err(|e| e.to_string())?;
+            let settings = settings(&conf).map_err(|e| format!("{e:#}"))?;
+            Ok((settings, logs))
+        });
+    let (settings, logs) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("{program}: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = logging::init_process(log_name, &logs) {
+        eprintln!("{program}: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match runtime(program, None) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            report_fatal(program, format_args!("cannot start the runtime: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown: Shutdown = Box::pin(async {
+        let signal = shutdown_signal().await;
+        tracing::info!("received {signal}; shutting down");
+    });
+    match runtime.block_on(run(settings, shutdown)) {
+        Ok(()) => {
+            tracing::info!("{program} stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report_fatal(program, e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +198,32 @@ mod tests {
             let err = parse_property(bad).unwrap_err();
             assert!(err.contains("KEY=VALUE"), "{bad:?}: {err}");
         }
+    }
+
+    /// The policy in a real process: this test runs itself again as a
+    /// child that installs it and panics on a spawned thread.
+    #[test]
+    fn a_panic_on_any_thread_aborts_the_process() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "ALLUXIO_TEST_PANIC_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            abort_on_panic();
+            let _ = std::thread::spawn(|| panic!("a task failed")).join();
+            // Reached only if the panic did not abort: limping on.
+            std::process::exit(0);
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "startup::tests::a_panic_on_any_thread_aborts_the_process",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+        assert!(stderr.contains("a task failed"), "{stderr}");
     }
 
     #[tokio::test]

@@ -1,12 +1,10 @@
-//! `alluxio-master`: runs one master in the foreground until SIGTERM.
-//!
-//! A bad configuration value prints one line naming the key and exits 2
-//! before anything starts; a failure while running is logged and exits 1.
+//! `alluxio-master`: runs one master in the foreground until SIGTERM
+//! (`alluxio_common::startup::run_daemon`: exit status 2 on a bad setting,
+//! 1 on a failure while running).
 
 use std::process::ExitCode;
 
 use alluxio_common::config::Process;
-use alluxio_common::logging::{self, LogSettings};
 use alluxio_common::startup;
 use alluxio_master::settings::MasterSettings;
 use clap::Parser;
@@ -32,47 +30,12 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    startup::abort_on_panic();
-    let (settings, logs) = match load_settings(args.properties) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("alluxio-master: invalid configuration: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = logging::init_process("master", &logs) {
-        eprintln!("alluxio-master: {e}");
-        return ExitCode::from(2);
-    }
-    let runtime = match startup::runtime("alluxio-master", None) {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            startup::report_fatal(
-                "alluxio-master",
-                format_args!("cannot start the runtime: {e}"),
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let stop = async {
-        let signal = startup::shutdown_signal().await;
-        tracing::info!("received {signal}; shutting down");
-    };
-    match runtime.block_on(alluxio_master::server::run(settings, stop)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            startup::report_fatal("alluxio-master", e);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn load_settings(
-    overrides: Vec<(String, String)>,
-) -> anyhow::Result<(MasterSettings, LogSettings)> {
-    let conf = startup::load_config(Process::Master, overrides)?;
-    Ok((
-        MasterSettings::from_config(&conf)?,
-        LogSettings::from_config(&conf)?,
-    ))
+    startup::run_daemon(
+        "alluxio-master",
+        Process::Master,
+        "master",
+        args.properties,
+        |conf| Ok(MasterSettings::from_config(conf)?),
+        alluxio_master::server::run,
+    )
 }

@@ -1,18 +1,14 @@
-//! `alluxio-worker`: loads the configuration and runs the worker
-//! (`server.rs`) in the foreground until SIGTERM or SIGINT.
-//!
-//! A bad configuration value prints one line naming the key and exits 2
-//! before anything starts. A signal stops the worker and exits 0; losing the
-//! masters for longer than the heartbeat timeout exits non-zero.
+//! `alluxio-worker`: runs the worker (`server.rs`) in the foreground until
+//! SIGTERM or SIGINT (`alluxio_common::startup::run_daemon`: exit status 2
+//! on a bad setting; losing the masters for longer than the heartbeat
+//! timeout exits 1).
 
 use std::process::ExitCode;
 
 use alluxio_common::config::Process;
-use alluxio_common::logging::{self, LogSettings};
 use alluxio_common::startup;
 use alluxio_worker::settings::WorkerSettings;
 use clap::Parser;
-use tracing::info;
 
 /// Alluxio worker: caches file blocks on local storage and serves them.
 #[derive(Parser, Debug)]
@@ -34,50 +30,12 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    startup::abort_on_panic();
-    let (settings, logs) = match load_settings(cli.properties) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("alluxio-worker: invalid configuration: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(e) = logging::init_process("worker", &logs) {
-        eprintln!("alluxio-worker: {e}");
-        return ExitCode::from(2);
-    }
-    let runtime = match startup::runtime("alluxio-worker", None) {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            startup::report_fatal(
-                "alluxio-worker",
-                format_args!("cannot start the runtime: {e}"),
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let stop = async {
-        let signal = startup::shutdown_signal().await;
-        info!("received {signal}; shutting down");
-    };
-    match runtime.block_on(alluxio_worker::server::run(settings, stop)) {
-        Ok(()) => {
-            info!("alluxio-worker stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            startup::report_fatal("alluxio-worker", e);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn load_settings(
-    overrides: Vec<(String, String)>,
-) -> anyhow::Result<(WorkerSettings, LogSettings)> {
-    let config = startup::load_config(Process::Worker, overrides)?;
-    Ok((
-        WorkerSettings::from_config(&config)?,
-        LogSettings::from_config(&config)?,
-    ))
+    startup::run_daemon(
+        "alluxio-worker",
+        Process::Worker,
+        "worker",
+        cli.properties,
+        |conf| Ok(WorkerSettings::from_config(conf)?),
+        alluxio_worker::server::run,
+    )
 }
