@@ -46,12 +46,14 @@ fn main() {
 /// worktree `HEAD` lives in the worktree's git dir and the refs in the
 /// common one, so both are asked of git rather than assumed to be `.git/`.
 ///
-/// Only files that exist are named: cargo treats a missing
+/// Only paths that exist are named: cargo treats a missing
 /// `rerun-if-changed` path as changed on every build, which would rebuild
 /// this crate and everything above it each time (a repository whose refs
-/// were never packed has no `packed-refs`). A new commit always appends to
-/// `logs/HEAD` (the HEAD reflog), so watching it catches a commit on a
-/// branch whose ref is packed as well; `HEAD` itself changes on a checkout.
+/// were never packed has no `packed-refs`). Watched: `HEAD` (a checkout),
+/// `logs/HEAD` (appended on every commit when reflogs are on), the
+/// `packed-refs` file, and the `refs/` and `reftable/` folders, which cargo
+/// scans file by file — a commit writes a loose ref there, or a new table,
+/// also without reflogs.
 fn watch_head(dir: &Path) {
     let absolute = |p: String| {
         let p = PathBuf::from(p);
@@ -67,15 +69,14 @@ fn watch_head(dir: &Path) {
     let common_dir = git(dir, &["rev-parse", "--git-common-dir"])
         .map(absolute)
         .unwrap_or_else(|| git_dir.clone());
-    let mut watched = vec![
+    let watched = [
         git_dir.join("HEAD"),
         git_dir.join("logs").join("HEAD"),
         common_dir.join("packed-refs"),
+        common_dir.join("refs"),
+        common_dir.join("reftable"),
     ];
-    if let Some(reference) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-        watched.push(common_dir.join(reference));
-    }
-    for path in watched.iter().filter(|p| p.is_file()) {
+    for path in watched.iter().filter(|p| p.exists()) {
         println!("cargo:rerun-if-changed={}", path.display());
     }
 }

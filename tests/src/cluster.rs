@@ -636,7 +636,9 @@ impl Cluster {
             .chain((0..self.workers.len()).map(|i| format!("worker{i}.log")))
             .map(|name| (name.clone(), self.path().join(name)))
             .collect();
-        for path in crate::logs::fuse_logs(self.path(), 3) {
+        // FUSE daemons log under `alluxio.logs.dir`, `~/.alluxio/logs` with
+        // the HOME the harness gives them.
+        for path in crate::logs::fuse_logs(&self.path().join(".alluxio").join("logs")) {
             let name = path
                 .file_name()
                 .unwrap_or_default()

@@ -7,9 +7,12 @@
 use std::path::{Path, PathBuf};
 
 /// Whether `line` reports a panic or an error: the `ERROR` level of our
-/// log format (`<time> ERROR <message>`) or Rust's panic message.
+/// log format (`<time> ERROR <message>`: the second word) or Rust's panic
+/// message (`thread '…' panicked at <file>:`, the message on the lines
+/// after it).
 fn is_alarm(line: &str) -> bool {
-    line.contains(" ERROR ") || line.contains("panicked at")
+    line.split_whitespace().nth(1) == Some("ERROR")
+        || (line.starts_with("thread '") && line.contains("' panicked at "))
 }
 
 /// The alarming lines of `text` that contain none of `expected`.
@@ -20,28 +23,24 @@ pub fn unexpected_lines<'a>(text: &'a str, expected: &[String]) -> Vec<&'a str> 
         .collect()
 }
 
-/// Every `fuse*.log` (a FUSE daemon's log) under `dir`, at most `depth`
-/// folders down.
-pub fn fuse_logs(dir: &Path, depth: usize) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
+/// Every FUSE daemon log in `logs_dir` (`fuse<mount point>.log`, and its
+/// rotated copies). Only that folder is read: a walk of the cluster's
+/// directory would descend into live mounts.
+pub fn fuse_logs(logs_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(logs_dir) else {
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() && depth > 0 {
-            found.extend(fuse_logs(&path, depth - 1));
-        } else if kind.is_file() {
-            let name = entry.file_name();
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with("fuse") && name.ends_with(".log") {
-                found.push(path);
-            }
-        }
-    }
+            name.starts_with("fuse") && name.contains(".log")
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
     found
 }
 
@@ -75,6 +74,7 @@ mod tests {
                     2026-12-04T18:00:01.000001Z ERROR journal publish failed: disk full\n\
                     thread 'tokio-runtime-worker' panicked at master/src/x.rs:1:1:\n\
                     2026-12-04T18:00:02.000001Z  WARN ERRORS are not errors here\n\
+                    2026-12-04T18:00:02.500001Z  WARN the peer said ERROR 5\n\
                     2026-12-04T18:00:03.000001Z ERROR cannot free block 7\n";
         assert_eq!(unexpected_lines(text, &[]).len(), 3);
         let expected = vec!["disk full".to_string(), "panicked at".to_string()];

@@ -6,13 +6,15 @@
 //! here is fixed for every process.
 //!
 //! Which master an attempt goes to, in order: the master a "not leader"
-//! answer named last (until it fails); with a discovery that names the
-//! leader, that leader (waiting a bounded time for one); with a fixed list,
-//! the master of the kept channel, else the next in the list. Within one
-//! call a redirect is followed at once (at most
+//! answer named last (until it fails, or the discovery names another
+//! leader); with a discovery that names the leader, that leader (waiting a
+//! bounded time for one); with a fixed list, the master of the kept
+//! channel, else the next in the list not yet tried since the last pause.
+//! Within one call a redirect is followed at once (at most
 //! [`ConnectionSettings::max_redirects`] in a row, so two confused masters
-//! cannot loop), every master of a fixed list is tried once before a pause,
-//! and a pause ends early when the discovery announces a leader.
+//! cannot loop), every master of a fixed list is tried once before a pause
+//! (while the budget lasts), and a pause ends early when the discovery
+//! announces a leader.
 //!
 //! The connection is not typed by service: a call gets a [`Channel`] and
 //! wraps it in the generated client it needs (see
@@ -69,8 +71,10 @@ impl ConnectionSettings {
 struct State {
     /// Fixed list: the master tried next.
     index: usize,
-    /// The master a "not leader" answer named, tried first until it fails.
-    hinted: Option<String>,
+    /// The master a "not leader" answer named, tried first until it fails
+    /// or the discovery names another leader, with the leader the discovery
+    /// knew when the hint came.
+    hinted: Option<(String, Option<String>)>,
     /// The kept channel and its master.
     channel: Option<(String, Channel)>,
     /// The master that answered the last successful call.
@@ -121,7 +125,7 @@ impl LeaderConnection {
         if let Some((a, _)) = &state.channel {
             return a.clone();
         }
-        if let Some(h) = &state.hinted {
+        if let Some((h, _)) = &state.hinted {
             return h.clone();
         }
         if self.discovery.names_leader() {
@@ -143,13 +147,15 @@ impl LeaderConnection {
     {
         let mut backoff = self.settings.retry.map(|r| r.start());
         let mut redirects = 0;
-        let mut failed_in_pass = 0;
+        // Masters that failed since the last pause: a pass over a fixed
+        // list tries each once.
+        let mut tried: Vec<String> = Vec::new();
         loop {
             let patience = match (&self.settings.retry, &backoff) {
                 (Some(retry), Some(b)) => retry.max_duration.saturating_sub(b.elapsed()),
                 _ => LEADER_WAIT,
             };
-            let err = match self.target(patience).await {
+            let err = match self.target(patience, &tried).await {
                 Ok((addr, channel)) => match op(channel).await {
                     Ok(response) => {
                         self.lock().last_success = Some(addr);
@@ -162,7 +168,9 @@ impl LeaderConnection {
                         }
                         debug!("master {addr}: {err}");
                         let may_redirect = redirects < self.settings.max_redirects;
-                        if self.failed(&addr, &err) && may_redirect {
+                        let named_leader = self.failed(&addr, &err);
+                        tried.push(addr);
+                        if named_leader && may_redirect {
                             redirects += 1;
                             continue;
                         }
@@ -176,13 +184,17 @@ impl LeaderConnection {
                 }
                 Err(err) => return Err(err),
             };
-            // With a fixed list, every master gets one try before a pause.
-            failed_in_pass += 1;
-            if failed_in_pass < self.pass_length() {
+            let spent = match (&self.settings.retry, &backoff) {
+                (Some(retry), Some(b)) => b.elapsed() >= retry.max_duration,
+                _ => false,
+            };
+            // With a fixed list, every master gets one try before a pause
+            // (within the budget).
+            if !spent && self.untried(&tried) {
                 continue;
             }
-            failed_in_pass = 0;
-            let Some(backoff) = backoff.as_mut() else {
+            tried.clear();
+            let (Some(retry), Some(backoff)) = (&self.settings.retry, backoff.as_mut()) else {
                 return Err(err);
             };
             match backoff.next_delay() {
@@ -193,7 +205,7 @@ impl LeaderConnection {
                 None => {
                     return Err(FsError::Unavailable(format!(
                         "no master answered within {:?} (looked for {}; last error: {err})",
-                        backoff.elapsed(),
+                        retry.max_duration,
                         self.discovery.describe()
                     )))
                 }
@@ -201,26 +213,36 @@ impl LeaderConnection {
         }
     }
 
-    /// Attempts that make one pass over the candidates.
-    fn pass_length(&self) -> usize {
-        if self.discovery.names_leader() {
-            1
-        } else {
-            self.discovery.candidates().len().max(1)
-        }
+    /// Whether a fixed list holds a master not in `tried` (with a discovery
+    /// that names the leader, a pass is one attempt).
+    fn untried(&self, tried: &[String]) -> bool {
+        !self.discovery.names_leader()
+            && self
+                .discovery
+                .candidates()
+                .iter()
+                .any(|c| !tried.contains(c))
     }
 
     /// The master to try now and a channel to it; with a discovery that
-    /// names the leader, waits for one at most `patience`.
-    async fn target(&self, patience: Duration) -> FsResult<(String, Channel)> {
+    /// names the leader, waits for one at most `patience`. With a fixed
+    /// list, masters in `tried` are passed over while others remain.
+    async fn target(&self, patience: Duration, tried: &[String]) -> FsResult<(String, Channel)> {
         let chosen = {
-            let state = self.lock();
-            if let Some(h) = &state.hinted {
+            let mut state = self.lock();
+            // A hint is newer than what the discovery knew when it was
+            // given; once the discovery names another leader, it wins.
+            if let Some((_, seen)) = &state.hinted {
+                if self.discovery.names_leader() && *seen != self.discovery.cached_leader() {
+                    state.hinted = None;
+                }
+            }
+            if let Some((h, _)) = &state.hinted {
                 Some(h.clone())
             } else if self.discovery.names_leader() {
                 None
             } else {
-                if let Some(kept) = &state.channel {
+                if let Some(kept) = state.channel.as_ref().filter(|(a, _)| !tried.contains(a)) {
                     return Ok(kept.clone());
                 }
                 let list = self.discovery.candidates();
@@ -229,7 +251,12 @@ impl LeaderConnection {
                         "no master address is configured".into(),
                     ));
                 }
-                Some(list[state.index % list.len()].clone())
+                let n = list.len();
+                let skip = (0..n)
+                    .find(|k| !tried.contains(&list[(state.index + k) % n]))
+                    .unwrap_or(0);
+                state.index = (state.index + skip) % n;
+                Some(list[state.index].clone())
             }
         };
         let addr = match chosen {
@@ -252,7 +279,17 @@ impl LeaderConnection {
             }
             info!("switching from master {a} to {addr}");
         }
-        let channel = crate::channel::channel(&addr, self.settings.rpc_timeout)?;
+        let channel = match crate::channel::channel(&addr, self.settings.rpc_timeout) {
+            Ok(channel) => channel,
+            Err(e) => {
+                // Only a hint can be malformed (configured and registered
+                // addresses are checked): forget it and go on.
+                state.hinted = None;
+                return Err(FsError::Unavailable(format!(
+                    "master {addr}, named as the leader, cannot be reached: {e}"
+                )));
+            }
+        };
         state.channel = Some((addr.clone(), channel.clone()));
         Ok((addr, channel))
     }
@@ -277,7 +314,7 @@ impl LeaderConnection {
         match named {
             Some(leader) => {
                 debug!("master {addr} is not the leader; trying {leader}");
-                state.hinted = Some(leader);
+                state.hinted = Some((leader, self.discovery.cached_leader()));
                 true
             }
             None => {

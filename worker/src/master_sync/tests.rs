@@ -377,3 +377,56 @@ async fn reregisters_at_once_when_a_new_leader_is_announced() {
     assert_eq!(a.with(|s| s.registers.len()), 2);
     assert_eq!(b.with(|s| s.registers.len()), 1);
 }
+
+/// One pass over a fixed list reaches every master: after a redirect sent
+/// the connection to B and B stopped serving, the next call finds A (which
+/// leads now) instead of trying B twice.
+#[tokio::test]
+async fn one_pass_reaches_the_other_master_after_the_hinted_one_fails() {
+    let a = FakeMaster::default();
+    let a_addr = serve(a.clone()).await.to_string();
+    let b = FakeMaster::default();
+    let b_addr = serve(b.clone()).await.to_string();
+    a.with(|s| s.redirect_to = Some(b_addr.clone()));
+    let client = crate::master_client::MasterClient::new(MasterDiscovery::fixed(vec![
+        a_addr.clone(),
+        b_addr.clone(),
+    ]));
+    let beat =
+        || client.call(|mut c| async move { c.heartbeat(HeartbeatRequest::default()).await });
+    beat().await.unwrap();
+    assert_eq!(client.leader_address(), Some(b_addr.clone()));
+    assert_eq!(b.with(|s| s.heartbeats.len()), 1);
+    // B stops serving (it answers "unavailable", naming no leader) and A
+    // takes over.
+    b.with(|s| s.fail_heartbeats = true);
+    a.with(|s| s.redirect_to = None);
+    beat().await.expect("one pass reaches A");
+    assert_eq!(client.leader_address(), Some(a_addr));
+    assert_eq!(a.with(|s| s.heartbeats.len()), 1);
+}
+
+/// A "not leader" hint gives way once the discovery names another leader:
+/// the call after the announcement goes to the announced master.
+#[tokio::test]
+async fn an_announced_leader_wins_over_an_older_hint() {
+    let a = FakeMaster::default();
+    let a_addr = serve(a.clone()).await.to_string();
+    let b = FakeMaster::default();
+    let b_addr = serve(b.clone()).await.to_string();
+    let c = FakeMaster::default();
+    let c_addr = serve(c.clone()).await.to_string();
+    let (masters, announcer) = MasterDiscovery::announced("the test");
+    announcer.announce(Some(a_addr.clone()));
+    a.with(|s| s.redirect_to = Some(b_addr.clone()));
+    let client = crate::master_client::MasterClient::new(masters);
+    let beat =
+        || client.call(|mut c| async move { c.heartbeat(HeartbeatRequest::default()).await });
+    beat().await.unwrap();
+    assert_eq!(client.leader_address(), Some(b_addr.clone()));
+    announcer.announce(Some(c_addr.clone()));
+    beat().await.unwrap();
+    assert_eq!(client.leader_address(), Some(c_addr));
+    assert_eq!(b.with(|s| s.heartbeats.len()), 1);
+    assert_eq!(c.with(|s| s.heartbeats.len()), 1);
+}
