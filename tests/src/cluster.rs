@@ -649,15 +649,12 @@ impl Cluster {
         logs
     }
 
-    /// Every process log (the last lines of each master's and worker's,
-    /// and of ZooKeeper's), for failure messages.
+    /// Every process log (the last lines of each server's, FUSE daemons'
+    /// included, and of ZooKeeper's), for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        let names = (0..self.masters.len())
-            .map(|i| format!("{}.log", master_name(i)))
-            .chain((0..self.workers.len()).map(|i| format!("worker{i}.log")));
-        for name in names {
-            if let Ok(text) = std::fs::read_to_string(self.path().join(&name)) {
+        for (name, path) in self.server_logs() {
+            if let Ok(text) = std::fs::read_to_string(&path) {
                 let lines: Vec<&str> = text.lines().collect();
                 out.push_str(&format!(
                     "--- {name}\n{}\n",

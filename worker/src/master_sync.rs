@@ -146,7 +146,7 @@ impl MasterSync {
     /// longer than the heartbeat timeout.
     pub async fn run(&self) -> Result<Infallible, SyncError> {
         // With ZooKeeper, leader changes arrive here as they happen.
-        let mut leader_rx = Some(self.master.discovery().subscribe());
+        let mut leader_rx = self.master.discovery().subscribe();
         let deadline = Instant::now() + self.connect_timeout;
         self.register(deadline, &mut leader_rx)
             .await
@@ -254,7 +254,7 @@ impl MasterSync {
     async fn register(
         &self,
         deadline: Instant,
-        leader_rx: &mut Option<watch::Receiver<Option<String>>>,
+        leader_rx: &mut watch::Receiver<Option<String>>,
     ) -> Result<(), FsError> {
         let mut seen = self.master.leader_address();
         let mut delay = Duration::from_millis(100);
@@ -362,27 +362,25 @@ impl MasterSync {
     }
 }
 
-/// Sleeps `delay`, or returns early with the leader the locator announces
+/// Sleeps `delay`, or returns early with the leader the discovery announces
 /// if it is not `seen` (which tracks every announcement, `None` included).
+/// With a fixed list of masters nothing is ever announced.
 async fn sleep_or_new_leader(
     delay: Duration,
-    leader_rx: &mut Option<watch::Receiver<Option<String>>>,
+    leader_rx: &mut watch::Receiver<Option<String>>,
     seen: &mut Option<String>,
 ) -> Option<String> {
     let deadline = tokio::time::Instant::now() + delay;
     loop {
-        let Some(rx) = leader_rx.as_mut() else {
-            tokio::time::sleep_until(deadline).await;
-            return None;
-        };
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => return None,
-            changed = rx.changed() => {
+            changed = leader_rx.changed() => {
                 if changed.is_err() {
-                    *leader_rx = None; // the locator stopped announcing
-                    continue;
+                    // The discovery is gone (only while shutting down).
+                    tokio::time::sleep_until(deadline).await;
+                    return None;
                 }
-                let now = rx.borrow_and_update().clone();
+                let now = leader_rx.borrow_and_update().clone();
                 let is_new = now.is_some() && now != *seen;
                 seen.clone_from(&now);
                 if is_new {
