@@ -32,8 +32,9 @@ pub struct FileSystem {
 pub struct CreateDirectoryOptions {
     pub recursive: bool,
     pub allow_exists: bool,
-    /// Permission bits; 0 means the default (0755).
-    pub mode: u32,
+    /// Permission bits (exactly, 0 included); `None` means the default
+    /// (0755).
+    pub mode: Option<u32>,
     /// Owner and group of the new directories (default: the client's user
     /// and group).
     pub owner: Option<String>,
@@ -49,8 +50,9 @@ pub struct CreateFileOptions {
     /// With `overwrite`, write a new version of an existing regular file in
     /// place: it keeps its inode id, links, mode and owner.
     pub keep_inode: bool,
-    /// Permission bits; 0 means the default (0644).
-    pub mode: u32,
+    /// Permission bits (exactly, 0 included); `None` means the default
+    /// (0644).
+    pub mode: Option<u32>,
     /// 0 means `alluxio.user.block.size.bytes.default`.
     pub block_size: u64,
     pub write_type: Option<WriteType>,
@@ -123,8 +125,9 @@ pub enum NodeKind {
 /// Options of `create_node`.
 #[derive(Debug, Clone, Default)]
 pub struct CreateNodeOptions {
-    /// Permission bits; 0 means the master's default.
-    pub mode: u32,
+    /// Permission bits (exactly, 0 included); `None` means the master's
+    /// default.
+    pub mode: Option<u32>,
     /// Owner and group of the new inode (default: the client's user and
     /// group).
     pub owner: Option<String>,
@@ -269,7 +272,8 @@ impl FileSystem {
                     path: path.clone(),
                     recursive: opts.recursive,
                     allow_exists: opts.allow_exists,
-                    mode: opts.mode,
+                    mode: opts.mode.unwrap_or(0),
+                    mode_given: opts.mode.is_some(),
                     owner: opts.owner.clone().unwrap_or_else(|| o.user.clone()),
                     group: opts.group.clone().unwrap_or_else(|| o.group.clone()),
                     write_type: o.write_type as i32,
@@ -327,7 +331,8 @@ impl FileSystem {
                         opts.block_size
                     },
                     recursive: opts.recursive,
-                    mode: opts.mode,
+                    mode: opts.mode.unwrap_or(0),
+                    mode_given: opts.mode.is_some(),
                     owner: opts.owner.clone().unwrap_or_else(|| o.user.clone()),
                     group: opts.group.clone().unwrap_or_else(|| o.group.clone()),
                     write_type: write_type as i32,
@@ -395,7 +400,8 @@ impl FileSystem {
         let req = CreateNodeRequest {
             path: check(path)?,
             file_type: file_type as i32,
-            mode: opts.mode,
+            mode: opts.mode.unwrap_or(0),
+            mode_given: opts.mode.is_some(),
             rdev,
             symlink_target,
             owner: opts.owner.unwrap_or_else(|| o.user.clone()),

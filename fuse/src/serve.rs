@@ -81,6 +81,7 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
     config.n_threads = Some(opts.threads);
     config.clone_fd = true;
     let filesystem = AlluxioFs::new(fs, &root, &opts, staging, rt.handle().clone());
+    let kernel = filesystem.kernel_notifier();
     // As root we mount with the type `fuse.alluxio` ourselves; otherwise
     // fuser goes through fusermount3, which sets the subtype.
     // SAFETY: geteuid cannot fail.
@@ -96,6 +97,7 @@ pub fn run(options: &[String], mount_point: &Path, alluxio_path: &str) -> Result
         let unmounter = Unmounter::Fuser(session.unmount_callable());
         (session, unmounter)
     };
+    let _ = kernel.set(session.notifier());
     // Touches only sysfs and the mount table, not the mount, so it cannot
     // wait on the session that is not serving yet.
     match crate::read_ahead::set(&canon, opts.max_readahead) {

@@ -18,8 +18,14 @@ pub struct FuseMount {
 impl FuseMount {
     /// Mounts `alluxio_path` of `cluster` on `<cluster dir>/mnt`.
     pub fn start(cluster: &Cluster, alluxio_path: &str, options: &str) -> FuseMount {
+        FuseMount::start_at(cluster, "mnt", alluxio_path, options)
+    }
+
+    /// Mounts `alluxio_path` of `cluster` on `<cluster dir>/<dir>`, with a
+    /// daemon of its own (another mount of the same cluster).
+    pub fn start_at(cluster: &Cluster, dir: &str, alluxio_path: &str, options: &str) -> FuseMount {
         let mut fuse = FuseMount {
-            mnt: cluster.path().join("mnt"),
+            mnt: cluster.path().join(dir),
             alluxio_path: alluxio_path.to_string(),
             options: options.to_string(),
             daemon_pid: None,

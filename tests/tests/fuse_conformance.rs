@@ -64,7 +64,8 @@ async fn pjdfstest_passes() {
     let conf = m.cluster.path().join("pjdfstest.toml");
     std::fs::write(
         &conf,
-        "[dummy_auth]\nentries = [[\"nobody\", \"nogroup\"], [\"daemon\", \"daemon\"]]\n",
+        "[features]\nposix_fallocate = {}\n\n\
+         [dummy_auth]\nentries = [[\"nobody\", \"nogroup\"], [\"daemon\", \"daemon\"]]\n",
     )
     .unwrap();
     let out = Command::new(tool("pjdfstest"))

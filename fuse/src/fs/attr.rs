@@ -12,7 +12,8 @@ use super::ids::Ids;
 /// like `cp` move data in big requests.
 const BLKSIZE: u32 = 1 << 20;
 
-fn time(ns: i64) -> SystemTime {
+/// The time `ns` nanoseconds after the epoch.
+pub fn time(ns: i64) -> SystemTime {
     if ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(ns as u64)
     } else {

@@ -87,7 +87,7 @@ impl Inner {
         let opts = CreateDirectoryOptions {
             recursive: false,
             allow_exists: false,
-            mode: mode & 0o7777,
+            mode: Some(mode & 0o7777),
             owner: Some(owner),
             group: Some(group),
         };
@@ -113,6 +113,9 @@ impl Inner {
             ..Default::default()
         };
         self.settle_under(&path).await;
+        if !dir {
+            self.keep_open_files(&path).await;
+        }
         let t = self.attrs.ticket();
         match self.fs.delete_reply(&path, opts).await {
             Ok(r) => {
@@ -153,6 +156,9 @@ impl Inner {
         }
         self.settle_under(&src).await;
         self.settle_under(&dst).await;
+        if !flags.intersects(RenameFlags::RENAME_EXCHANGE | RenameFlags::RENAME_NOREPLACE) {
+            self.keep_open_files(&dst).await;
+        }
         self.attrs.paths_moved();
         // Every inode the rename may touch, known before the inode table
         // moves their paths; dropped from the attribute cache whatever the

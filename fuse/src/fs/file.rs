@@ -1,10 +1,12 @@
 //! File handles: open, create, read, write, flush, fsync and release.
 //!
 //! Opening for writing stages the file locally (empty with O_TRUNC, else a
-//! copy of the current version); every handle of that inode then shares the
-//! staged copy. `flush` (each close(2)) and `fsync` commit a dirty copy and
-//! return the commit's error to the caller; `release` commits only what no
-//! flush committed, and can merely log a failure, as the kernel ignores it.
+//! copy of the current version); every handle of that inode, read-only ones
+//! included, then reads and writes the staged copy, so each descriptor sees
+//! every write at once (`handles.rs`). `flush` (each close(2)) and `fsync`
+//! commit a dirty copy and return the commit's error to the caller;
+//! `release` commits only what no flush committed, and can merely log a
+//! failure, as the kernel ignores it.
 
 use std::ffi::OsStr;
 use std::sync::Arc;
@@ -21,14 +23,14 @@ use bytes::Bytes;
 /// (`__FMODE_EXEC` in `include/linux/fs.h`), passed along in FUSE OPEN.
 const FMODE_EXEC: i32 = 0x20;
 
-use super::handles::{Handle, SharedStage};
+use super::handles::{Handle, ReadStream, SharedStage};
 use super::staging::{read_piece, Staged};
 use super::Inner;
 use crate::errno::{errno, io_errno};
 
 impl Inner {
-    /// Joins (or creates) the staged copy of `ino`, whose current version
-    /// is `info`; `truncate` empties it.
+    /// Joins a writer to the staged copy of `ino` (creating it from the
+    /// current version `info`); `truncate` empties it.
     async fn join_stage(
         &self,
         ino: u64,
@@ -36,35 +38,101 @@ impl Inner {
         truncate: bool,
     ) -> Result<SharedStage, Errno> {
         loop {
+            let stage = self.stage_for(ino, info, truncate).await?;
+            let mut s = stage.lock().await;
+            if s.retired {
+                continue;
+            }
+            self.handles.join_writer(ino);
+            if let Err(e) = truncate_for_open(&mut s, truncate, info).await {
+                self.handles.leave_writer(ino);
+                self.finish_stage(ino, &stage, &mut s).await;
+                return Err(e);
+            }
+            drop(s);
+            return Ok(stage);
+        }
+    }
+
+    /// The staged copy of `ino`, published from its version `info` (empty
+    /// if `empty`) if it has none. The caller must join it or retire it.
+    async fn stage_for(
+        &self,
+        ino: u64,
+        info: &FileInfo,
+        empty: bool,
+    ) -> Result<SharedStage, Errno> {
+        if let Some(s) = self.handles.stage_of(ino) {
+            return Ok(s);
+        }
+        let staged = self
+            .staging
+            .stage(&self.fs, info, empty)
+            .await
+            .map_err(|e| errno(&e))?;
+        let fresh = Arc::new(tokio::sync::Mutex::new(staged));
+        Ok(self.handles.publish_stage(ino, fresh))
+    }
+
+    /// Commits `ino`'s staged copy `s` if dirty and takes it away from the
+    /// inode if no handle needs it any more (the last writer closed, or the
+    /// last handle of an orphaned file).
+    pub(super) async fn finish_stage(&self, ino: u64, stage: &SharedStage, s: &mut Staged) {
+        if s.retired {
+            return;
+        }
+        if s.dirty {
+            if let Err(e) = self.commit_locked(ino, s).await {
+                tracing::error!("committing inode {ino} at release failed (data lost): {e}");
+            }
+        }
+        if self.handles.retire(ino, stage) {
+            s.retired = true;
+        }
+    }
+
+    /// Keeps the bytes of every file at `path` that has handles open here
+    /// before its last name goes (unlink, or a rename over it): its staged
+    /// copy, whole, becomes the file until the last handle closes, as a
+    /// local file system keeps an open file's data after its last unlink.
+    pub(super) async fn keep_open_files(&self, path: &str) {
+        for ino in self.inodes.at(path) {
+            if !self.handles.is_open(ino) {
+                continue;
+            }
+            if let Err(e) = self.orphan(ino, path).await {
+                tracing::warn!(
+                    "{path} is open but its bytes could not be kept for its handles: {e}"
+                );
+            }
+        }
+    }
+
+    async fn orphan(&self, ino: u64, path: &str) -> Result<(), FsError> {
+        loop {
             let stage = match self.handles.stage_of(ino) {
                 Some(s) => s,
                 None => {
-                    let staged = self
-                        .staging
-                        .stage(&self.fs, info, truncate)
+                    let info = self.fs.get_status(path).await?;
+                    if info.file_type != AlluxioType::Regular as i32 {
+                        return Ok(());
+                    }
+                    self.stage_for(ino, &info, false)
                         .await
-                        .map_err(|e| errno(&e))?;
-                    let fresh = Arc::new(tokio::sync::Mutex::new(staged));
-                    self.handles.publish_stage(ino, fresh)
+                        .map_err(|e| FsError::Internal(format!("staging {path}: {e:?}")))?
                 }
             };
             let mut s = stage.lock().await;
             if s.retired {
                 continue;
             }
-            s.handles += 1;
-            if truncate && s.len().map_err(|e| io_errno(&e))? > 0 {
-                // Everything is discarded, lost bytes included.
-                s.lost = None;
-                s.file.set_len(0).map_err(|e| io_errno(&e))?;
-                s.sequence.reset(0).await;
-                s.dirty = true;
-            } else if truncate && info.length > 0 {
-                // Staged empty from a non-empty version.
-                s.dirty = true;
+            if s.sequence.missing().is_some() {
+                self.settle(ino, &mut s).await?;
             }
-            drop(s);
-            return Ok(stage);
+            if !self.handles.orphan(ino, &stage) {
+                s.retired = true;
+            }
+            return Ok(());
         }
     }
 
@@ -86,6 +154,7 @@ impl Inner {
         if flags.0 & libc::O_TRUNC != 0 && self.handles.is_executing(ino.0) {
             return reply.error(Errno::ETXTBSY);
         }
+        let told = self.attrs.get(ino.0);
         let t = self.attrs.ticket();
         let r = self.fs.get_status(&path).await;
         self.fetched(t, &r);
@@ -96,22 +165,39 @@ impl Inner {
         if info.file_type == AlluxioType::Directory as i32 {
             return reply.error(Errno::EISDIR);
         }
-        let handle = if writable || self.handles.stage_of(ino.0).is_some() {
+        // Close-to-open between mounts: the kernel may still hold attributes
+        // of the version before (they expire with the daemon's, so only a
+        // fresh cached entry can disagree).
+        if told.is_some_and(|(old, _)| {
+            (old.container_id, old.length, old.mtime_ns)
+                != (info.container_id, info.length, info.mtime_ns)
+        }) {
+            self.kernel_attrs_stale(ino.0);
+        }
+        let keep = self.page_cache.open(ino.0, &info);
+        let handle = if writable {
             match self.join_stage(ino.0, &info, truncate).await {
                 Ok(stage) => Handle::Staged {
                     ino: ino.0,
                     stage,
                     append,
-                    writable,
                 },
                 Err(e) => return reply.error(e),
             }
         } else {
-            match self.fs.open_file(&path).await {
-                Ok(stream) => Handle::Read {
-                    stream: Box::new(tokio::sync::Mutex::new(stream)),
-                },
-                Err(e) => return reply.error(errno(&e)),
+            let generation = self.page_cache.generation(ino.0);
+            // While a staged copy exists it is what every handle reads.
+            let stream = if self.handles.stage_of(ino.0).is_some() {
+                None
+            } else {
+                match self.fs.open_file(&path).await {
+                    Ok(stream) => Some(stream),
+                    Err(e) => return reply.error(errno(&e)),
+                }
+            };
+            Handle::Read {
+                ino: ino.0,
+                stream: Box::new(tokio::sync::Mutex::new(ReadStream { stream, generation })),
             }
         };
         // A read-only handle has nothing to commit at close: the kernel then
@@ -121,7 +207,7 @@ impl Inner {
         if flags.0 & FMODE_EXEC != 0 {
             self.handles.executing(fh, ino.0);
         }
-        let mut flags = if self.page_cache.open(ino.0, &info) {
+        let mut flags = if keep {
             FopenFlags::FOPEN_KEEP_CACHE
         } else {
             FopenFlags::empty()
@@ -150,7 +236,7 @@ impl Inner {
         };
         let (owner, group) = self.names(caller);
         let opts = CreateFileOptions {
-            mode: mode & 0o7777,
+            mode: Some(mode & 0o7777),
             owner: Some(owner),
             group: Some(group),
             ..Default::default()
@@ -188,7 +274,6 @@ impl Inner {
             ino,
             stage,
             append: flags & libc::O_APPEND != 0,
-            writable: true,
         });
         let a = self.attr_of(&info).await;
         self.inodes.remember(ino, &info.path);
@@ -205,63 +290,89 @@ impl Inner {
         let Some(h) = self.handles.get(fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        match &*h {
-            Handle::Read { stream } => {
-                // A short-circuit read runs without the stream's lock, so
-                // the kernel's parallel read-ahead requests overlap.
-                let local = stream.lock().await.local_read(offset, size as usize).await;
-                if let Some(r) = local {
-                    match r.read().await {
-                        Ok(data) => return reply.data(&data),
-                        Err(e) => {
-                            tracing::warn!("short-circuit read failed, streaming instead: {e}");
-                            stream.lock().await.local_failed(offset);
-                        }
-                    }
-                }
-                let mut s = stream.lock().await;
-                match s.read_at(offset, size as usize).await {
-                    Ok(data) => reply.data(&data),
-                    Err(e) => reply.error(errno(&e)),
-                }
-            }
-            Handle::Staged { ino, stage, .. } => {
-                let mut s = stage.lock().await;
-                if let Err(e) = s.check() {
-                    return reply.error(errno(&e));
-                }
-                let overlaps = s
-                    .sequence
-                    .missing()
-                    .is_some_and(|(held, _)| offset + u64::from(size) > held);
-                if overlaps {
-                    if let Err(e) = self.settle(*ino, &mut s).await {
-                        return reply.error(errno(&e));
-                    }
-                    // Someone reads what is being written: stage in full
-                    // from now on, rather than settle again and again.
-                    s.sequence.broken().await;
-                }
-                match read_piece(&s.file, offset, size as usize) {
-                    Ok(data) => reply.data(&data),
-                    Err(e) => reply.error(io_errno(&e)),
-                }
-            }
-            Handle::Dir { .. } => reply.error(Errno::EISDIR),
+        let r = match &*h {
+            Handle::Read { ino, stream } => match self.handles.stage_of(*ino) {
+                Some(stage) => self.read_staged(*ino, &stage, offset, size).await,
+                None => self.read_version(*ino, stream, offset, size).await,
+            },
+            Handle::Staged { ino, stage, .. } => self.read_staged(*ino, stage, offset, size).await,
+            Handle::Dir { .. } => return reply.error(Errno::EISDIR),
+        };
+        match r {
+            Ok(data) => reply.data(&data),
+            Err(e) => reply.error(e),
         }
+    }
+
+    /// Reads a committed version through a read-only handle's stream,
+    /// reopened first if this mount has a newer version of the file.
+    async fn read_version(
+        &self,
+        ino: u64,
+        rs: &tokio::sync::Mutex<ReadStream>,
+        offset: u64,
+        size: u32,
+    ) -> Result<Bytes, Errno> {
+        let generation = self.page_cache.generation(ino);
+        let local = {
+            let mut g = rs.lock().await;
+            if g.stream.is_none() || g.generation < generation {
+                let path = self.path(INodeNo(ino))?;
+                g.stream = Some(self.fs.open_file(&path).await.map_err(|e| errno(&e))?);
+                g.generation = generation;
+            }
+            let stream = g.stream.as_mut().expect("opened above");
+            stream.local_read(offset, size as usize).await
+        };
+        // A short-circuit read runs without the stream's lock, so the
+        // kernel's parallel read-ahead requests overlap.
+        if let Some(r) = local {
+            match r.read().await {
+                Ok(data) => return Ok(data),
+                Err(e) => {
+                    tracing::warn!("short-circuit read failed, streaming instead: {e}");
+                    if let Some(s) = rs.lock().await.stream.as_mut() {
+                        s.local_failed(offset);
+                    }
+                }
+            }
+        }
+        let mut g = rs.lock().await;
+        let stream = g.stream.as_mut().ok_or(Errno::EIO)?;
+        stream
+            .read_at(offset, size as usize)
+            .await
+            .map_err(|e| errno(&e))
+    }
+
+    /// Reads `ino`'s staged copy.
+    async fn read_staged(
+        &self,
+        ino: u64,
+        stage: &SharedStage,
+        offset: u64,
+        size: u32,
+    ) -> Result<Bytes, Errno> {
+        let mut s = stage.lock().await;
+        s.check().map_err(|e| errno(&e))?;
+        let overlaps = s
+            .sequence
+            .missing()
+            .is_some_and(|(held, _)| offset + u64::from(size) > held);
+        if overlaps {
+            self.settle(ino, &mut s).await.map_err(|e| errno(&e))?;
+            // Someone reads what is being written: stage in full from now
+            // on, rather than settle again and again.
+            s.sequence.broken().await;
+        }
+        read_piece(&s.file, offset, size as usize).map_err(|e| io_errno(&e))
     }
 
     pub(super) async fn write(&self, fh: FileHandle, offset: u64, data: Bytes, reply: ReplyWrite) {
         let Some(h) = self.handles.get(fh.0) else {
             return reply.error(Errno::EBADF);
         };
-        let Handle::Staged {
-            ino,
-            stage,
-            append,
-            writable: true,
-        } = &*h
-        else {
+        let Handle::Staged { ino, stage, append } = &*h else {
             return reply.error(Errno::EBADF);
         };
         let mut s = stage.lock().await;
@@ -283,7 +394,7 @@ impl Inner {
                 let e = s.lose(e);
                 return reply.error(errno(&e));
             }
-            s.dirty = true;
+            s.changed();
             return reply.written(len);
         }
         if s.sequence.missing().is_some() {
@@ -294,7 +405,7 @@ impl Inner {
         if let Err(e) = s.file.write_all_at(&data, at) {
             return reply.error(io_errno(&e));
         }
-        s.dirty = true;
+        s.changed();
         let path = self.inodes.path(INodeNo(*ino));
         let st = &mut *s;
         let (file, mode) = (&st.file, st.mode);
@@ -342,11 +453,17 @@ impl Inner {
         }
     }
 
-    /// Commits `ino`'s staged copy if dirty. An unlinked inode (no path)
-    /// has nowhere to go: its bytes are dropped, as a local file system
-    /// drops an unlinked file's data at the last close.
+    /// Commits `ino`'s staged copy if dirty.
     pub(super) async fn commit(&self, ino: u64, stage: &SharedStage) -> Result<(), FsError> {
         let mut s = stage.lock().await;
+        self.commit_locked(ino, &mut s).await
+    }
+
+    /// Commits the staged copy `s` of `ino` if dirty. An unlinked inode
+    /// (no path) has nowhere to go: its bytes stay for its open handles
+    /// and are dropped with the copy, as a local file system drops an
+    /// unlinked file's data at the last close.
+    async fn commit_locked(&self, ino: u64, s: &mut Staged) -> Result<(), FsError> {
         if !s.dirty {
             return Ok(());
         }
@@ -383,26 +500,32 @@ impl Inner {
     }
 
     pub(super) async fn release(&self, fh: FileHandle, reply: ReplyEmpty) {
-        let Some(h) = self.handles.remove(fh.0) else {
-            return reply.ok();
-        };
-        if let Handle::Staged { ino, stage, .. } = &*h {
-            let last = {
-                let mut s = stage.lock().await;
-                s.handles = s.handles.saturating_sub(1);
-                s.handles == 0
-            };
-            if last {
-                if let Err(e) = self.commit(*ino, stage).await {
-                    tracing::error!("committing inode {ino} at release failed (data lost): {e}");
-                }
-                let mut s = stage.lock().await;
-                if s.handles == 0 {
-                    s.retired = true;
-                    self.handles.drop_stage(*ino);
+        if let Some(h) = self.handles.remove(fh.0) {
+            if let Handle::Read { ino, .. } | Handle::Staged { ino, .. } = &*h {
+                if let Some(stage) = self.handles.unused_stage(*ino) {
+                    let mut s = stage.lock().await;
+                    self.finish_stage(*ino, &stage, &mut s).await;
                 }
             }
         }
         reply.ok();
     }
+}
+
+/// The truncation an open asks of the staged copy `s` of version `info`.
+async fn truncate_for_open(s: &mut Staged, truncate: bool, info: &FileInfo) -> Result<(), Errno> {
+    if !truncate {
+        return Ok(());
+    }
+    if s.len().map_err(|e| io_errno(&e))? > 0 {
+        // Everything is discarded, lost bytes included.
+        s.lost = None;
+        s.file.set_len(0).map_err(|e| io_errno(&e))?;
+        s.sequence.reset(0).await;
+        s.changed();
+    } else if info.length > 0 {
+        // Staged empty from a non-empty version.
+        s.changed();
+    }
+    Ok(())
 }

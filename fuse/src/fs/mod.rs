@@ -4,9 +4,11 @@
 //! a slow RPC never blocks the kernel's other requests; the work is in the
 //! sibling modules, one per concern: `dir` (names: lookup, listing, mkdir,
 //! rmdir, unlink, rename), `file` (open, create, read, write, flush, fsync,
-//! release), `setattr` (getattr, setattr, truncate), `statfs`; attributes
+//! release), `setattr` (getattr, setattr, truncate), `allocate`
+//! (fallocate), `statfs`; attributes
 //! the daemon already has are kept in `attr_cache`.
 
+mod allocate;
 mod attr;
 mod attr_cache;
 mod dir;
@@ -54,7 +56,13 @@ pub struct Inner {
     max_write: u32,
     /// `-o direct_io`: read-only opens bypass the page cache.
     direct_io: bool,
+    /// Tells the kernel to drop what it caches of an inode; set once the
+    /// session exists.
+    kernel: KernelNotifier,
 }
+
+/// Where the session's `fuser::Notifier` goes once the session exists.
+pub type KernelNotifier = Arc<std::sync::OnceLock<fuser::Notifier>>;
 
 /// Who asked: new inodes are owned by the calling process's user and
 /// group (a setgid parent directory's group wins, in the master).
@@ -118,9 +126,15 @@ impl AlluxioFs {
                 entry_ttl: opts.entry_timeout,
                 max_write: opts.max_write,
                 direct_io: opts.direct_io,
+                kernel: KernelNotifier::default(),
             }),
             rt,
         }
+    }
+
+    /// The slot for the session's notifier (see `Inner::kernel`).
+    pub fn kernel_notifier(&self) -> KernelNotifier {
+        self.inner.kernel.clone()
     }
 
     /// Runs the handler of one request of operation `op` (counted in the
@@ -158,17 +172,33 @@ impl Inner {
     }
 
     /// The attributes of `info` as the kernel should see them (staged size
-    /// for a file being written).
+    /// and modification time for a file being written).
     async fn attr_of(&self, info: &FileInfo) -> fuser::FileAttr {
         let ino = self.inodes.ino_of(info.id);
         let mut a = attr::attr(&self.ids, ino, info);
         if let Some(stage) = self.handles.stage_of(ino) {
-            if let Ok(len) = stage.lock().await.len() {
+            let s = stage.lock().await;
+            if let Ok(len) = s.len() {
                 a.size = len;
                 a.blocks = len.div_ceil(512);
             }
+            if let Some(ns) = s.modified_ns {
+                a.mtime = attr::time(ns);
+                a.ctime = a.ctime.max(a.mtime);
+            }
         }
         a
+    }
+
+    /// Makes the kernel ask for `ino`'s attributes again before it trusts
+    /// its cached size (another mount committed a new version: its next
+    /// read past the old size must not stop there).
+    fn kernel_attrs_stale(&self, ino: u64) {
+        if let Some(n) = self.kernel.get() {
+            if let Err(e) = n.inval_inode(INodeNo(ino), -1, 0) {
+                tracing::debug!("invalidating the kernel's attributes of inode {ino}: {e}");
+            }
+        }
     }
 
     /// Caches the attributes a lookup (begun at `t`) fetched.
@@ -425,6 +455,21 @@ impl Filesystem for AlluxioFs {
         reply: ReplyEmpty,
     ) {
         self.spawn("fsync", move |s| async move { s.flush(fh, reply).await });
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        self.spawn("fallocate", move |s| async move {
+            s.fallocate(fh, offset, length, mode, reply).await
+        });
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {

@@ -126,7 +126,7 @@ impl Inner {
         let r = match kind {
             None => {
                 let opts = CreateFileOptions {
-                    mode: mode & 0o7777,
+                    mode: Some(mode & 0o7777),
                     owner: Some(owner),
                     group: Some(group),
                     ..Default::default()
@@ -135,7 +135,7 @@ impl Inner {
             }
             Some(kind) => {
                 let opts = CreateNodeOptions {
-                    mode: mode & 0o7777,
+                    mode: Some(mode & 0o7777),
                     owner: Some(owner),
                     group: Some(group),
                 };

@@ -7,6 +7,11 @@
 //!
 //! Our own commits record the committed version: the kernel's pages of a
 //! file written through this mount already hold the bytes just committed.
+//!
+//! Each recorded change of an inode's version also takes a new
+//! *generation* number: a read-only handle whose stream is older than the
+//! inode's generation reopens it, so it reads what this mount committed or
+//! opened since (`handles.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -31,14 +36,35 @@ impl Version {
     }
 }
 
+#[derive(Default)]
+struct Versions {
+    /// The version of each inode, with the generation it was recorded at.
+    by_ino: HashMap<u64, (Version, u64)>,
+    /// The last generation handed out.
+    last: u64,
+}
+
+impl Versions {
+    /// Records `v` for `ino`; returns whether it was the version already
+    /// recorded (which keeps its generation).
+    fn record(&mut self, ino: u64, v: Version) -> bool {
+        if self.by_ino.get(&ino).is_some_and(|(old, _)| *old == v) {
+            return true;
+        }
+        self.last += 1;
+        self.by_ino.insert(ino, (v, self.last));
+        false
+    }
+}
+
 /// The versions the kernel caches, by inode number.
 #[derive(Default)]
 pub struct PageCache {
-    versions: Mutex<HashMap<u64, Version>>,
+    versions: Mutex<Versions>,
 }
 
 impl PageCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Version>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {
         self.versions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -46,22 +72,26 @@ impl PageCache {
     /// the pages it has. Records `info` as the cached version either way.
     pub fn open(&self, ino: u64, info: &FileInfo) -> bool {
         if !info.completed {
-            self.lock().remove(&ino);
+            self.lock().by_ino.remove(&ino);
             return false;
         }
-        let v = Version::of(info);
-        self.lock().insert(ino, v) == Some(v)
+        self.lock().record(ino, Version::of(info))
     }
 
     /// This mount committed `info` as `ino`'s new version through the
     /// kernel's pages.
     pub fn committed(&self, ino: u64, info: &FileInfo) {
-        self.lock().insert(ino, Version::of(info));
+        self.lock().record(ino, Version::of(info));
+    }
+
+    /// The generation of `ino`'s recorded version (0: none recorded).
+    pub fn generation(&self, ino: u64) -> u64 {
+        self.lock().by_ino.get(&ino).map_or(0, |(_, g)| *g)
     }
 
     /// The kernel forgot `ino`, and with it the pages.
     pub fn forget(&self, ino: u64) {
-        self.lock().remove(&ino);
+        self.lock().by_ino.remove(&ino);
     }
 }
 
@@ -93,7 +123,17 @@ mod tests {
         assert!(c.open(5, &info(2, 11, 101)));
         c.committed(5, &info(3, 20, 200));
         assert!(c.open(5, &info(3, 20, 200)), "our own commit is cached");
+        let g = c.generation(5);
+        assert!(c.open(5, &info(3, 20, 200)));
+        assert_eq!(
+            c.generation(5),
+            g,
+            "an unchanged version keeps its generation"
+        );
+        c.committed(5, &info(4, 20, 300));
+        assert!(c.generation(5) > g, "a new version takes a new generation");
         c.forget(5);
+        assert_eq!(c.generation(5), 0);
         assert!(!c.open(5, &info(3, 20, 200)));
         let mut incomplete = info(4, 0, 300);
         incomplete.completed = false;

@@ -73,7 +73,7 @@ impl Inner {
                 }
                 s.file.set_len(size).map_err(local)?;
                 s.sequence.reset(size).await;
-                s.dirty = true;
+                s.changed();
                 return Ok(());
             }
         }
@@ -92,6 +92,7 @@ impl Inner {
         if let Some(size) = c.size {
             self.truncate(ino, path, size).await?;
         }
+        let c_mtime = c.mtime.is_some();
         let change = SetAttributeOptions {
             mode: c.mode.map(|m| m & 0o7777),
             owner: c.uid.map(user_name),
@@ -112,12 +113,16 @@ impl Inner {
         if let Some(size) = c.size {
             info.length = size;
         }
-        // A staged copy must commit with the new mode and ownership.
+        // A staged copy must commit with the new mode, ownership and an
+        // explicitly set modification time.
         if let Some(stage) = self.handles.stage_of(ino.0) {
             let mut s = stage.lock().await;
             s.mode = info.mode & 0o7777;
             s.owner = info.owner.clone();
             s.group = info.group.clone();
+            if c_mtime {
+                s.mtime_set(info.mtime_ns);
+            }
         }
         Ok(info)
     }

@@ -64,6 +64,46 @@ impl StageFile {
         self.file()?.set_len(len)
     }
 
+    /// `fallocate(2)` of `off..off + len` with `mode` (0, or
+    /// `FALLOC_FL_KEEP_SIZE`, `FALLOC_FL_PUNCH_HOLE` and
+    /// `FALLOC_FL_ZERO_RANGE` combined as fallocate(2) allows), done by the
+    /// staging file system, or by writing zeros and resizing where it
+    /// does not support the mode (tmpfs has no `ZERO_RANGE`).
+    pub fn allocate(&mut self, mode: i32, off: u64, len: u64) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = self.file()?.as_raw_fd();
+        let (Ok(o), Ok(l)) = (i64::try_from(off), i64::try_from(len)) else {
+            return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+        };
+        // SAFETY: `fd` is this copy's open file for the duration of the call.
+        if unsafe { libc::fallocate(fd, mode, o, l) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+            return Err(e);
+        }
+        let size = self.len()?;
+        let end = off
+            .checked_add(len)
+            .ok_or(std::io::Error::from_raw_os_error(libc::EFBIG))?;
+        let keep_size = mode & libc::FALLOC_FL_KEEP_SIZE != 0;
+        if mode & (libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_ZERO_RANGE) != 0 {
+            let zero_to = if keep_size { end.min(size) } else { end };
+            static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+            let mut at = off;
+            while at < zero_to {
+                let n = (zero_to - at).min(ZEROS.len() as u64) as usize;
+                self.write_all_at(&ZEROS[..n], at)?;
+                at += n as u64;
+            }
+        }
+        if !keep_size && end > size {
+            self.set_len(end)?;
+        }
+        Ok(())
+    }
+
     /// Reads into `buf` at `off`; 0 at the end.
     pub fn read_at(&self, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
         match &self.file {

@@ -35,10 +35,14 @@ pub struct Staged {
     pub file: StageFile,
     /// Whether the staged bytes differ from the committed version.
     pub dirty: bool,
-    /// Handles using this copy.
-    pub handles: usize,
-    /// The last handle closed and the copy left the inode's slot; a
-    /// request that raced with that must stage afresh.
+    /// When the staged bytes were last changed, if after the last commit:
+    /// what `stat` reports as the modification time until the commit.
+    pub modified_ns: Option<i64>,
+    /// A modification time set explicitly (utimensat, as `cp -p` does
+    /// before close) after the last change: the commit keeps it.
+    pub mtime_set_ns: Option<i64>,
+    /// The copy left its inode (no handle needed it any more); a request
+    /// that raced with that must stage afresh.
     pub retired: bool,
     /// Permission bits and ownership the committed version must keep.
     pub mode: u32,
@@ -99,7 +103,8 @@ impl StagingDir {
         Ok(Staged {
             file,
             dirty: false,
-            handles: 0,
+            modified_ns: None,
+            mtime_set_ns: None,
             retired: false,
             mode: info.mode & 0o7777,
             owner: info.owner.clone(),
@@ -122,6 +127,21 @@ impl Staged {
     /// streamed past them.
     pub fn len(&self) -> std::io::Result<u64> {
         Ok(self.sequence.len(self.file.len()?))
+    }
+
+    /// The staged bytes were just changed.
+    pub fn changed(&mut self) {
+        self.dirty = true;
+        self.modified_ns = Some(super::attr::nanos(std::time::SystemTime::now()));
+        self.mtime_set_ns = None;
+    }
+
+    /// The modification time was set to `ns` explicitly.
+    pub fn mtime_set(&mut self, ns: i64) {
+        self.modified_ns = Some(ns);
+        if self.dirty {
+            self.mtime_set_ns = Some(ns);
+        }
     }
 
     /// Records that bytes only the stream held are lost (see `lost`) and
@@ -233,15 +253,19 @@ impl Staged {
         };
         // The version holds every byte now, whatever happens next.
         self.info = info.clone();
-        if info.owner != self.owner || info.group != self.group {
+        let mtime_ns = self.mtime_set_ns.filter(|ns| *ns != info.mtime_ns);
+        if info.owner != self.owner || info.group != self.group || mtime_ns.is_some() {
             let change = SetAttributeOptions {
                 owner: Some(self.owner.clone()),
                 group: Some(self.group.clone()),
+                mtime_ns,
                 ..Default::default()
             };
             info = fs.set_attribute(path, change).await?;
         }
         self.dirty = false;
+        self.modified_ns = None;
+        self.mtime_set_ns = None;
         self.info = info.clone();
         Ok(info)
     }
@@ -264,7 +288,7 @@ pub(super) async fn open_version(
     mode: u32,
 ) -> FsResult<FileOutStream> {
     let opts = CreateFileOptions {
-        mode,
+        mode: Some(mode),
         overwrite: true,
         keep_inode: true,
         ..Default::default()

@@ -54,7 +54,7 @@ impl FsMaster {
         let creator = Creator {
             owner: &req.owner,
             group: &req.group,
-            mode: mode_or(req.mode, 0o755),
+            mode: mode_or(req.mode, req.mode_given, 0o755),
         };
         let (done, id) = {
             let mut ns = self.write();
@@ -157,7 +157,7 @@ impl FsMaster {
         } else {
             None
         };
-        let mode = mode_or(req.mode, 0o644);
+        let mode = mode_or(req.mode, req.mode_given, 0o644);
         let creator = Creator {
             owner: &req.owner,
             group: &req.group,
@@ -507,8 +507,10 @@ pub(super) fn setgid_group(ns: &Namespace, parent: u64) -> Option<String> {
         .map(|d| d.group.clone())
 }
 
-fn mode_or(mode: u32, default: u32) -> u32 {
-    if mode == 0 {
+/// The permission bits a create asked for: `mode` exactly if `given`,
+/// else `mode` unless it is 0, which means `default`.
+pub(super) fn mode_or(mode: u32, given: bool, default: u32) -> u32 {
+    if mode == 0 && !given {
         default
     } else {
         mode & 0o7777

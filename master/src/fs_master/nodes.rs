@@ -68,11 +68,7 @@ impl FsMaster {
             }
             let id = ns.next_inode_id;
             let now = time::now_ns();
-            let mode = if req.mode == 0 {
-                default_mode
-            } else {
-                req.mode & 0o7777
-            };
+            let mode = super::create::mode_or(req.mode, req.mode_given, default_mode);
             let inode = InodeRecord {
                 id,
                 parent_id: parent,
