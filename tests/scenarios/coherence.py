@@ -336,6 +336,9 @@ def rename_and_unlink(d):
     os.pwrite(w, b"STILL", 0)
     os.write(w, b" here")
     out["unlinked"] = [digest(os.pread(r, 100, 0)), os.fstat(r).st_nlink, os.fstat(w).st_size]
+    os.ftruncate(w, 12)
+    os.fchmod(w, 0o600)
+    out["unlinked_truncated"] = [digest(os.pread(r, 100, 0)), os.fstat(r).st_size, oct(os.fstat(w).st_mode & 0o777)]
     os.close(w)
     out["unlinked_after_writer_closed"] = digest(os.pread(r, 100, 0))
     os.close(r)

@@ -86,7 +86,7 @@ async fn open_files_survive_rename_and_unlink() {
     let m = Mounted::start("/", OPTIONS).await;
     let out = same_as_local(&m, "rename_and_unlink");
     has(&out, r#""renamed_after_close": "ORIGinal""#);
-    has(&out, r#""unlinked_after_writer_closed": " here unlinked""#);
+    has(&out, r#""unlinked_after_writer_closed": " here unlink""#);
     has(&out, r#""replaced_name": "new file""#);
     has(&out, r#""reader_only": ["#);
     // Nothing of the unlinked files reached the UFS, and the renamed and

@@ -10,7 +10,9 @@ use alluxio_client::{FileInfo, FsError, FsResult, SetAttributeOptions};
 use fuser::{INodeNo, ReplyAttr, TimeOrNow};
 
 use super::attr::nanos;
+use super::handles::SharedStage;
 use super::ids::{group_name, user_name};
+use super::staging::Staged;
 use super::Inner;
 use crate::errno::errno;
 
@@ -60,21 +62,65 @@ impl Inner {
         }
     }
 
+    /// Resizes `ino`'s staged copy `s` to `size`.
+    async fn truncate_staged(&self, ino: INodeNo, s: &mut Staged, size: u64) -> FsResult<()> {
+        s.check()?;
+        // Growing into bytes only the stream holds needs them back.
+        if s.sequence.missing().is_some_and(|(held, _)| size > held) {
+            self.settle(ino.0, s).await?;
+        }
+        s.file
+            .set_len(size)
+            .map_err(|e| FsError::Internal(format!("staging file: {e}")))?;
+        s.sequence.reset(size).await;
+        s.changed();
+        Ok(())
+    }
+
+    /// setattr on a file whose last name is gone but which is still open
+    /// here (`ftruncate`, `fchmod`, `futimens` on its descriptor): the
+    /// change applies to the staged copy that is the file now.
+    async fn setattr_unlinked(
+        &self,
+        ino: INodeNo,
+        stage: &SharedStage,
+        c: Change,
+    ) -> FsResult<fuser::FileAttr> {
+        let info = {
+            let mut s = stage.lock().await;
+            if let Some(size) = c.size {
+                self.truncate_staged(ino, &mut s, size).await?;
+            }
+            if let Some(mode) = c.mode {
+                s.mode = mode & 0o7777;
+                s.info.mode = (s.info.mode & !0o7777) | s.mode;
+            }
+            if let Some(uid) = c.uid {
+                s.owner = user_name(uid);
+                s.info.owner = s.owner.clone();
+            }
+            if let Some(gid) = c.gid {
+                s.group = group_name(gid);
+                s.info.group = s.group.clone();
+            }
+            if let Some(t) = c.mtime {
+                s.mtime_set(time_ns(t));
+            }
+            s.info.clone()
+        };
+        let mut a = self.attr_of(&info).await;
+        a.ino = ino;
+        a.nlink = 0;
+        Ok(a)
+    }
+
     /// Resizes `ino` (at `path`) to `size`.
     async fn truncate(&self, ino: INodeNo, path: &str, size: u64) -> FsResult<()> {
         let local = |e: std::io::Error| FsError::Internal(format!("staging file: {e}"));
         if let Some(stage) = self.handles.stage_of(ino.0) {
             let mut s = stage.lock().await;
             if !s.retired {
-                s.check()?;
-                // Growing into bytes only the stream holds needs them back.
-                if s.sequence.missing().is_some_and(|(held, _)| size > held) {
-                    self.settle(ino.0, &mut s).await?;
-                }
-                s.file.set_len(size).map_err(local)?;
-                s.sequence.reset(size).await;
-                s.changed();
-                return Ok(());
+                return self.truncate_staged(ino, &mut s, size).await;
             }
         }
         let info = self.fs.get_status(path).await?;
@@ -130,7 +176,15 @@ impl Inner {
     pub(super) async fn setattr(&self, ino: INodeNo, c: Change, reply: ReplyAttr) {
         let path = match self.path(ino) {
             Ok(p) => p,
-            Err(e) => return reply.error(e),
+            Err(e) => {
+                let Some(stage) = self.handles.stage_of(ino.0) else {
+                    return reply.error(e);
+                };
+                return match self.setattr_unlinked(ino, &stage, c).await {
+                    Ok(a) => reply.attr(&self.attr_ttl, &a),
+                    Err(e) => reply.error(errno(&e)),
+                };
+            }
         };
         let t = self.attrs.ticket();
         match self.apply(ino, &path, c).await {
