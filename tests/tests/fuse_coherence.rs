@@ -120,6 +120,7 @@ async fn umask_fallocate_and_copy_file_range_as_on_a_local_disk() {
     has(&out, r#""masked_modes": ["0o0", "0o0", "0o0"]"#);
     has(&out, r#""beyond_end": "ok""#);
     has(&out, r#""tail_zero": true"#);
+    has(&out, r#""preallocated": ["ok", 25165824, 25165824, "#);
     has(&out, r#""mtime_moved_before_close": true"#);
     has(&out, r#""mtime_set_before_close": 1200000000123456789"#);
     // The modes a FUSE file system is never asked for fail with "not

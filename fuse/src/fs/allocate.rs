@@ -42,8 +42,13 @@ impl Inner {
         if let Err(e) = s.check() {
             return reply.error(errno(&e));
         }
-        // The staged file must hold every byte before it is changed in place.
-        if s.sequence.missing().is_some() {
+        let bytes_change = mode & (libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_ZERO_RANGE) != 0;
+        // Zeroing changes bytes in place: the staged file must hold every
+        // byte first. An allocation only (`KEEP_SIZE`) or an extension
+        // with zeros (mode 0) leaves the bytes written so far alone, so a
+        // file being streamed in order (`cp`, or fio, which allocates the
+        // whole file first) keeps streaming.
+        if bytes_change && s.sequence.missing().is_some() {
             if let Err(e) = self.settle(*ino, &mut s).await {
                 return reply.error(errno(&e));
             }
@@ -59,9 +64,10 @@ impl Inner {
             Ok(l) => l,
             Err(e) => return reply.error(io_errno(&e)),
         };
-        let bytes_changed = mode & (libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_ZERO_RANGE) != 0;
-        if bytes_changed || after != before {
+        if bytes_change {
             s.sequence.reset(after).await;
+        }
+        if bytes_change || after != before {
             s.changed();
         }
         reply.ok();

@@ -96,8 +96,10 @@ impl Inner {
     /// copy, whole, becomes the file until the last handle closes, as a
     /// local file system keeps an open file's data after its last unlink.
     pub(super) async fn keep_open_files(&self, path: &str) {
-        for ino in self.inodes.at(path) {
-            if !self.handles.is_open(ino) {
+        // The open files are few; the inode table may hold every file of a
+        // large tree, so it is not searched by path.
+        for ino in self.handles.open_files() {
+            if !self.inodes.paths(INodeNo(ino)).iter().any(|p| p == path) {
                 continue;
             }
             if let Err(e) = self.orphan(ino, path).await {

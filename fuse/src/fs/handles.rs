@@ -2,8 +2,8 @@
 //! share.
 //!
 //! Every file handle of an inode in this mount sees the same bytes, as
-//! descriptors of one inode do on a local file system
-//! (`docs/posix.md`). While the inode has a staged copy — from the first
+//! descriptors of one inode do on a local file system (`docs/posix.md`,
+//! `docs/decisions/0009-one-staged-copy-per-inode.md`). While the inode has a staged copy — from the first
 //! writable open until the last writable handle closes, or until the last
 //! handle of any kind closes once the file lost its last name while open
 //! (*orphaned*) — every handle reads and writes that copy. Without one, a
@@ -155,9 +155,13 @@ impl Handles {
         Some(h)
     }
 
-    /// Whether `ino` has file handles open in this mount.
-    pub fn is_open(&self, ino: u64) -> bool {
-        lock(&self.files).get(&ino).is_some_and(|f| f.handles > 0)
+    /// The inodes with file handles open in this mount.
+    pub fn open_files(&self) -> Vec<u64> {
+        lock(&self.files)
+            .iter()
+            .filter(|(_, f)| f.handles > 0)
+            .map(|(ino, _)| *ino)
+            .collect()
     }
 
     /// The staged copy of `ino`, if it has one.

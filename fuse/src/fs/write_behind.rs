@@ -62,10 +62,12 @@ impl Sequence {
         self.stream.is_some()
     }
 
-    /// The file's length given the staged file's `file_len`.
+    /// The file's length given the staged file's `file_len` (which may
+    /// reach past `end` while streaming: an allocation beyond the end,
+    /// zeros until written).
     pub fn len(&self, file_len: u64) -> u64 {
         if self.held < self.end {
-            self.end
+            self.end.max(file_len)
         } else {
             file_len
         }
@@ -164,16 +166,26 @@ impl Sequence {
         self.stream = Some(out);
     }
 
-    /// Completes the streamed version if the file (`len` bytes) is exactly
-    /// what was streamed; `None` means "commit the staged file the usual
-    /// way". Afterwards a new in-order sequence may continue from the
-    /// committed length (its stream re-sends the whole file, once the
-    /// staged copy is settled).
+    /// Completes the streamed version if the file (`len` bytes) is what
+    /// was streamed, followed by zeros only (an allocation past the end
+    /// that was never written: see `extended`); `None` means "commit the
+    /// staged file the usual way". Afterwards a new in-order sequence may
+    /// continue from the committed length (its stream re-sends the whole
+    /// file, once the staged copy is settled).
     pub async fn finish(&mut self, len: u64) -> Option<FsResult<FileInfo>> {
-        let out = self.stream.take()?;
-        if !self.in_order || len != self.end {
+        let mut out = self.stream.take()?;
+        if !self.in_order || len < self.end {
             out.abandon().await;
             return None;
+        }
+        const ZEROS: usize = 1 << 20;
+        while self.end < len {
+            let n = (len - self.end).min(ZEROS as u64);
+            if let Err(e) = out.write_bytes(Bytes::from(vec![0u8; n as usize])).await {
+                out.abandon().await;
+                return Some(Err(e));
+            }
+            self.end += n;
         }
         Some(out.close().await)
     }
