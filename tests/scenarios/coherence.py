@@ -343,6 +343,36 @@ def rename_and_unlink(d):
     out["unlinked_after_writer_closed"] = digest(os.pread(r, 100, 0))
     os.close(r)
     out["unlinked_gone"] = os.path.exists(u)
+    # Unlinked while a writer streams it (past the mount's write-behind
+    # start) and a reader has it open; the writer goes on after.
+    st = os.path.join(d, "streamed")
+    w = os.open(st, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    r = os.open(st, os.O_RDONLY)
+    block = bytes(range(256)) * 4096
+    for i in range(12):
+        os.write(w, block[i:] + block[:i])
+    os.unlink(st)
+    for i in range(12, 20):
+        os.write(w, block[i:] + block[:i])
+    data = os.pread(r, 20 << 20, 0)
+    out["streamed_unlinked"] = [digest(data), len(data), os.fstat(r).st_size]
+    os.write(w, b"tail")
+    os.close(w)
+    out["streamed_unlinked_after_close"] = [digest(os.pread(r, 8, 20 << 20)), os.fstat(r).st_size]
+    os.close(r)
+    # One of two hard links unlinked while open: the file keeps its other
+    # name, and what the descriptor writes reaches it.
+    h1, h2 = os.path.join(d, "h1"), os.path.join(d, "h2")
+    with open(h1, "wb") as f:
+        f.write(b"linked")
+    os.link(h1, h2)
+    w = os.open(h1, os.O_RDWR)
+    os.unlink(h1)
+    os.pwrite(w, b"LINKED", 0)
+    out["hard_link"] = [os.fstat(w).st_nlink, digest(os.pread(w, 100, 0))]
+    os.close(w)
+    out["hard_link_other_name"] = digest(open(h2, "rb").read())
+    os.unlink(h2)
     # Unlinked while only a reader has it open.
     v = os.path.join(d, "v")
     with open(v, "wb") as f:

@@ -89,6 +89,8 @@ async fn open_files_survive_rename_and_unlink() {
     has(&out, r#""unlinked_after_writer_closed": " here unlink""#);
     has(&out, r#""replaced_name": "new file""#);
     has(&out, r#""reader_only": ["#);
+    has(&out, r#""streamed_unlinked": ["20971520 bytes, sha256 "#);
+    has(&out, r#""hard_link_other_name": "LINKED""#);
     // Nothing of the unlinked files reached the UFS, and the renamed and
     // replaced files hold their last bytes there.
     let ufs = m.cluster.ufs_dir().join("rename_and_unlink");

@@ -113,14 +113,23 @@ impl Inner {
             ..Default::default()
         };
         self.settle_under(&path).await;
-        if !dir {
-            self.keep_open_files(&path).await;
-        }
+        let kept = if dir {
+            Vec::new()
+        } else {
+            self.keep_open_files(&path).await
+        };
         let t = self.attrs.ticket();
-        match self.fs.delete_reply(&path, opts).await {
+        let r = self.fs.delete_reply(&path, opts).await;
+        let removed = if r.is_ok() {
+            self.inodes.removed(&path)
+        } else {
+            Vec::new()
+        };
+        self.kept_open_files(kept).await;
+        match r {
             Ok(r) => {
                 self.attrs.name_removed(parent.0, &name.to_string_lossy());
-                let mut stale = self.inodes.removed(&path);
+                let mut stale = removed;
                 stale.push(parent.0);
                 self.attrs
                     .changed(t, &stale, &self.by_ino(r.parent.as_ref()));
@@ -156,9 +165,12 @@ impl Inner {
         }
         self.settle_under(&src).await;
         self.settle_under(&dst).await;
-        if !flags.intersects(RenameFlags::RENAME_EXCHANGE | RenameFlags::RENAME_NOREPLACE) {
-            self.keep_open_files(&dst).await;
-        }
+        let kept = if flags.intersects(RenameFlags::RENAME_EXCHANGE | RenameFlags::RENAME_NOREPLACE)
+        {
+            Vec::new()
+        } else {
+            self.keep_open_files(&dst).await
+        };
         self.attrs.paths_moved();
         // Every inode the rename may touch, known before the inode table
         // moves their paths; dropped from the attribute cache whatever the
@@ -167,7 +179,9 @@ impl Inner {
         stale.extend(self.inodes.at(&dst));
         stale.extend([parent.0, newparent.0]);
         let t = self.attrs.ticket();
-        match self.rename_paths(&src, &dst, flags).await {
+        let r = self.rename_paths(&src, &dst, flags).await;
+        self.kept_open_files(kept).await;
+        match r {
             Ok(r) => {
                 if !flags.contains(RenameFlags::RENAME_EXCHANGE) {
                     self.attrs.name_removed(parent.0, &name.to_string_lossy());

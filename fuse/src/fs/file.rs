@@ -95,17 +95,39 @@ impl Inner {
     /// before its last name goes (unlink, or a rename over it): its staged
     /// copy, whole, becomes the file until the last handle closes, as a
     /// local file system keeps an open file's data after its last unlink.
-    pub(super) async fn keep_open_files(&self, path: &str) {
+    /// Returns the inodes kept; `kept_open_files` must see them once the
+    /// namespace change is done.
+    pub(super) async fn keep_open_files(&self, path: &str) -> Vec<u64> {
+        let mut kept = Vec::new();
         // The open files are few; the inode table may hold every file of a
         // large tree, so it is not searched by path.
         for ino in self.handles.open_files() {
             if !self.inodes.paths(INodeNo(ino)).iter().any(|p| p == path) {
                 continue;
             }
-            if let Err(e) = self.orphan(ino, path).await {
-                tracing::warn!(
+            match self.orphan(ino, path).await {
+                Ok(()) => kept.push(ino),
+                Err(e) => tracing::warn!(
                     "{path} is open but its bytes could not be kept for its handles: {e}"
-                );
+                ),
+            }
+        }
+        kept
+    }
+
+    /// After the unlink or rename that `keep_open_files` prepared: an
+    /// inode that still has a name here (the change failed, or it was one
+    /// of several hard links) is an ordinary open file again, its copy
+    /// dropped if no writer holds it.
+    pub(super) async fn kept_open_files(&self, kept: Vec<u64>) {
+        for ino in kept {
+            if self.inodes.path(INodeNo(ino)).is_none() {
+                continue;
+            }
+            self.handles.unorphan(ino);
+            if let Some(stage) = self.handles.unused_stage(ino) {
+                let mut s = stage.lock().await;
+                self.finish_stage(ino, &stage, &mut s).await;
             }
         }
     }
@@ -131,6 +153,9 @@ impl Inner {
             if s.sequence.missing().is_some() {
                 self.settle(ino, &mut s).await?;
             }
+            // No stream may start again: the name it would complete under
+            // is about to go.
+            s.sequence.broken().await;
             if !self.handles.orphan(ino, &stage) {
                 s.retired = true;
             }
@@ -319,8 +344,18 @@ impl Inner {
         let local = {
             let mut g = rs.lock().await;
             if g.stream.is_none() || g.generation < generation {
-                let path = self.path(INodeNo(ino))?;
-                g.stream = Some(self.fs.open_file(&path).await.map_err(|e| errno(&e))?);
+                let reopened = match self.path(INodeNo(ino)) {
+                    Ok(path) => self.fs.open_file(&path).await.map_err(|e| errno(&e)),
+                    Err(e) => Err(e),
+                };
+                match reopened {
+                    Ok(stream) => g.stream = Some(stream),
+                    // The version it has is still readable: keep it.
+                    Err(e) if g.stream.is_some() => {
+                        tracing::debug!("reopening inode {ino} for a newer version failed: {e:?}")
+                    }
+                    Err(e) => return Err(e),
+                }
                 g.generation = generation;
             }
             let stream = g.stream.as_mut().expect("opened above");

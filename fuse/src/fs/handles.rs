@@ -213,6 +213,13 @@ impl Handles {
         true
     }
 
+    /// `ino` kept a name after all (see `Inner::kept_open_files`).
+    pub fn unorphan(&self, ino: u64) {
+        if let Some(f) = lock(&self.files).get_mut(&ino) {
+            f.orphaned = false;
+        }
+    }
+
     /// `ino`'s staged copy, if no handle needs it any more: the caller
     /// commits it and then `retire`s it.
     pub fn unused_stage(&self, ino: u64) -> Option<SharedStage> {

@@ -88,6 +88,11 @@ impl Inner {
     ) -> FsResult<fuser::FileAttr> {
         let info = {
             let mut s = stage.lock().await;
+            if s.retired {
+                return Err(FsError::NotFound(
+                    "the file has no name and no open handle".into(),
+                ));
+            }
             if let Some(size) = c.size {
                 self.truncate_staged(ino, &mut s, size).await?;
             }

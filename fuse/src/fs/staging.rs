@@ -89,11 +89,19 @@ impl StagingDir {
         &self.dir
     }
 
-    /// Stages `info`'s file: its current bytes unless `empty`.
+    /// Stages `info`'s file: its current bytes unless `empty`. `info` may
+    /// be older than the current version (another handle committed since
+    /// it was fetched): the bytes and the attributes staged are those of
+    /// the version read.
     pub async fn stage(&self, fs: &FileSystem, info: &FileInfo, empty: bool) -> FsResult<Staged> {
         let mut file = StageFile::new(self.dir.clone());
+        let mut info = info.clone();
+        if !empty && info.length == 0 {
+            info = fs.get_status(&info.path).await?;
+        }
         if !empty && info.length > 0 {
             let mut input = fs.open_file(&info.path).await?;
+            info = input.info().clone();
             let mut off = 0u64;
             while let Some(chunk) = input.read_chunk().await? {
                 file.write_all_at(&chunk, off).map_err(local)?;
@@ -109,8 +117,8 @@ impl StagingDir {
             mode: info.mode & 0o7777,
             owner: info.owner.clone(),
             group: info.group.clone(),
-            info: info.clone(),
             sequence: Sequence::starting_at(if empty { 0 } else { info.length }),
+            info,
             lost: None,
         })
     }
