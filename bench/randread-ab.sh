@@ -13,7 +13,7 @@
 # fuse-bench.sh for why not /tmp), removed afterwards.
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 BIN_DIR..." >&2; exit 2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/ab-cluster.sh"
 job() { # <dir> <rw> <bs> [extra...]
   local dir=$1 rw=$2 bs=$3
   shift 3
@@ -21,25 +21,13 @@ job() { # <dir> <rw> <bs> [extra...]
     --ioengine=psync --numjobs=1 --fallocate=none --output-format=json "$@"
 }
 for bin in "$@"; do
-  work=$(mktemp -d /var/tmp/randread-ab.XXXXXX)
-  mkdir -p "$work/conf" "$work/mnt"
-  HOME=$work ALLUXIO_CONF_DIR=$work/conf "$bin/alluxio" \
-    -Dalluxio.master.hostname=127.0.0.1 \
-    -Dalluxio.master.rpc.port="$(free_port)" -Dalluxio.master.web.port="$(free_port)" \
-    -Dalluxio.worker.hostname=127.0.0.1 \
-    -Dalluxio.worker.rpc.port="$(free_port)" -Dalluxio.worker.web.port="$(free_port)" \
-    local --data-dir "$work/data" --mount-point "$work/mnt" >"$work/local.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 150); do mountpoint -q "$work/mnt" && break; sleep 0.2; done
-  mountpoint -q "$work/mnt" || { cat "$work/local.out" >&2; kill "$pid"; exit 1; }
-  job "$work/mnt" write 1M --end_fsync=1 >/dev/null
+  ab_start "$bin" randread-ab
+  job "$AB_WORK/mnt" write 1M --end_fsync=1 >/dev/null
   sync
   echo 3 >/proc/sys/vm/drop_caches
-  job "$work/mnt" read 1M >/dev/null
-  iops=$(job "$work/mnt" randread 4k --runtime=8 --time_based |
+  job "$AB_WORK/mnt" read 1M >/dev/null
+  iops=$(job "$AB_WORK/mnt" randread 4k --runtime=8 --time_based |
     python3 -c 'import json,sys; print(round(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))')
   echo "$bin $iops"
-  kill -TERM "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rm -rf "$work"
+  ab_stop
 done
