@@ -140,6 +140,15 @@ impl FileOutStream {
 
     async fn send(&mut self, mut data: Bytes) -> FsResult<()> {
         let block_size = self.info.block_size;
+        let max = alluxio_common::block_id::max_length(block_size);
+        if self.pos + data.len() as u64 > max {
+            // A block index past the container's would name another file's
+            // blocks (block ids are derived: `block_id.rs`).
+            return Err(FsError::InvalidArgument(format!(
+                "{}: a file in blocks of {block_size} bytes holds at most {max} bytes",
+                self.info.path
+            )));
+        }
         while !data.is_empty() {
             let room = block_size - self.pos % block_size;
             let piece = data.split_to((room as usize).min(data.len()));

@@ -24,6 +24,12 @@ pub fn index_of(block_id: u64) -> u64 {
     block_id & (MAX_BLOCKS_PER_FILE - 1)
 }
 
+/// The longest file whose blocks of `block_size` bytes all have ids of
+/// their own: one more block would spill into the next container's ids.
+pub fn max_length(block_size: u64) -> u64 {
+    block_size.saturating_mul(MAX_BLOCKS_PER_FILE)
+}
+
 /// Returns the number of blocks a file of `length` bytes has.
 pub fn block_count(length: u64, block_size: u64) -> u64 {
     if block_size == 0 {
@@ -44,5 +50,8 @@ mod tests {
         assert_eq!(block_count(0, 64), 0);
         assert_eq!(block_count(64, 64), 1);
         assert_eq!(block_count(65, 64), 2);
+        assert_eq!(max_length(1024), 1024 << 24);
+        assert_eq!(block_count(max_length(1024), 1024), MAX_BLOCKS_PER_FILE);
+        assert_eq!(max_length(u64::MAX), u64::MAX);
     }
 }

@@ -178,3 +178,60 @@ async fn unformatted_journal_and_bad_configuration_values() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_longer_than_its_block_ids_allow_is_refused() {
+    use alluxio_proto::file_system_master_client::FileSystemMasterClient;
+    use alluxio_proto::{CompleteFileRequest, CreateFileRequest, WriteType};
+    let cluster = Cluster::start(ClusterOptions {
+        workers: 0,
+        ..Default::default()
+    })
+    .await;
+    let mut c =
+        FileSystemMasterClient::connect(format!("http://127.0.0.1:{}", cluster.master_ports[0]))
+            .await
+            .unwrap();
+    // The smallest block size: 2^24 blocks of 1 KiB are 16 GiB, one byte
+    // more would need a block index that is the next container's. (A file
+    // at the limit is not completed here: its reply would list 2^24 block
+    // ids, past gRPC's message size.)
+    let limit = 1024u64 << 24;
+    for (name, length, ok) in [
+        ("/small", 10 << 10, true),
+        ("/past_limit", limit + 1, false),
+    ] {
+        let info = c
+            .create_file(CreateFileRequest {
+                path: name.into(),
+                block_size: 1024,
+                write_type: WriteType::MustCache as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let r = c
+            .complete_file(CompleteFileRequest {
+                path: name.into(),
+                file_id: info.id,
+                length,
+                container_id: info.container_id,
+                ..Default::default()
+            })
+            .await;
+        if ok {
+            assert_eq!(r.unwrap().into_inner().length, length);
+            continue;
+        }
+        let err = alluxio_common::FsError::from(r.unwrap_err());
+        assert!(
+            matches!(&err, alluxio_common::FsError::InvalidArgument(m)
+                if m.contains("/past_limit") && m.contains("at most 16777216 blocks")),
+            "{err:?}"
+        );
+    }
+    // Nothing was completed past the limit.
+    let fs = cluster.client();
+    assert!(!fs.get_status("/past_limit").await.unwrap().completed);
+}

@@ -320,6 +320,16 @@ impl FsMaster {
                     req.container_id
                 )));
             }
+            let max = alluxio_common::block_id::max_length(inode.block_size);
+            if req.length > max {
+                return Err(FsError::InvalidArgument(format!(
+                    "{path}: {} bytes in blocks of {} bytes exceed the {max} bytes a file \
+                     can hold (at most {} blocks)",
+                    req.length,
+                    inode.block_size,
+                    alluxio_common::block_id::MAX_BLOCKS_PER_FILE
+                )));
+            }
             if inode.completed {
                 if inode.length == req.length {
                     return self.info(&ns, inode, &path);
