@@ -11,6 +11,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// Zeros to write or stream where a file's bytes are an allocated range
+/// nothing was written to.
+pub static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
 /// Names of temporary files, unique within the process.
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -90,7 +94,6 @@ impl StageFile {
         let keep_size = mode & libc::FALLOC_FL_KEEP_SIZE != 0;
         if mode & (libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_ZERO_RANGE) != 0 {
             let zero_to = if keep_size { end.min(size) } else { end };
-            static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
             let mut at = off;
             while at < zero_to {
                 let n = (zero_to - at).min(ZEROS.len() as u64) as usize;

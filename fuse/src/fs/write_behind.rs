@@ -178,10 +178,13 @@ impl Sequence {
             out.abandon().await;
             return None;
         }
-        const ZEROS: usize = 1 << 20;
+        use super::stage_file::ZEROS;
         while self.end < len {
-            let n = (len - self.end).min(ZEROS as u64);
-            if let Err(e) = out.write_bytes(Bytes::from(vec![0u8; n as usize])).await {
+            let n = (len - self.end).min(ZEROS.len() as u64);
+            if let Err(e) = out
+                .write_bytes(Bytes::from_static(&ZEROS[..n as usize]))
+                .await
+            {
                 out.abandon().await;
                 return Some(Err(e));
             }
