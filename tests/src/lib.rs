@@ -10,11 +10,13 @@ pub mod cluster;
 pub mod fuse;
 pub mod http;
 pub mod logs;
+pub mod power;
 pub mod process;
 pub mod s3;
 pub mod zookeeper;
 
 pub use cluster::{CliOutput, Cluster, ClusterOptions, Zk, ZooKeeper};
+pub use power::PowerDisk;
 pub use process::{bin_path, free_port, Proc};
 pub use zookeeper::{ZkEnsemble, ZkServer};
 

@@ -128,17 +128,43 @@ impl LocalFs {
         long_path::resolve(&self.root, rel)
     }
 
-    /// Creates directory `rel` and its missing parents.
+    /// Creates directory `rel` and its missing parents, each durably (its
+    /// parent directory fsynced after it was made). One that exists already
+    /// (or is made meanwhile by another call) is taken as it is.
     fn mkdir_p(&self, rel: &str) -> io::Result<()> {
-        match self.resolve(rel) {
-            Ok(p) => fs::create_dir_all(p.path()),
-            // A long path's parent could not be opened: make it first.
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !rel.is_empty() => {
+        if rel.is_empty() {
+            return Ok(());
+        }
+        let make = || self.resolve(rel).and_then(|p| fs::create_dir(p.path()));
+        let made = match make() {
+            // A parent is missing (or, for a long path, could not be
+            // opened): make it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.mkdir_p(parent_of(rel))?;
-                fs::create_dir_all(self.resolve(rel)?.path())
+                make()
+            }
+            other => other,
+        };
+        match made {
+            Ok(()) => self.sync_dir(parent_of(rel)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let meta = self.resolve(rel).and_then(|p| fs::metadata(p.path()))?;
+                if meta.is_dir() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Makes the entries of directory `rel` durable. A created, renamed or
+    /// removed name is on disk only once its directory is fsynced (the
+    /// file's own fsync covers its bytes, not its name), so every change of
+    /// a name that is acknowledged afterwards ends here.
+    fn sync_dir(&self, rel: &str) -> io::Result<()> {
+        File::open(self.resolve(rel)?.path())?.sync_all()
     }
 
     /// Creates or truncates file `rel` for writing, with its parents (made
@@ -256,22 +282,23 @@ impl LocalFs {
             return Ok(());
         }
         file.write_all(data).map_err(err)?;
-        file.sync_all().map_err(err)
+        file.sync_all().map_err(err)?;
+        self.sync_dir(parent_of(&rel)).map_err(err)
     }
 
     fn delete_blocking(&self, path: &str, recursive: bool) -> FsResult<()> {
-        let result = normalize(path)
-            .and_then(|rel| self.resolve(&rel))
-            .and_then(|p| {
-                // Like opendal's fs service: the metadata follows links.
-                let meta = fs::metadata(p.path())?;
-                match (meta.is_dir(), recursive) {
-                    (true, true) => fs::remove_dir_all(p.path()),
-                    (true, false) => fs::remove_dir(p.path()),
-                    (false, _) => fs::remove_file(p.path()),
-                }
-            });
-        match result {
+        let delete = |rel: &str| {
+            let p = self.resolve(rel)?;
+            // Like opendal's fs service: the metadata follows links.
+            let meta = fs::metadata(p.path())?;
+            match (meta.is_dir(), recursive) {
+                (true, true) => fs::remove_dir_all(p.path()),
+                (true, false) => fs::remove_dir(p.path()),
+                (false, _) => fs::remove_file(p.path()),
+            }?;
+            self.sync_dir(parent_of(rel))
+        };
+        match normalize(path).and_then(|rel| delete(&rel)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err("delete", path, e)),
@@ -296,10 +323,17 @@ impl LocalFs {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::metadata(src.path()).map_err(err)?;
                 self.mkdir_p(parent_of(&to_rel)).map_err(err)?;
-                rename().map_err(err)
+                rename().map_err(err)?;
             }
-            other => other.map_err(err),
+            other => other.map_err(err)?,
         }
+        // Durable in both directories: the new name, and the old one gone.
+        let (from_dir, to_dir) = (parent_of(&from_rel), parent_of(&to_rel));
+        self.sync_dir(to_dir).map_err(err)?;
+        if from_dir != to_dir {
+            self.sync_dir(from_dir).map_err(err)?;
+        }
+        Ok(())
     }
 
     /// Stats `path`; `Ok(None)` when it does not exist.
