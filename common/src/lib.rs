@@ -9,6 +9,7 @@ pub mod block_id;
 pub mod channel;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod identity;
 pub mod leader;
 pub mod logging;

@@ -5,7 +5,6 @@
 pub mod block_master;
 pub mod checkpointer;
 pub mod election;
-pub mod failpoint;
 pub mod fs_master;
 pub mod metrics;
 pub mod namespace;

@@ -444,6 +444,12 @@ async fn start_term(
     group: &str,
     term: u64,
 ) -> anyhow::Result<JournalWriter> {
+    // Build only on durable bytes: what the log showed this master may
+    // include an old term's writes that never reached the disk.
+    store
+        .sync_dir(alluxio_journal::LOG_DIR)
+        .await
+        .context("making the inherited journal durable before the new term")?;
     let (writer, done) = {
         let mut ns = ns.write().unwrap_or_else(|p| p.into_inner());
         let first_seq = ns.last_seq() + 1;

@@ -13,6 +13,7 @@ use std::process::Command;
 pub struct PowerDisk {
     image: PathBuf,
     mount: PathBuf,
+    options: String,
     mounted: bool,
 }
 
@@ -29,6 +30,14 @@ fn run(cmd: &mut Command) {
 impl PowerDisk {
     /// Makes a `size_mb` image in `dir` and mounts it at `dir/disk`.
     pub fn new(dir: &Path, size_mb: u64) -> PowerDisk {
+        PowerDisk::with_options(dir, size_mb, "")
+    }
+
+    /// Like `new`, with extra ext4 mount options (e.g. `data=writeback`,
+    /// which like XFS and NFS orders no file's data before another file's
+    /// metadata, so an unsynced append is lost even when a later fsync of
+    /// another file commits the journal).
+    pub fn with_options(dir: &Path, size_mb: u64, options: &str) -> PowerDisk {
         let image = dir.join("disk.img");
         let file = std::fs::File::create(&image).unwrap();
         file.set_len(size_mb << 20).unwrap();
@@ -38,6 +47,7 @@ impl PowerDisk {
         let mut disk = PowerDisk {
             image,
             mount,
+            options: options.to_string(),
             mounted: false,
         };
         disk.mount();
@@ -50,8 +60,12 @@ impl PowerDisk {
     }
 
     fn mount(&mut self) {
+        let mut options = String::from("loop,commit=300");
+        if !self.options.is_empty() {
+            options = format!("{options},{}", self.options);
+        }
         run(Command::new("mount")
-            .args(["-t", "ext4", "-o", "loop,commit=300"])
+            .args(["-t", "ext4", "-o", &options])
             .arg(&self.image)
             .arg(&self.mount));
         self.mounted = true;

@@ -15,7 +15,7 @@ impl FsMaster {
             return self.info_of(id, &path);
         }
         self.load_path(&path).await?;
-        crate::failpoint::pause("set_attribute_before_commit", &path.to_string());
+        alluxio_common::failpoint::pause("set_attribute_before_commit", &path.to_string());
         let done = {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;

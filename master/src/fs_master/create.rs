@@ -228,7 +228,7 @@ impl FsMaster {
             .inode(id)
             .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         let mut info = self.info(&ns, inode, &path)?;
-        crate::failpoint::hit("create_file_after_publish");
+        alluxio_common::failpoint::hit("create_file_after_publish");
         if write_type != WriteType::MustCache && !req.empty {
             info.ufs_temp_path = self.staging_path(&ns, &path, inode.container_id)?;
         }

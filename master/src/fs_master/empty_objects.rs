@@ -93,7 +93,7 @@ impl Pending {
     /// the file's next version writes the object).
     pub(super) fn write(self) {
         tokio::spawn(async move {
-            crate::failpoint::delay("empty_object_write_delay").await;
+            alluxio_common::failpoint::delay("empty_object_write_delay").await;
             if let Err(e) = self.ufs.write_all(&self.path, Bytes::new()).await {
                 tracing::warn!("writing the UFS object of empty file {}: {e}", self.path);
             }
