@@ -30,6 +30,8 @@ pub enum JournalError {
     Io { path: String, message: String },
     #[error("the journal writer has stopped")]
     Closed,
+    #[error("journal folder {folder} is unsafe: {reason}")]
+    UnsafeFolder { folder: String, reason: String },
 }
 
 impl JournalError {
@@ -51,9 +53,9 @@ impl From<JournalError> for FsError {
             JournalError::Corrupt { .. } | JournalError::Gap { .. } => {
                 FsError::Corrupt(err.to_string())
             }
-            JournalError::NotFormatted { .. } | JournalError::WrongFormat { .. } => {
-                FsError::FailedPrecondition(err.to_string())
-            }
+            JournalError::NotFormatted { .. }
+            | JournalError::WrongFormat { .. }
+            | JournalError::UnsafeFolder { .. } => FsError::FailedPrecondition(err.to_string()),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod format;
 pub mod frame;
 pub mod metrics;
+mod nfs;
 pub mod reader;
 pub mod store;
 pub mod terms;

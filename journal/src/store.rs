@@ -49,7 +49,11 @@ impl JournalStore {
     ) -> Result<JournalStore, JournalError> {
         let kind = UfsKind::parse(uri).map_err(|e| JournalError::io(uri, e))?;
         match kind {
-            UfsKind::Local { root } => Ok(JournalStore::Local(LocalStore::new(root.into()))),
+            UfsKind::Local { root } => {
+                let root = PathBuf::from(root);
+                super::nfs::check_folder(&root)?;
+                Ok(JournalStore::Local(LocalStore::new(root)))
+            }
             UfsKind::S3 { .. } => {
                 let ufs = alluxio_common::ufs::Ufs::open(uri, options)
                     .map_err(|e| JournalError::io(uri, e))?;
