@@ -1,7 +1,8 @@
 //! Crash and pause points for fault tests, compiled in only with the
 //! `failpoints` feature: `ALLUXIO_FAILPOINTS=name1,name2` makes the process
 //! abort when it reaches a named point, and `name=key` makes it stop itself
-//! (SIGSTOP, like a long GC pause) when it reaches point `name` for `key` —
+//! (SIGSTOP, like a long GC pause) the first time it reaches point `name`
+//! for `key` —
 //! faults no signal sent from outside can time, such as "after the journal
 //! publish, before the reply" or "a leader frozen just before it journals".
 //! A delay point named in the list sleeps for half a second instead, to
@@ -22,12 +23,22 @@ pub fn hit(name: &str) {
     }
 }
 
-/// Stops the process (SIGSTOP) if failpoint `name=key` is enabled; it goes
-/// on from here when sent SIGCONT.
+/// Stops the process (SIGSTOP) the first time it reaches failpoint
+/// `name=key`, if that is enabled; it goes on from here when sent SIGCONT
+/// (and passes the point from then on, so a retried step is not stopped
+/// again).
 #[cfg(feature = "failpoints")]
 pub fn pause(name: &str, key: &str) {
+    static PASSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let wanted = format!("{name}={key}");
     if armed(&wanted) {
+        {
+            let mut passed = PASSED.lock().unwrap_or_else(|p| p.into_inner());
+            if passed.contains(&wanted) {
+                return;
+            }
+            passed.push(wanted.clone());
+        }
         eprintln!("failpoint {wanted} reached: stopping");
         // SAFETY: raise(3) only sends a signal to this process.
         unsafe {

@@ -82,11 +82,7 @@ pub async fn read(
     let data = store
         .read(&name)
         .await?
-        .ok_or_else(|| JournalError::Corrupt {
-            file: name.clone(),
-            offset: 0,
-            reason: "checkpoint disappeared while being read".into(),
-        })?;
+        .ok_or_else(|| JournalError::Vanished { name: name.clone() })?;
     let mut header = None;
     let mut body = Vec::new();
     let mut footer = None;

@@ -28,6 +28,8 @@ pub enum JournalError {
     Fenced { slot: String },
     #[error("journal I/O error on {path}: {message}")]
     Io { path: String, message: String },
+    #[error("journal object {name} was collected while being read")]
+    Vanished { name: String },
     #[error("the journal writer has stopped")]
     Closed,
     #[error("journal folder {folder} is unsafe: {reason}")]
@@ -35,6 +37,17 @@ pub enum JournalError {
 }
 
 impl JournalError {
+    /// Whether trying again later may succeed: an I/O error (a store that
+    /// is unreachable or failing for a moment), an object collected under
+    /// the reader. Damage, gaps and configuration errors stay until someone
+    /// acts.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            JournalError::Io { .. } | JournalError::Vanished { .. }
+        )
+    }
+
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
         JournalError::Io {
             path: path.to_string(),
@@ -47,9 +60,10 @@ impl From<JournalError> for FsError {
     fn from(err: JournalError) -> FsError {
         match err {
             // The client retries these; another (or this, restarted) master takes over.
-            JournalError::Fenced { .. } | JournalError::Closed | JournalError::Io { .. } => {
-                FsError::Unavailable(err.to_string())
-            }
+            JournalError::Fenced { .. }
+            | JournalError::Closed
+            | JournalError::Io { .. }
+            | JournalError::Vanished { .. } => FsError::Unavailable(err.to_string()),
             JournalError::Corrupt { .. } | JournalError::Gap { .. } => {
                 FsError::Corrupt(err.to_string())
             }

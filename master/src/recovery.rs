@@ -65,7 +65,21 @@ pub async fn replay(store: &JournalStore) -> Result<Replica, JournalError> {
     format::check(store).await?;
     loop {
         let mut replica = match checkpoint::latest(store).await? {
-            Some(seq) => Replica::new(load_checkpoint(store, seq).await?),
+            Some(seq) => {
+                alluxio_common::failpoint::pause("replay_before_checkpoint_read", "checkpoint");
+                match load_checkpoint(store, seq).await {
+                    Ok(ns) => Replica::new(ns),
+                    // The leader published a newer one and collected this.
+                    Err(JournalError::Vanished { name }) => {
+                        tracing::info!(
+                            "checkpoint {name} was collected while being read; \
+                             reading the newer one"
+                        );
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             None => Replica::new(Namespace::new()),
         };
         match catch_up(store, &mut replica).await? {

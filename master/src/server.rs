@@ -34,7 +34,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = JournalStore::open(&settings.journal_folder, &settings.journal_options)?;
-    let format_info = format::check(&store).await?;
+    let format_info = retrying("reading the journal's format marker", || {
+        format::check(&store)
+    })
+    .await?;
     let lease = if settings.zookeeper.is_some() {
         Lease::expired()
     } else {
@@ -358,7 +361,7 @@ async fn resign(elector: Arc<Elector>) {
 
 async fn recover_logged(store: &JournalStore) -> anyhow::Result<Replica> {
     let started = std::time::Instant::now();
-    let replica = recovery::replay(store).await?;
+    let replica = retrying("replaying the journal", || recovery::replay(store)).await?;
     tracing::info!(
         "replayed journal {} to sequence {} ({} inodes) in {:?}",
         store.describe(),
@@ -367,6 +370,40 @@ async fn recover_logged(store: &JournalStore) -> anyhow::Result<Replica> {
         started.elapsed()
     );
     Ok(replica)
+}
+
+/// Runs journal step `what` until it succeeds or fails for good. A journal
+/// that cannot be read for a moment — an I/O error, a store that does not
+/// answer, an object collected under the reader — is waited for, saying
+/// what is waited for, instead of ending the process; damage, a gap or a
+/// wrong configuration is returned at once.
+async fn retrying<T, Fut>(
+    what: &str,
+    mut step: impl FnMut() -> Fut,
+) -> Result<T, alluxio_journal::JournalError>
+where
+    Fut: std::future::Future<Output = Result<T, alluxio_journal::JournalError>>,
+{
+    let policy = alluxio_common::retry::RetryPolicy {
+        base_sleep: Duration::from_millis(100),
+        max_sleep: Duration::from_secs(5),
+        max_duration: Duration::MAX,
+    };
+    let mut backoff = policy.start();
+    loop {
+        match step().await {
+            Err(e) if e.is_transient() => {
+                let delay = backoff.next_delay().unwrap_or(policy.max_sleep);
+                tracing::warn!(
+                    "{what}: waiting for the journal ({e}); attempt {} failed, \
+                     retrying in {delay:?}",
+                    backoff.attempts()
+                );
+                tokio::time::sleep(delay).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A leadership and the background tasks that belong to it.

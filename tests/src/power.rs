@@ -91,10 +91,23 @@ impl PowerDisk {
     }
 
     fn unmount(&mut self) {
-        if self.mounted {
-            run(Command::new("umount").arg(&self.mount));
-            self.mounted = false;
+        if !self.mounted {
+            return;
         }
+        // A process using the disk may hold a file open for a moment.
+        for _ in 0..50 {
+            if Command::new("umount")
+                .arg(&self.mount)
+                .status()
+                .is_ok_and(|s| s.success())
+            {
+                self.mounted = false;
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        run(Command::new("umount").arg(&self.mount));
+        self.mounted = false;
     }
 }
 

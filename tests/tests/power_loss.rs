@@ -90,7 +90,7 @@ async fn a_new_term_builds_only_on_durable_journal_bytes() {
     // The next append is written, then the master dies before its fdatasync.
     cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", "journal_append_before_sync");
     cluster.start_master().await;
-    let mut mkdir = cluster
+    let mkdir = cluster
         .command("alluxio")
         .args(["fs", "mkdir", "/unsynced"])
         .stdout(std::process::Stdio::piped())
