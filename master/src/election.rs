@@ -183,10 +183,24 @@ impl Elector {
         children.into_iter().next()
     }
 
-    /// A cheap round trip proving the session is alive now; used for the
-    /// leader's read lease.
-    pub async fn ping(&self) -> bool {
-        self.client.check_stat("/").await.is_ok()
+    /// The session timeout the server granted: it clamps the requested one
+    /// to its `minSessionTimeout`..`maxSessionTimeout`, and the quorum
+    /// expires this session that long after it last heard of it.
+    pub fn session_timeout(&self) -> Duration {
+        self.client.session_timeout()
+    }
+
+    /// A write the ZooKeeper quorum must commit (an empty `setData` on the
+    /// leader folder, which nobody watches for data): proof that this
+    /// session was alive at the ensemble's leader when it was sent. A read
+    /// would not do: the server this master talks to answers reads alone,
+    /// also while it is cut off from the quorum, which may meanwhile have
+    /// expired the session and let another master lead.
+    pub async fn touch_quorum(&self) -> bool {
+        self.client
+            .set_data(self.settings.leader_path.trim_end_matches('/'), b"", None)
+            .await
+            .is_ok()
     }
 
     /// Leaves the election: deletes our nodes and closes the session, so a
@@ -204,16 +218,20 @@ fn sequence(name: &str) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-/// Runs `ping` in a loop and records the send time of each successful round
-/// trip: the server cannot expire the session earlier than that time plus the
-/// session timeout, so the leader may serve until then (minus a margin).
-pub async fn renew_lease(elector: &Elector, lease: &crate::role::Lease, session_timeout: Duration) {
-    let period = (session_timeout / 4).max(Duration::from_millis(50));
+/// Renews the leader's read lease for as long as it runs: a quorum write
+/// ([`Elector::touch_quorum`]) every quarter of the session timeout, each
+/// given at most that long. The quorum cannot expire the session earlier
+/// than the timeout after a write that went through was sent, so the lease
+/// holds until two thirds of it after that send. The timeout is the
+/// negotiated one: the server may have granted less than was configured.
+pub async fn renew_lease(elector: &Elector, lease: &crate::role::Lease) {
+    let timeout = elector.session_timeout();
+    let period = (timeout / 4).max(Duration::from_millis(50));
     loop {
         let sent = Instant::now();
-        if elector.ping().await {
-            lease.renew(sent + session_timeout * 2 / 3);
+        if let Ok(true) = tokio::time::timeout(period, elector.touch_quorum()).await {
+            lease.renew(sent + timeout * 2 / 3);
         }
-        tokio::time::sleep(period).await;
+        tokio::time::sleep_until((sent + period).into()).await;
     }
 }

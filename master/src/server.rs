@@ -205,9 +205,16 @@ async fn run_elected(
         };
         let lease_task = {
             let (elector, role) = (elector.clone(), role.clone());
-            let timeout = zk.session_timeout;
-            tokio::spawn(async move { renew_lease(&elector, &role.lease, timeout).await })
+            tokio::spawn(async move { renew_lease(&elector, &role.lease).await })
         };
+        if elector.session_timeout() != zk.session_timeout {
+            tracing::info!(
+                "ZooKeeper granted a session timeout of {:?} ({:?} configured); \
+                 the read lease follows the granted one",
+                elector.session_timeout(),
+                zk.session_timeout
+            );
+        }
         if let Err(e) = elector.publish_leader().await {
             tracing::warn!("could not publish the leader node: {e}");
             lease_task.abort();

@@ -25,6 +25,9 @@ pub enum Zk {
     Single,
     /// A quorum of this many servers.
     Ensemble(usize),
+    /// A quorum of this many servers with extra `zoo.cfg` lines, which win
+    /// over the harness's (e.g. `maxSessionTimeout=4000`).
+    EnsembleWith(usize, &'static str),
 }
 
 /// How to set up a test cluster.
@@ -161,6 +164,11 @@ impl Cluster {
             Zk::None => None,
             Zk::Single => Some(ZooKeeper::Single(ZkServer::start(dir.path()))),
             Zk::Ensemble(n) => Some(ZooKeeper::Ensemble(ZkEnsemble::start(dir.path(), n))),
+            Zk::EnsembleWith(n, extra) => Some(ZooKeeper::Ensemble(ZkEnsemble::start_with(
+                dir.path(),
+                n,
+                extra,
+            ))),
         };
         let ha = opts.masters > 1 || zk.is_some();
         let mut ports: Vec<u16> = Vec::new();

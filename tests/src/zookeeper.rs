@@ -333,6 +333,12 @@ pub struct ZkEnsemble {
 impl ZkEnsemble {
     /// Starts `n` members on free ports and waits until all serve.
     pub fn start(dir: &Path, n: usize) -> ZkEnsemble {
+        ZkEnsemble::start_with(dir, n, "")
+    }
+
+    /// Like `start`, with `extra` lines appended to every member's
+    /// `zoo.cfg` (a key given again there wins).
+    pub fn start_with(dir: &Path, n: usize, extra: &str) -> ZkEnsemble {
         assert!(n >= 1, "an ensemble needs at least one member");
         let all = distinct_ports(3 * n);
         let ports: Vec<u16> = all[..n].to_vec();
@@ -351,7 +357,7 @@ impl ZkEnsemble {
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                 );
                 std::fs::write(node.data_dir().join("myid"), format!("{}\n", i + 1)).unwrap();
-                node.write_config(&servers);
+                node.write_config(&format!("{servers}{extra}"));
                 node
             })
             .collect();

@@ -64,6 +64,8 @@ impl FileSystemMaster for FsService {
     }
 
     async fn get_status(&self, req: Request<GetStatusRequest>) -> R<FileInfo> {
+        // A read that arrives while the process is frozen, checked after.
+        alluxio_common::failpoint::pause("get_status_before_lease", &req.get_ref().path);
         Ok(Response::new(
             self.master()?.get_status(&req.into_inner().path).await?,
         ))
