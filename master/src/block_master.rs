@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use alluxio_common::{FsError, FsResult};
 use alluxio_proto::{
     BlockLocation, CommandType, HeartbeatResponse, TierUsage, WorkerInfo, WorkerNetAddress,
 };
@@ -29,7 +30,6 @@ struct Inner {
     workers: HashMap<u64, WorkerEntry>,
     by_address: HashMap<String, u64>,
     locations: HashMap<u64, Vec<u64>>,
-    next_id: u64,
 }
 
 /// Registry of workers and of which worker caches which block.
@@ -66,10 +66,7 @@ impl BlockMaster {
     /// A registry that marks workers lost after `worker_timeout` of silence.
     pub fn new(worker_timeout: Duration) -> Self {
         BlockMaster {
-            inner: Mutex::new(Inner {
-                next_id: 1,
-                ..Default::default()
-            }),
+            inner: Mutex::new(Inner::default()),
             worker_timeout,
         }
     }
@@ -78,36 +75,58 @@ impl BlockMaster {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers (or re-registers) a worker with a full block report and
-    /// returns its id; the same address keeps the same id.
+    /// Registers (or re-registers) the worker whose stable identity is
+    /// `identity` with a full block report; its id is that identity. A
+    /// worker known at the same address under another identity (restarted
+    /// with a fresh top tier) is replaced. An identity another live worker
+    /// holds at another address (a copied or shared tier directory) is
+    /// refused until that worker has been silent for the worker timeout.
     pub fn register(
         &self,
+        identity: u64,
         address: WorkerNetAddress,
         tiers: Vec<TierUsage>,
         blocks: Vec<u64>,
         start_time_ms: i64,
-    ) -> u64 {
+    ) -> FsResult<u64> {
+        if identity == 0 {
+            return Err(FsError::InvalidArgument(format!(
+                "worker {}:{} registered without an identity",
+                address.host, address.rpc_port
+            )));
+        }
         let mut inner = self.lock();
         let key = addr_key(&address);
-        let id = match inner.by_address.get(&key) {
-            Some(id) => *id,
-            None => {
-                let id = inner.next_id;
-                inner.next_id += 1;
-                inner.by_address.insert(key, id);
-                id
+        if let Some(w) = inner.workers.get(&identity) {
+            let other = addr_key(&w.address);
+            if other != key && w.live && w.last_contact.elapsed() < self.worker_timeout {
+                return Err(FsError::FailedPrecondition(format!(
+                    "worker identity {identity} of {key} is held by the live worker at {other} \
+                     (is a tier directory shared or copied?); it can take it over once {other} \
+                     has been silent for {:?}",
+                    self.worker_timeout
+                )));
             }
-        };
-        if let Some(old) = inner.workers.remove(&id) {
-            inner.drop_locations(id, old.blocks);
+            inner.by_address.remove(&other);
         }
+        let stale = inner
+            .by_address
+            .get(&key)
+            .copied()
+            .filter(|id| *id != identity);
+        for id in stale.into_iter().chain(Some(identity)) {
+            if let Some(old) = inner.workers.remove(&id) {
+                inner.drop_locations(id, old.blocks);
+            }
+        }
+        inner.by_address.insert(key, identity);
         for b in &blocks {
-            inner.add_location(id, *b);
+            inner.add_location(identity, *b);
         }
         inner.workers.insert(
-            id,
+            identity,
             WorkerEntry {
-                id,
+                id: identity,
                 address,
                 tiers,
                 blocks: blocks.into_iter().collect(),
@@ -117,7 +136,7 @@ impl BlockMaster {
                 to_free: Vec::new(),
             },
         );
-        id
+        Ok(identity)
     }
 
     /// Applies a heartbeat; an unknown or lost worker is told to register.
@@ -275,12 +294,9 @@ mod tests {
     #[test]
     fn register_heartbeat_and_lose() {
         let bm = BlockMaster::new(Duration::from_millis(50));
-        let id = bm.register(addr(1), vec![], vec![10, 11], 0);
-        assert_eq!(
-            bm.register(addr(1), vec![], vec![10], 0),
-            id,
-            "same address, same id"
-        );
+        let id = bm.register(7, addr(1), vec![], vec![10, 11], 0).unwrap();
+        assert_eq!(id, 7, "the identity is the id");
+        assert_eq!(bm.register(7, addr(1), vec![], vec![10], 0).unwrap(), id);
         assert_eq!(bm.locations(11).len(), 0, "full report replaces old blocks");
         bm.heartbeat(id, vec![], vec![12], vec![10]);
         assert!(bm.locations(10).is_empty());
@@ -296,5 +312,27 @@ mod tests {
         let r = bm.heartbeat(id, vec![], vec![], vec![]);
         assert_eq!(r.command, CommandType::CommandRegister as i32);
         assert!(!bm.worker_infos()[0].live);
+    }
+
+    #[test]
+    fn identities_decide_and_are_never_shared() {
+        let bm = BlockMaster::new(Duration::from_millis(50));
+        assert!(bm.register(0, addr(1), vec![], vec![], 0).is_err());
+        bm.register(5, addr(1), vec![], vec![10], 0).unwrap();
+        // Another live worker claiming identity 5 is refused, naming both.
+        let err = bm.register(5, addr(2), vec![], vec![20], 0).unwrap_err();
+        assert!(err.to_string().contains("h:1") && err.to_string().contains("h:2"));
+        assert_eq!(bm.locations(10)[0].worker_id, 5);
+        assert!(bm.locations(20).is_empty());
+        // The worker at h:1 restarted with a fresh top tier: its old entry goes.
+        bm.register(6, addr(1), vec![], vec![11], 0).unwrap();
+        assert!(bm.locations(10).is_empty());
+        assert_eq!(bm.worker_infos().len(), 1);
+        // Once silent past the timeout, an identity may move to a new address.
+        std::thread::sleep(Duration::from_millis(80));
+        bm.register(6, addr(3), vec![], vec![11], 0).unwrap();
+        let infos = bm.worker_infos();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(infos[0].address.as_ref().unwrap().rpc_port, 3);
     }
 }

@@ -603,6 +603,27 @@ impl Cluster {
             .and_then(|mut w| w.terminate(Duration::from_secs(15)))
     }
 
+    /// SIGSTOPs worker `i` and waits until all its threads are stopped.
+    pub fn pause_worker(&mut self, i: usize) {
+        self.workers[i]
+            .as_ref()
+            .unwrap_or_else(|| panic!("worker{i} not running"))
+            .pause();
+    }
+
+    /// SIGCONTs worker `i`.
+    pub fn resume_worker(&mut self, i: usize) {
+        self.workers[i]
+            .as_ref()
+            .unwrap_or_else(|| panic!("worker{i} not running"))
+            .resume();
+    }
+
+    /// Worker `i`'s log.
+    pub fn worker_log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.path().join(format!("worker{i}.log"))).unwrap_or_default()
+    }
+
     /// SIGKILLs worker `i`.
     pub fn kill_worker(&mut self, i: usize) {
         if let Some(mut w) = self.workers[i].take() {

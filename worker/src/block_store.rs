@@ -162,6 +162,8 @@ impl State {
 }
 
 struct Inner {
+    /// The worker's identity (`identity.rs`).
+    identity: u64,
     tiers: Vec<TierDir>,
     state: Mutex<State>,
     next_temp: AtomicU64,
@@ -196,6 +198,15 @@ impl BlockStore {
             tiers.push(dir);
             states.push(state);
         }
+        let identity = match tiers.first() {
+            Some(top) => identity::load_or_create(&top.dir)?,
+            None => {
+                return Err(StoreError::Io {
+                    context: "opening the block store".into(),
+                    source: io::Error::new(io::ErrorKind::InvalidInput, "no tier is configured"),
+                })
+            }
+        };
         let state = State {
             tiers: states,
             pins: HashMap::new(),
@@ -203,11 +214,17 @@ impl BlockStore {
         };
         Ok(BlockStore {
             inner: Arc::new(Inner {
+                identity,
                 tiers,
                 state: Mutex::new(state),
                 next_temp: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// This worker's identity, kept in the top tier (`identity.rs`).
+    pub fn identity(&self) -> u64 {
+        self.inner.identity
     }
 
     /// Alias of the tier new blocks go to.
@@ -531,6 +548,7 @@ fn remove_file_if_exists(path: &Path) -> io::Result<()> {
     }
 }
 
+mod identity;
 mod scan;
 #[cfg(test)]
 mod tests;

@@ -268,6 +268,7 @@ impl MasterSync {
                 tiers: self.tier_usage(),
                 block_ids,
                 start_time_ms: self.start_time_ms,
+                identity: self.store.identity(),
             };
             let blocks = request.block_ids.len();
             let result = self

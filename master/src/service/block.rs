@@ -34,9 +34,13 @@ impl BlockMasterRpc for BlockService {
         if address.host.is_empty() || address.rpc_port == 0 || address.rpc_port > 65535 {
             return Err(FsError::InvalidArgument(format!("bad worker address {address:?}")).into());
         }
-        let id =
-            self.blocks()?
-                .register(address.clone(), req.tiers, req.block_ids, req.start_time_ms);
+        let id = self.blocks()?.register(
+            req.identity,
+            address.clone(),
+            req.tiers,
+            req.block_ids,
+            req.start_time_ms,
+        )?;
         tracing::info!(
             "worker {id} registered from {}:{}",
             address.host,

@@ -1,0 +1,112 @@
+//! Point 11 of issue 17: a worker's id is its own stable identity, kept in
+//! its top tier, so it is the same under every leader. With ids counted by
+//! each leader, the worker that registered first with the old leader and
+//! last with the new one swapped ids with the other, and whatever it had
+//! sent under its old id — a heartbeat, a block commit still in flight —
+//! was taken for the other worker's.
+
+use std::time::{Duration, Instant};
+
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
+
+/// The ids a worker was registered under, in order, from its log.
+fn registrations(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter_map(|l| l.split(" as worker ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+async fn wait_registrations(cluster: &Cluster, i: usize, n: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids = registrations(&cluster.worker_log(i));
+        if ids.len() >= n {
+            return ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker{i} did not register {n} times:\n{}",
+            cluster.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_ids_survive_a_failover() {
+    let mut cluster = Cluster::start(ClusterOptions {
+        masters: 2,
+        workers: 2,
+        zookeeper: Zk::Single,
+        ..Default::default()
+    })
+    .await;
+    let old = cluster.leader().await;
+    let before = [
+        wait_registrations(&cluster, 0, 1).await[0],
+        wait_registrations(&cluster, 1, 1).await[0],
+    ];
+    assert_ne!(before[0], before[1]);
+    // Worker `a` (the lower id: first in a leader's count) stays away until
+    // `b` has registered with the new leader.
+    let a = if before[0] < before[1] { 0 } else { 1 };
+    let b = 1 - a;
+    cluster.pause_worker(a);
+    cluster.kill_master_i(old);
+    let new = cluster.wait_new_leader(old, Duration::from_secs(30)).await;
+    wait_registrations(&cluster, b, 2).await;
+    cluster.resume_worker(a);
+    let after = [
+        *wait_registrations(&cluster, 0, 2).await.last().unwrap(),
+        *wait_registrations(&cluster, 1, 2).await.last().unwrap(),
+    ];
+    assert_eq!(after, before, "worker ids changed across the failover");
+    cluster.wait_live_workers(2, Duration::from_secs(30)).await;
+
+    // A block commit `a` sent to the old leader and that reaches the new one
+    // late (the same message, replayed): the block is located at `a`.
+    let fs = cluster.client();
+    let mut out = fs.create_file("/late", Default::default()).await.unwrap();
+    out.write(&test_bytes(1, 1000)).await.unwrap();
+    out.close().await.unwrap();
+    let block = fs.get_status("/late").await.unwrap().blocks[0].block_id;
+    let mut master = alluxio_proto::block_master_client::BlockMasterClient::connect(format!(
+        "http://127.0.0.1:{}",
+        cluster.master_ports[new]
+    ))
+    .await
+    .unwrap();
+    master
+        .commit_block(alluxio_proto::CommitBlockRequest {
+            worker_id: before[a],
+            block_id: block,
+            length: 1000,
+            tier_alias: "MEM".into(),
+            tiers: vec![],
+        })
+        .await
+        .unwrap();
+    let locations = fs.get_status("/late").await.unwrap().blocks[0]
+        .locations
+        .clone();
+    let ports: Vec<u32> = locations
+        .iter()
+        .map(|l| l.address.as_ref().unwrap().rpc_port)
+        .collect();
+    assert!(
+        ports.contains(&u32::from(cluster.worker_ports[a])),
+        "the commit of worker{a} (id {}) was recorded at {ports:?}; worker{a} is on port {}",
+        before[a],
+        cluster.worker_ports[a]
+    );
+    for l in &locations {
+        let port = l.address.as_ref().unwrap().rpc_port;
+        let i = cluster
+            .worker_ports
+            .iter()
+            .position(|p| u32::from(*p) == port)
+            .unwrap();
+        assert_eq!(l.worker_id, after[i], "location {l:?}");
+    }
+}
