@@ -314,6 +314,8 @@ async fn write_batch(
     open: Option<Segment>,
     data: bytes::Bytes,
 ) -> (Result<Written, JournalError>, Option<Segment>) {
+    // Slow journal storage, for tests of what waits for durability.
+    alluxio_common::failpoint::delay("journal_write_delay").await;
     let fence = terms::claim_name(term + 1);
     match (store, open) {
         (JournalStore::Local(local), Some(mut seg)) => {

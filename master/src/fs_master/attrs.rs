@@ -5,15 +5,19 @@ use alluxio_proto::journal::journal_entry::Entry;
 use alluxio_proto::journal::{JournalEntry, SetAttribute};
 use alluxio_proto::{FileInfo, SetAttributeRequest};
 
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 
 impl FsMaster {
     /// Changes attributes of `path` (and everything below it if recursive).
     pub async fn set_attribute(&self, req: SetAttributeRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            return self.info_of(id, &path);
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                return self.info_of(id, &path);
+            }
+            Begin::Fresh(guard) => guard,
+        };
         self.load_path(&path).await?;
         alluxio_common::failpoint::pause("set_attribute_before_commit", &path.to_string());
         let done = {

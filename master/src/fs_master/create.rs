@@ -8,6 +8,7 @@ use alluxio_proto::{
 };
 
 use super::info::temp_ufs_name;
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::{new_directory, InodeExt};
 use crate::namespace::tree::Lookup;
@@ -24,9 +25,12 @@ impl FsMaster {
     /// Creates directory `req.path` (and its parents if `recursive`).
     pub async fn create_directory(&self, req: CreateDirectoryRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            return self.info_of(id, &path);
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                return self.info_of(id, &path);
+            }
+            Begin::Fresh(guard) => guard,
+        };
         self.load_path(&path).await?;
         let missing = {
             let ns = self.read();
@@ -51,6 +55,7 @@ impl FsMaster {
         // Directories always exist in the UFS too, so files of any write type
         // can be persisted under them later.
         self.mkdirs_in_ufs(&path, missing).await?;
+        alluxio_common::failpoint::delay("create_directory_before_commit").await;
         let creator = Creator {
             owner: &req.owner,
             group: &req.group,
@@ -82,15 +87,18 @@ impl FsMaster {
             return Err(FsError::AlreadyExists("/".into()));
         }
         let write_type = WriteType::try_from(req.write_type).unwrap_or(WriteType::CacheThrough);
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            let mut info = self.info_of(id, &path)?;
-            if write_type != WriteType::MustCache && !info.completed {
-                let ns = self.read();
-                let primary = ns.path_of(id)?;
-                info.ufs_temp_path = self.staging_path(&ns, &primary, info.container_id)?;
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                let mut info = self.info_of(id, &path)?;
+                if write_type != WriteType::MustCache && !info.completed {
+                    let ns = self.read();
+                    let primary = ns.path_of(id)?;
+                    info.ufs_temp_path = self.staging_path(&ns, &primary, info.container_id)?;
+                }
+                return Ok(info);
             }
-            return Ok(info);
-        }
+            Begin::Fresh(guard) => guard,
+        };
         self.load_path(&path).await?;
         let block_size = if req.block_size == 0 {
             self.opts.default_block_size
@@ -299,9 +307,12 @@ impl FsMaster {
     /// length succeeds (a retried call).
     pub async fn complete_file(&self, req: CompleteFileRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            return self.info_of(id, &path);
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                return self.info_of(id, &path);
+            }
+            Begin::Fresh(guard) => guard,
+        };
         let (loc, staging, file_id) = {
             let ns = self.read();
             let inode = ns.resolve(&path)?;

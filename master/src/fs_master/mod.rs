@@ -11,6 +11,7 @@ mod empty_objects;
 mod info;
 mod mounts;
 mod nodes;
+mod operations;
 mod read;
 mod remove;
 mod rename;
@@ -47,6 +48,8 @@ pub struct FsMaster {
     ufs: UfsCache,
     /// Empty files' UFS objects being written after their create.
     empty_objects: empty_objects::EmptyObjects,
+    /// Mutations with an operation id still running (`operations.rs`).
+    in_flight: operations::InFlight,
     opts: FsMasterSettings,
 }
 
@@ -64,6 +67,7 @@ impl FsMaster {
             blocks,
             ufs: UfsCache::default(),
             empty_objects: Default::default(),
+            in_flight: Default::default(),
             opts,
         }
     }
@@ -171,6 +175,19 @@ impl FsMaster {
             .ok_or_else(|| FsError::NotFound(fallback.to_string()))?;
         let path = ns.path_of(id)?;
         self.info(&ns, inode, &path)
+    }
+
+    /// `reply` (a result or an error) once everything the call could have
+    /// observed is durable. Its own entries are, when it committed any; but
+    /// an answer can also describe entries of another call still being
+    /// made durable — `AlreadyExists` for a name whose create is in flight,
+    /// "exists already, fine" to a `mkdir -p`, a parent's attributes — and
+    /// a crash could still take those back. Every mutating RPC answers
+    /// through here.
+    pub async fn settled<T>(&self, reply: FsResult<T>) -> FsResult<T> {
+        let seq = self.read().last_seq();
+        self.wait_durable(seq).await?;
+        reply
     }
 
     /// Waits until everything a reader may have seen (up to `seq`) is durable.

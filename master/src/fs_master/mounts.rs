@@ -9,6 +9,7 @@ use alluxio_proto::journal::{AddMount, DeleteMount, JournalEntry};
 use alluxio_proto::{MountPointInfo, MountRequest, UnmountRequest};
 
 use super::create::{create_entry, remove_entry};
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::{new_directory, InodeExt};
 
@@ -16,9 +17,12 @@ impl FsMaster {
     /// Mounts `ufs_uri` at a new directory `alluxio_path`.
     pub async fn mount(&self, req: MountRequest) -> FsResult<()> {
         let path = parse_path(&req.alluxio_path)?;
-        if self.replayed(&req.op_id).await?.is_some() {
-            return Ok(());
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(_) => {
+                return Ok(());
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if path.is_root() {
             return Err(FsError::AlreadyExists("/ is the root mount".into()));
         }
@@ -88,9 +92,12 @@ impl FsMaster {
     /// Removes the mount at `alluxio_path` and its inodes (the UFS is untouched).
     pub async fn unmount(&self, req: UnmountRequest) -> FsResult<()> {
         let path = parse_path(&req.alluxio_path)?;
-        if self.replayed(&req.op_id).await?.is_some() {
-            return Ok(());
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(_) => {
+                return Ok(());
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if path.is_root() {
             return Err(FsError::InvalidArgument("cannot unmount the root".into()));
         }

@@ -9,6 +9,7 @@ use alluxio_proto::journal::{AddLink, InodeRecord, JournalEntry};
 use alluxio_proto::{CreateNodeRequest, FileInfo, FileType, LinkRequest};
 
 use super::create::{create_entry, setgid_group};
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
 use crate::namespace::tree::Lookup;
@@ -20,9 +21,12 @@ impl FsMaster {
     /// Creates the metadata-only inode `req.path`; its parent must exist.
     pub async fn create_node(&self, req: CreateNodeRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            return self.info_of(id, &path);
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                return self.info_of(id, &path);
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if path.is_root() {
             return Err(FsError::AlreadyExists("/".into()));
         }
@@ -104,9 +108,12 @@ impl FsMaster {
     pub async fn link(&self, req: LinkRequest) -> FsResult<FileInfo> {
         let src = parse_path(&req.src)?;
         let dst = parse_path(&req.dst)?;
-        if let Some(id) = self.replayed(&req.op_id).await? {
-            return self.info_at(id, &dst);
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(id) => {
+                return self.info_at(id, &dst);
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if dst.is_root() {
             return Err(FsError::AlreadyExists("/".into()));
         }

@@ -4,6 +4,7 @@ use alluxio_common::{AlluxioPath, FsError, FsResult};
 use alluxio_proto::DeleteRequest;
 
 use super::create::remove_entry;
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
 
@@ -13,9 +14,12 @@ impl FsMaster {
     /// names the other kind.
     pub async fn delete(&self, req: DeleteRequest) -> FsResult<()> {
         let path = parse_path(&req.path)?;
-        if self.replayed(&req.op_id).await?.is_some() {
-            return Ok(());
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(_) => {
+                return Ok(());
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if path.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot delete the root directory".into(),

@@ -6,6 +6,7 @@ use alluxio_proto::journal::{ExchangeEntries, JournalEntry, RenameEntry};
 use alluxio_proto::RenameRequest;
 
 use super::info::TEMP_SUFFIX;
+use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
 
@@ -15,9 +16,12 @@ impl FsMaster {
     pub async fn rename(&self, req: RenameRequest) -> FsResult<()> {
         let src = parse_path(&req.src)?;
         let dst = parse_path(&req.dst)?;
-        if self.replayed(&req.op_id).await?.is_some() {
-            return Ok(());
-        }
+        let _op = match self.begin(&req.op_id).await? {
+            Begin::Replayed(_) => {
+                return Ok(());
+            }
+            Begin::Fresh(guard) => guard,
+        };
         if src.is_root() || dst.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot rename the root directory".into(),
@@ -117,6 +121,7 @@ impl FsMaster {
         } else if let Some((_, true)) = dst_existing {
             ufs.delete_file(&dst_loc.path).await?;
         }
+        alluxio_common::failpoint::delay("rename_before_commit").await;
         let (done, freed) = {
             let mut ns = self.write();
             let s = ns.resolve(&src)?;

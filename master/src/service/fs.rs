@@ -83,76 +83,86 @@ impl FileSystemMaster for FsService {
     async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
-        let info = master.create_directory(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path)))
+        let reply = master.create_directory(req).await;
+        let reply = reply.map(|info| with_parent(&master, info, &path));
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
-        let info = master.create_file(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path)))
+        let reply = master.create_file(req).await;
+        let reply = reply.map(|info| with_parent(&master, info, &path));
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
-        Ok(Response::new(
-            self.master()?.complete_file(req.into_inner()).await?,
-        ))
+        let master = self.master()?;
+        let reply = master.complete_file(req.into_inner()).await;
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn create_node(&self, req: Request<CreateNodeRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
-        let info = master.create_node(req).await?;
-        Ok(Response::new(with_parent(&master, info, &path)))
+        let reply = master.create_node(req).await;
+        let reply = reply.map(|info| with_parent(&master, info, &path));
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn link(&self, req: Request<LinkRequest>) -> R<FileInfo> {
         let req = req.into_inner();
         let (master, dst) = (self.master()?, req.dst.clone());
-        let info = master.link(req).await?;
-        Ok(Response::new(with_parent(&master, info, &dst)))
+        let reply = master.link(req).await;
+        let reply = reply.map(|info| with_parent(&master, info, &dst));
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
         let req = req.into_inner();
         let (master, path) = (self.master()?, req.path.clone());
-        master.delete(req).await?;
-        Ok(Response::new(DeleteResponse {
+        let reply = master.delete(req).await.map(|()| DeleteResponse {
             parent: master.parent_info(&path),
-        }))
+        });
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn rename(&self, req: Request<RenameRequest>) -> R<RenameResponse> {
         let req = req.into_inner();
         let master = self.master()?;
         let (src, dst) = (req.src.clone(), req.dst.clone());
-        master.rename(req).await?;
-        Ok(Response::new(RenameResponse {
+        let reply = master.rename(req).await.map(|()| RenameResponse {
             src_parent: master.parent_info(&src),
             dst_parent: master.parent_info(&dst),
-        }))
+        });
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
-        Ok(Response::new(
-            self.master()?.set_attribute(req.into_inner()).await?,
-        ))
+        let master = self.master()?;
+        let reply = master.set_attribute(req.into_inner()).await;
+        Ok(Response::new(master.settled(reply).await?))
     }
 
     async fn free(&self, req: Request<FreeRequest>) -> R<FreeResponse> {
         let req = req.into_inner();
-        let freed_blocks = self.master()?.free(&req.path, req.recursive).await?;
+        let master = self.master()?;
+        let reply = master.free(&req.path, req.recursive).await;
+        let freed_blocks = master.settled(reply).await?;
         Ok(Response::new(FreeResponse { freed_blocks }))
     }
 
     async fn mount(&self, req: Request<MountRequest>) -> R<MountResponse> {
-        self.master()?.mount(req.into_inner()).await?;
+        let master = self.master()?;
+        let reply = master.mount(req.into_inner()).await;
+        master.settled(reply).await?;
         Ok(Response::new(MountResponse {}))
     }
 
     async fn unmount(&self, req: Request<UnmountRequest>) -> R<UnmountResponse> {
-        self.master()?.unmount(req.into_inner()).await?;
+        let master = self.master()?;
+        let reply = master.unmount(req.into_inner()).await;
+        master.settled(reply).await?;
         Ok(Response::new(UnmountResponse {}))
     }
 
