@@ -61,14 +61,16 @@ impl JournalStore {
                     .operator()
                     .cloned()
                     .ok_or_else(|| JournalError::io(uri, "the UFS has no opendal operator"))?;
-                Ok(JournalStore::from_operator(op, uri.to_string()))
+                let mut store = OpendalStore::new(op, uri.to_string());
+                store.timeout = ufs.request_timeout();
+                Ok(JournalStore::Opendal(store))
             }
         }
     }
 
     /// Wraps an already opened operator (any opendal service).
     pub fn from_operator(op: Operator, description: String) -> JournalStore {
-        JournalStore::Opendal(OpendalStore { op, description })
+        JournalStore::Opendal(OpendalStore::new(op, description))
     }
 
     /// Human name of the folder for messages.
@@ -127,7 +129,7 @@ impl JournalStore {
                     .await
                     .map_err(|e| JournalError::io("stat task", e))?
             }
-            JournalStore::Opendal(s) => match s.op.stat(name).await {
+            JournalStore::Opendal(s) => match s.timed(name, s.op.stat(name)).await? {
                 Ok(_) => Ok(true),
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(JournalError::io(name, e)),
@@ -226,7 +228,7 @@ impl JournalStore {
                     Err(e) => Err(JournalError::io(path.display(), e)),
                 }
             }
-            JournalStore::Opendal(s) => match s.op.delete(name).await {
+            JournalStore::Opendal(s) => match s.timed(name, s.op.delete(name)).await? {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(JournalError::io(name, e)),
@@ -459,11 +461,43 @@ impl LocalStore {
 pub struct OpendalStore {
     op: Operator,
     description: String,
+    /// Longest one request may take: a store that stops answering fails
+    /// the call (the writer then stops and its master steps down) instead
+    /// of stalling it forever (`alluxio.underfs.s3.request.timeout`).
+    timeout: std::time::Duration,
 }
 
 impl OpendalStore {
+    fn new(op: Operator, description: String) -> OpendalStore {
+        OpendalStore {
+            op,
+            description,
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
+
+    /// `request`, or an I/O error naming `name` once the store has not
+    /// answered within the timeout.
+    async fn timed<T>(
+        &self,
+        name: &str,
+        request: impl std::future::IntoFuture<Output = opendal::Result<T>>,
+    ) -> Result<opendal::Result<T>, JournalError> {
+        tokio::time::timeout(self.timeout, request)
+            .await
+            .map_err(|_| {
+                JournalError::io(
+                    name,
+                    format!("no answer from the object store within {:?}", self.timeout),
+                )
+            })
+    }
+
     async fn publish(&self, name: &str, data: Bytes) -> Result<Publish, JournalError> {
-        match self.op.write_with(name, data).if_not_exists(true).await {
+        match self
+            .timed(name, self.op.write_with(name, data).if_not_exists(true))
+            .await?
+        {
             Ok(_) => Ok(Publish::Published),
             Err(e)
                 if matches!(
@@ -478,7 +512,7 @@ impl OpendalStore {
     }
 
     async fn read(&self, name: &str) -> Result<Option<Bytes>, JournalError> {
-        match self.op.read(name).await {
+        match self.timed(name, self.op.read(name)).await? {
             Ok(buf) => Ok(Some(buf.to_bytes())),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(JournalError::io(name, e)),
@@ -487,7 +521,7 @@ impl OpendalStore {
 
     async fn list(&self, dir: &str) -> Result<Vec<String>, JournalError> {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        let entries = match self.op.list(&prefix).await {
+        let entries = match self.timed(dir, self.op.list(&prefix)).await? {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(JournalError::io(dir, e)),

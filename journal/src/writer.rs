@@ -5,9 +5,9 @@
 //! On an object store every batch is a new object published create-if-absent
 //! at its slot. On a local or NFS folder the writer publishes a segment that
 //! way and appends later batches to it (one `fdatasync` each), rolling to a
-//! new segment at a checkpoint barrier or past [`SEGMENT_BYTES`]; after
-//! every durable write it checks that no master has claimed a newer term
-//! (`terms.rs`) before acknowledging anything. A small append on a local
+//! new segment at a checkpoint barrier or past [`SEGMENT_BYTES`]. After
+//! every durable write, on either kind of store, it checks that no master
+//! has claimed a newer term (`terms.rs`) before acknowledging anything. A small append on a local
 //! disk runs inline in the writer task (`short_calls.rs`: a hand-off to the
 //! blocking pool cost more CPU than the `fdatasync`).
 //!
@@ -353,7 +353,17 @@ async fn write_batch(
                     Err(e) => (Err(e), None),
                 }
             }
-            Ok((Publish::Published, _)) => (Ok(Written::Published), None),
+            Ok((Publish::Published, _)) => {
+                // On an object store the slot alone does not fence: once a
+                // checkpoint covers it, garbage collection deletes the
+                // newer term's object there and a paused old leader can
+                // publish into it. Term claims are never deleted.
+                match store.exists(&fence).await {
+                    Ok(true) => (Ok(Written::Claimed(fence)), None),
+                    Ok(false) => (Ok(Written::Published), None),
+                    Err(e) => (Err(e), None),
+                }
+            }
             Err(e) => (Err(e), None),
         },
     }

@@ -161,6 +161,30 @@ pub async fn catch_up(store: &JournalStore, replica: &mut Replica) -> Result<Tai
             Some(t) => t,
             None => reader::first_term(&name, &data)?,
         };
+        if term < ns.term() {
+            // An old term's object in a slot below the newer term's state:
+            // a fenced leader published it after garbage collection had
+            // deleted the newer object there. Void.
+            tracing::warn!(
+                "skipping journal object {name}: written in term {term}, older than \
+                 term {} of the state it would follow (a fenced leader's)",
+                ns.term()
+            );
+            let Some(&next_start) = objects.get(i + 1) else {
+                return Ok(Tail::End);
+            };
+            if !fetched.contains_key(&next_start) {
+                while let Some((got, read)) = ahead.next().await {
+                    fetched.insert(got, read?);
+                    if got == next_start {
+                        break;
+                    }
+                }
+            }
+            i += 1;
+            offset = 0;
+            continue;
+        }
         // The next object this one's entries run up to: strays of older
         // terms are skipped.
         let mut following = None;

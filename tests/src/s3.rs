@@ -12,7 +12,7 @@ use crate::process::{free_port, Proc};
 pub struct S3Server {
     pub port: u16,
     pub bucket: String,
-    _proc: Proc,
+    proc: Proc,
 }
 
 impl S3Server {
@@ -38,8 +38,19 @@ impl S3Server {
         S3Server {
             port,
             bucket: bucket.to_string(),
-            _proc: proc,
+            proc,
         }
+    }
+
+    /// Freezes the server (SIGSTOP): connections are accepted by the
+    /// kernel and never answered, like a store that hangs.
+    pub fn pause(&self) {
+        self.proc.pause();
+    }
+
+    /// Lets a frozen server go on.
+    pub fn resume(&self) {
+        self.proc.resume();
     }
 
     /// The endpoint URL.

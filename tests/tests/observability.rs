@@ -158,7 +158,11 @@ async fn master_and_worker_serve_metrics_and_status_pages() {
     }
     let (code, status) = get(worker_port, "/").unwrap();
     assert_eq!(code, 200);
-    for needle in ["MEM", &format!("master:     {leader}"), "worker id:  1"] {
+    // The worker's id is its identity, kept in its top tier.
+    let identity =
+        std::fs::read_to_string(cluster.path().join("worker0/alluxioworker/.identity")).unwrap();
+    let id_line = format!("worker id:  {}", identity.trim());
+    for needle in ["MEM", &format!("master:     {leader}"), &id_line] {
         assert!(status.contains(needle), "{needle:?} missing:\n{status}");
     }
     assert_eq!(get(worker_port, "/nope").unwrap().0, 404);

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use opendal::{ErrorKind, Operator};
@@ -86,7 +87,14 @@ pub struct Ufs {
     backend: Backend,
     kind: UfsKind,
     uri: String,
+    /// Longest an object-store request may take
+    /// (`alluxio.underfs.s3.request.timeout`).
+    request_timeout: Duration,
 }
+
+/// Property bounding each object-store request (Alluxio's name and default).
+pub const S3_REQUEST_TIMEOUT: &str = "alluxio.underfs.s3.request.timeout";
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What carries out the operations of a [`Ufs`].
 #[derive(Debug, Clone)]
@@ -169,11 +177,48 @@ impl Ufs {
                 Backend::Opendal(open_s3(uri, bucket, prefix, options)?)
             }
         };
+        let request_timeout = match options.get(S3_REQUEST_TIMEOUT) {
+            None => DEFAULT_REQUEST_TIMEOUT,
+            Some(v) => match crate::config::units::parse_duration(v) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => Duration::MAX,
+                Err(e) => {
+                    return Err(FsError::InvalidArgument(format!(
+                        "{S3_REQUEST_TIMEOUT}={v:?}: {e}"
+                    )))
+                }
+            },
+        };
         Ok(Ufs {
             backend,
             kind,
             uri: uri.to_string(),
+            request_timeout,
         })
+    }
+
+    /// Longest an object-store request may take before it fails (a store
+    /// that stops answering must not stall its caller forever).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Object-store `request`, failed with `Unavailable` if the store has
+    /// not answered within the request timeout.
+    async fn timed<T>(
+        &self,
+        what: &str,
+        path: &str,
+        request: impl std::future::IntoFuture<Output = opendal::Result<T>>,
+    ) -> FsResult<opendal::Result<T>> {
+        tokio::time::timeout(self.request_timeout, request)
+            .await
+            .map_err(|_| {
+                FsError::Unavailable(format!(
+                    "UFS {what} {path}: no answer from {} within {:?}",
+                    self.uri, self.request_timeout
+                ))
+            })
     }
 
     /// The root URI this UFS was opened with.
@@ -207,12 +252,19 @@ impl Ufs {
             Backend::Opendal(op) => op,
         };
         let name = path.rsplit('/').next().unwrap_or("").to_string();
-        let meta = match op.stat(if path.is_empty() { "/" } else { path }).await {
+        let meta = match self
+            .timed(
+                "stat",
+                path,
+                op.stat(if path.is_empty() { "/" } else { path }),
+            )
+            .await?
+        {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 // Object stores only know directories by the trailing slash.
                 if matches!(self.kind, UfsKind::S3 { .. }) {
-                    match op.stat(&dir_path(path)).await {
+                    match self.timed("stat", path, op.stat(&dir_path(path))).await? {
                         Ok(_) => {
                             return Ok(Some(UfsStatus {
                                 name,
@@ -251,7 +303,7 @@ impl Ufs {
             Backend::Opendal(op) => op,
         };
         let dir = dir_path(path);
-        let entries = match op.list(&dir).await {
+        let entries = match self.timed("list", path, op.list(&dir)).await? {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(ufs_err("list", path, e)),
@@ -296,10 +348,13 @@ impl Ufs {
         if length == 0 {
             return Ok(Bytes::new());
         }
-        let buf = op
-            .read_with(path)
-            .range(offset..offset + length)
-            .await
+        let buf = self
+            .timed(
+                "read",
+                path,
+                op.read_with(path).range(offset..offset + length),
+            )
+            .await?
             .map_err(|e| ufs_err("read", path, e))?;
         Ok(buf.to_bytes())
     }
@@ -310,9 +365,9 @@ impl Ufs {
             Backend::Local(fs) => return fs.writer(path).await.map(UfsWriter::Local),
             Backend::Opendal(op) => op,
         };
-        let writer = op
-            .writer(path)
-            .await
+        let writer = self
+            .timed("write", path, op.writer(path))
+            .await?
             .map_err(|e| ufs_err("write", path, e))?;
         Ok(UfsWriter::Opendal {
             writer,
@@ -326,8 +381,8 @@ impl Ufs {
             Backend::Local(fs) => return fs.write_all(path, data).await,
             Backend::Opendal(op) => op,
         };
-        op.write(path, data)
-            .await
+        self.timed("write", path, op.write(path, data))
+            .await?
             .map(|_| ())
             .map_err(|e| ufs_err("write", path, e))
     }
@@ -341,8 +396,8 @@ impl Ufs {
             Backend::Local(fs) => return fs.create_dir(path).await,
             Backend::Opendal(op) => op,
         };
-        op.create_dir(&dir_path(path))
-            .await
+        self.timed("mkdir", path, op.create_dir(&dir_path(path)))
+            .await?
             .map_err(|e| ufs_err("mkdir", path, e))
     }
 
@@ -352,7 +407,7 @@ impl Ufs {
             Backend::Local(fs) => return fs.delete_file(path).await,
             Backend::Opendal(op) => op,
         };
-        match op.delete(path).await {
+        match self.timed("delete", path, op.delete(path)).await? {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(ufs_err("delete", path, e)),
@@ -370,7 +425,14 @@ impl Ufs {
             Backend::Local(fs) => return fs.delete_dir_all(path).await,
             Backend::Opendal(op) => op,
         };
-        match op.delete_with(&dir_path(path)).recursive(true).await {
+        match self
+            .timed(
+                "delete",
+                path,
+                op.delete_with(&dir_path(path)).recursive(true),
+            )
+            .await?
+        {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(ufs_err("delete", path, e)),
@@ -392,8 +454,8 @@ impl Ufs {
                 "renaming directory {from} on an object store"
             )));
         }
-        op.copy(from, to)
-            .await
+        self.timed("copy", from, op.copy(from, to))
+            .await?
             .map_err(|e| ufs_err("copy", from, e))?;
         self.delete_file(from).await
     }
