@@ -443,10 +443,15 @@ async fn lead(
     let (user, group) = identity::current_user_group();
     let writer = start_term(&ns, store, settings, &user, &group, term).await?;
     let blocks = Arc::new(BlockMaster::new(settings.worker_timeout));
+    let lease: crate::fs_master::LeaseCheck = {
+        let role = role.clone();
+        Arc::new(move || role.lease.valid())
+    };
     let fs = Arc::new(FsMaster::new(
         ns.clone(),
         writer.clone(),
         blocks.clone(),
+        lease,
         FsMasterSettings {
             default_block_size: settings.default_block_size,
             default_owner: user,

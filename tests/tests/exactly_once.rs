@@ -35,7 +35,7 @@ async fn a_duplicate_of_a_running_operation_gets_its_result() {
     cluster.set_master_env(
         0,
         "ALLUXIO_FAILPOINTS",
-        "create_directory_before_commit,rename_before_commit",
+        "create_directory_before_commit,ufs_step_before_commit",
     );
     cluster.start_master().await;
     let op = Some(OperationId { high: 7, low: 1 });

@@ -31,6 +31,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         self.load_path(&path).await?;
         let missing = {
             let ns = self.read();
@@ -99,6 +100,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         self.load_path(&path).await?;
         let block_size = if req.block_size == 0 {
             self.opts.default_block_size
@@ -160,7 +162,7 @@ impl FsMaster {
         // in the background (`empty_objects.rs`); reserved before the commit.
         let empty_ufs = if req.empty && write_type != WriteType::MustCache {
             let loc = self.read().mounts().ufs_location(&path)?;
-            let ufs = self.ufs_for(&loc)?;
+            let ufs = self.ufs_fenced(&loc)?;
             Some(self.empty_objects.reserve(ufs, loc.path).await)
         } else {
             None
@@ -313,6 +315,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         let (loc, staging, file_id) = {
             let ns = self.read();
             let inode = ns.resolve(&path)?;
@@ -366,6 +369,7 @@ impl FsMaster {
                 ufs.rename(&staging, &loc.path).await?;
             }
         }
+        alluxio_common::failpoint::delay("ufs_step_before_commit").await;
         let persisted = match ufs.stat(&loc.path).await? {
             Some(st) if !st.is_dir && st.length == req.length => true,
             Some(st) if !st.is_dir => {
@@ -471,7 +475,7 @@ impl FsMaster {
         let _ = depth;
         // No empty file's object can be pending at or below a directory
         // that does not exist yet: this need not wait for them.
-        self.ufs_for(&loc)?.create_dir(&loc.path).await
+        self.ufs_fenced(&loc)?.create_dir(&loc.path).await
     }
 
     /// Where the writer of `path` stages its UFS bytes.

@@ -26,8 +26,9 @@
 
 use std::sync::Arc;
 
-use alluxio_common::ufs::Ufs;
 use bytes::Bytes;
+
+use super::fence::FencedUfs;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedSemaphorePermit, RwLock, Semaphore};
 
 /// How many empty objects may be waiting at once; a create beyond that
@@ -48,7 +49,7 @@ pub(super) struct EmptyObjects {
 /// the create is committed so that no UFS change can slip in between the
 /// commit and the write.
 pub(super) struct Pending {
-    ufs: Arc<Ufs>,
+    ufs: FencedUfs,
     path: String,
     _gate: OwnedRwLockReadGuard<()>,
     _slot: OwnedSemaphorePermit,
@@ -66,7 +67,7 @@ impl Default for EmptyObjects {
 impl EmptyObjects {
     /// Reserves the background write of `path` in `ufs` (waiting for a
     /// free slot).
-    pub(super) async fn reserve(&self, ufs: Arc<Ufs>, path: String) -> Pending {
+    pub(super) async fn reserve(&self, ufs: FencedUfs, path: String) -> Pending {
         let slot = Arc::clone(&self.slots)
             .acquire_owned()
             .await
@@ -109,9 +110,16 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn ufs_in(dir: &std::path::Path) -> Arc<Ufs> {
+    /// A local UFS in `dir`, changed by a master that always leads.
+    fn ufs_in(dir: &std::path::Path) -> FencedUfs {
         let uri = format!("file://{}", dir.display());
-        Arc::new(Ufs::open(&uri, &Default::default()).unwrap())
+        let ufs = Arc::new(alluxio_common::ufs::Ufs::open(&uri, &Default::default()).unwrap());
+        let journal = dir.join(".journal");
+        let store =
+            alluxio_journal::JournalStore::open(journal.to_str().unwrap(), &Default::default())
+                .unwrap();
+        let writer = alluxio_journal::JournalWriter::start(store, 1, 1);
+        FencedUfs::new(ufs, Arc::new(|| true), writer)
     }
 
     #[tokio::test]

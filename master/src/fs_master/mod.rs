@@ -8,10 +8,12 @@
 mod attrs;
 mod create;
 mod empty_objects;
+mod fence;
 mod info;
 mod mounts;
 mod nodes;
 mod operations;
+mod path_locks;
 mod read;
 mod remove;
 mod rename;
@@ -29,7 +31,10 @@ use crate::block_master::BlockMaster;
 use crate::namespace::Namespace;
 use alluxio_journal::JournalWriter;
 
+pub use fence::LeaseCheck;
 pub use info::temp_ufs_name;
+
+use fence::FencedUfs;
 
 /// Settings the file-system master needs.
 #[derive(Debug, Clone)]
@@ -50,6 +55,10 @@ pub struct FsMaster {
     empty_objects: empty_objects::EmptyObjects,
     /// Mutations with an operation id still running (`operations.rs`).
     in_flight: operations::InFlight,
+    /// Whether this master still leads; checked before each UFS change.
+    lease: LeaseCheck,
+    /// Paths of the operations changing the UFS (`path_locks.rs`).
+    paths: path_locks::PathLocks,
     opts: FsMasterSettings,
 }
 
@@ -59,6 +68,7 @@ impl FsMaster {
         ns: Arc<RwLock<Namespace>>,
         writer: JournalWriter,
         blocks: Arc<BlockMaster>,
+        lease: LeaseCheck,
         opts: FsMasterSettings,
     ) -> Self {
         FsMaster {
@@ -68,6 +78,8 @@ impl FsMaster {
             ufs: UfsCache::default(),
             empty_objects: Default::default(),
             in_flight: Default::default(),
+            lease,
+            paths: Default::default(),
             opts,
         }
     }
@@ -98,13 +110,23 @@ impl FsMaster {
     /// The UFS at `loc`, to change something in it: first waits until the
     /// UFS objects of empty files created before are written, so that no
     /// change overtakes one (`empty_objects.rs`).
-    async fn ufs_to_change(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
+    async fn ufs_to_change(&self, loc: &UfsLocation) -> FsResult<FencedUfs> {
         self.empty_objects.drain().await;
-        self.ufs_for(loc)
+        self.ufs_fenced(loc)
     }
 
-    /// The UFS at `loc`, to read from it (or, in `empty_objects.rs`, to write
-    /// an empty file's object).
+    /// The UFS at `loc`, changed only while this master leads (`fence.rs`),
+    /// without waiting for empty files' objects (a mkdir, and those objects
+    /// themselves).
+    fn ufs_fenced(&self, loc: &UfsLocation) -> FsResult<FencedUfs> {
+        Ok(FencedUfs::new(
+            self.ufs_for(loc)?,
+            self.lease.clone(),
+            self.writer.clone(),
+        ))
+    }
+
+    /// The UFS at `loc`, to read from it.
     fn ufs_for(&self, loc: &UfsLocation) -> FsResult<Arc<Ufs>> {
         let options = loc
             .options

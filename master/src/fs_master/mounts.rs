@@ -23,6 +23,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         if path.is_root() {
             return Err(FsError::AlreadyExists("/ is the root mount".into()));
         }
@@ -98,6 +99,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         if path.is_root() {
             return Err(FsError::InvalidArgument("cannot unmount the root".into()));
         }

@@ -27,6 +27,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         if path.is_root() {
             return Err(FsError::AlreadyExists("/".into()));
         }
@@ -114,6 +115,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![src.clone(), dst.clone()]).await;
         if dst.is_root() {
             return Err(FsError::AlreadyExists("/".into()));
         }

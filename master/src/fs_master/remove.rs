@@ -20,6 +20,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![path.clone()]).await;
         if path.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot delete the root directory".into(),
@@ -87,6 +88,7 @@ impl FsMaster {
                 ufs.delete_file(&loc.path).await?;
             }
         }
+        alluxio_common::failpoint::delay("ufs_step_before_commit").await;
         let (done, freed) = {
             let mut ns = self.write();
             let inode = ns.resolve(&path)?;

@@ -22,6 +22,7 @@ impl FsMaster {
             }
             Begin::Fresh(guard) => guard,
         };
+        let _paths = self.paths.lock(vec![src.clone(), dst.clone()]).await;
         if src.is_root() || dst.is_root() {
             return Err(FsError::InvalidArgument(
                 "cannot rename the root directory".into(),
@@ -121,7 +122,7 @@ impl FsMaster {
         } else if let Some((_, true)) = dst_existing {
             ufs.delete_file(&dst_loc.path).await?;
         }
-        alluxio_common::failpoint::delay("rename_before_commit").await;
+        alluxio_common::failpoint::delay("ufs_step_before_commit").await;
         let (done, freed) = {
             let mut ns = self.write();
             let s = ns.resolve(&src)?;
