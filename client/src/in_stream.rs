@@ -348,30 +348,81 @@ impl FileInStream {
             })
     }
 
-    async fn open_block(&mut self) -> FsResult<BlockReader> {
-        let block = self.block_at(self.pos)?;
-        let in_block = self.pos - block.offset;
-        let end = block.offset + block.length;
-        let local = self.fs.inner.settings.local_hostname.clone();
-        // Candidates in order: workers caching the block (local first), then
-        // — for a persisted file — live workers reading it through from the
-        // UFS (and caching it); the UFS itself comes last.
+    /// The workers caching `block`, local first.
+    fn caching_workers(
+        &self,
+        block: &BlockInfo,
+    ) -> Vec<(WorkerNetAddress, Option<UfsBlockSource>)> {
+        let local = &self.fs.inner.settings.local_hostname;
         let mut candidates: Vec<(WorkerNetAddress, Option<UfsBlockSource>)> = block
             .locations
             .iter()
             .filter_map(|l| l.address.clone())
             .map(|a| (a, None))
             .collect();
-        candidates.sort_by_key(|(a, _)| a.host != local);
-        if !self.info.persisted {
+        candidates.sort_by_key(|(a, _)| a.host != *local);
+        candidates
+    }
+
+    /// A block of a file that is not in the UFS, from a worker caching it.
+    /// None may be known right after a master failover: the new leader
+    /// learns locations as workers register again. So this asks the master
+    /// again, with backoff, within the client's retry budget, before it
+    /// reports the data unavailable.
+    async fn open_cached_only(&mut self) -> FsResult<BlockReader> {
+        let mut backoff = self.fs.inner.settings.retry.start();
+        loop {
+            let block = self.block_at(self.pos)?;
+            let (in_block, end) = (self.pos - block.offset, block.offset + block.length);
+            let candidates = self.caching_workers(&block);
             if let Some(r) = self.try_workers(&block, in_block, end, candidates).await {
                 return Ok(r);
             }
-            return Err(FsError::DataUnavailable(format!(
-                "block {} of {} is not cached on any live worker and the file is not in the UFS",
-                block.block_id, self.info.path
-            )));
+            let Some(delay) = backoff.next_delay() else {
+                return Err(FsError::DataUnavailable(format!(
+                    "block {} of {} is not cached on any live worker and the file is not in \
+                     the UFS (waited {:?})",
+                    block.block_id,
+                    self.info.path,
+                    backoff.elapsed()
+                )));
+            };
+            if backoff.attempts() == 1 {
+                tracing::info!(
+                    "block {} of {}: no worker serves it yet; asking the master again",
+                    block.block_id,
+                    self.info.path
+                );
+            }
+            tokio::time::sleep(delay).await;
+            let fresh = self.fs.get_status(&self.info.path).await?;
+            if fresh.id != self.info.id || fresh.container_id != self.info.container_id {
+                return Err(FsError::DataUnavailable(format!(
+                    "{} was replaced while its block {} was unavailable",
+                    self.info.path, block.block_id
+                )));
+            }
+            self.info.blocks = fresh.blocks;
+            self.info.persisted = fresh.persisted;
+            self.failed.clear();
+            if self.info.persisted {
+                return Box::pin(self.open_block()).await;
+            }
         }
+    }
+
+    async fn open_block(&mut self) -> FsResult<BlockReader> {
+        if !self.info.persisted {
+            return self.open_cached_only().await;
+        }
+        let block = self.block_at(self.pos)?;
+        let in_block = self.pos - block.offset;
+        let end = block.offset + block.length;
+        let local = self.fs.inner.settings.local_hostname.clone();
+        // Candidates in order: workers caching the block (local first), then
+        // live workers reading it through from the UFS (and caching it); the
+        // UFS itself comes last.
+        let mut candidates = self.caching_workers(&block);
         let loc =
             self.info.ufs.clone().ok_or_else(|| {
                 FsError::Internal(format!("{} has no UFS location", self.info.path))

@@ -1,9 +1,11 @@
-//! Point 11 of issue 17: a worker's id is its own stable identity, kept in
-//! its top tier, so it is the same under every leader. With ids counted by
-//! each leader, the worker that registered first with the old leader and
-//! last with the new one swapped ids with the other, and whatever it had
-//! sent under its old id — a heartbeat, a block commit still in flight —
-//! was taken for the other worker's.
+//! Workers across a master failover (issue 17). Point 11: a worker's id is
+//! its own stable identity, kept in its top tier, so it is the same under
+//! every leader. With ids counted by each leader, the worker that
+//! registered first with the old leader and last with the new one swapped
+//! ids with the other, and whatever it had sent under its old id — a
+//! heartbeat, a block commit still in flight — was taken for the other
+//! worker's. Point 13: a read of cache-only data waits for the worker
+//! holding it to register with the new leader.
 
 use std::time::{Duration, Instant};
 
@@ -109,4 +111,49 @@ async fn worker_ids_survive_a_failover() {
             .unwrap();
         assert_eq!(l.worker_id, after[i], "location {l:?}");
     }
+}
+
+/// Point 13 of issue 17: right after a failover the new leader knows a
+/// block's locations only once the worker holding it registered again. A
+/// read of a file held only in the cache (MUST_CACHE) waits for that
+/// instead of failing at once (EIO through the mount).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_after_a_failover_waits_for_the_worker_to_register() {
+    let mut cluster = Cluster::start(ClusterOptions {
+        masters: 2,
+        workers: 1,
+        zookeeper: Zk::Single,
+        ..Default::default()
+    })
+    .await;
+    let fs = cluster.client();
+    let opts = alluxio_client::CreateFileOptions {
+        write_type: Some(alluxio_proto::WriteType::MustCache),
+        ..Default::default()
+    };
+    let mut out = fs.create_file("/cached-only", opts).await.unwrap();
+    out.write(&test_bytes(5, 300_000)).await.unwrap();
+    out.close().await.unwrap();
+
+    let old = cluster.leader().await;
+    cluster.pause_worker(0);
+    cluster.kill_master_i(old);
+    cluster.wait_new_leader(old, Duration::from_secs(30)).await;
+    let reader = tokio::spawn(async move {
+        let mut input = fs.open_file("/cached-only").await?;
+        input.read_to_end().await
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !reader.is_finished(),
+        "the read gave up: {:?}",
+        reader.await
+    );
+    cluster.resume_worker(0);
+    let bytes = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the read did not finish")
+        .unwrap()
+        .expect("the read failed");
+    assert_eq!(&bytes[..], &test_bytes(5, 300_000)[..]);
 }
