@@ -241,12 +241,14 @@ impl LocalBlockWriter {
         worker: &WorkerNetAddress,
         block_id: u64,
         hint: u64,
+        only_copy: bool,
     ) -> FsResult<LocalBlockWriter> {
         let mut client = pool.client(worker)?;
         let resp = client
             .create_local_block(CreateLocalBlockRequest {
                 block_id,
                 length_hint: hint,
+                only_copy,
             })
             .await
             .map_err(FsError::from)?

@@ -222,7 +222,9 @@ impl FileOutStream {
         };
         if self.fs.inner.settings.short_circuit && is_local_host(&worker.host, local) {
             let pool = &self.fs.inner.workers;
-            match LocalBlockWriter::create(pool, &worker, id, self.info.block_size).await {
+            let only_copy = self.write_type == WriteType::MustCache;
+            match LocalBlockWriter::create(pool, &worker, id, self.info.block_size, only_copy).await
+            {
                 Ok(writer) => return Ok(BlockState::Local(LocalSink { index, writer })),
                 Err(e) => tracing::debug!(
                     "no short-circuit write of block {id} to {}: {e}",
@@ -235,6 +237,8 @@ impl FileOutStream {
         let header = WriteBlockHeader {
             block_id: id,
             length_hint: self.info.block_size,
+            // A MUST_CACHE file has no UFS copy: its blocks must never be evicted.
+            only_copy: self.write_type == WriteType::MustCache,
         };
         tx.send(WriteBlockRequest {
             payload: Some(Payload::Header(header)),

@@ -65,3 +65,49 @@ async fn cache_through_files_survive_the_only_worker() {
         );
     }
 }
+
+/// Point 13 of issue 17: the blocks of a MUST_CACHE file are the only copy
+/// of its data. A full worker refuses a write that would need their space
+/// (ENOSPC through the mount) instead of evicting them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_worker_never_evicts_the_only_copy() {
+    let cluster = Cluster::start(ClusterOptions {
+        properties: vec![(
+            "alluxio.worker.tieredstore.level0.dirs.quota".into(),
+            "4MB".into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let fs = cluster.client();
+    let must_cache = || alluxio_client::CreateFileOptions {
+        write_type: Some(alluxio_proto::WriteType::MustCache),
+        ..Default::default()
+    };
+    for i in 0..2u64 {
+        let mut out = fs
+            .create_file(&format!("/m{i}"), must_cache())
+            .await
+            .unwrap();
+        out.write(&test_bytes(i, 3 << 19)).await.unwrap();
+        out.close().await.unwrap();
+    }
+    // 3 MiB of only copies on a 4 MiB worker: 2 MiB more do not fit.
+    let mut out = fs.create_file("/m2", must_cache()).await.unwrap();
+    let written = match out.write(&test_bytes(2, 2 << 20)).await {
+        Ok(()) => out.close().await,
+        Err(e) => Err(e),
+    };
+    assert!(
+        matches!(written, Err(alluxio_common::FsError::NoSpace(_))),
+        "the write that needed the only copies' space: {written:?}"
+    );
+    for i in 0..2u64 {
+        let mut input = fs.open_file(&format!("/m{i}")).await.unwrap();
+        assert_eq!(
+            &input.read_to_end().await.unwrap()[..],
+            &test_bytes(i, 3 << 19)[..],
+            "/m{i}"
+        );
+    }
+}

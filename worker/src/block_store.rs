@@ -27,6 +27,9 @@ use scan::{clean_temp_dir, load_tier};
 
 /// Name of the staging directory inside a tier directory.
 const TEMP_DIR: &str = ".tmp";
+/// Name of the directory, inside a tier directory, of the markers of blocks
+/// that are the only copy of their data (`BlockStore::is_only_copy`).
+const ONLY_COPY_DIR: &str = ".only-copy";
 
 /// Why a block-store operation failed; turned into an [`FsError`] at the RPC edge.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +47,7 @@ pub enum StoreError {
     #[error(
         "tier {tier} cannot make room for {requested} more bytes: capacity {capacity}, \
          committed {committed}, reserved by writers {reserved}, evictable {evictable} \
-         (the rest is pinned by reads)"
+         (the rest is pinned by reads, or the only copy of files that are not in the UFS)"
     )]
     NoSpace {
         /// Alias of the tier, e.g. `MEM`.
@@ -69,6 +72,29 @@ impl From<StoreError> for FsError {
             StoreError::Io { .. } => FsError::Internal(format!("worker storage: {err}")),
         }
     }
+}
+
+/// The only-copy markers of tier `dir` whose block it holds; stale markers
+/// (a crash between marker and block) are removed.
+fn load_only_copy_markers(dir: &TierDir, state: &TierState) -> Result<Vec<u64>, StoreError> {
+    let markers = dir.dir.join(ONLY_COPY_DIR);
+    fs::create_dir_all(&markers).map_err(io_err(format!("creating {}", markers.display())))?;
+    let mut out = Vec::new();
+    let entries =
+        fs::read_dir(&markers).map_err(io_err(format!("listing {}", markers.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err(format!("listing {}", markers.display())))?;
+        match entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            Some(id) if state.lru.contains(&id) => out.push(id),
+            _ => remove_file_if_exists(&entry.path())
+                .map_err(io_err(format!("removing {}", entry.path().display())))?,
+        }
+    }
+    Ok(out)
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> StoreError {
@@ -138,6 +164,10 @@ impl TierDir {
     fn block_path(&self, block_id: u64) -> PathBuf {
         self.dir.join(block_id.to_string())
     }
+
+    fn only_copy_marker(&self, block_id: u64) -> PathBuf {
+        self.dir.join(ONLY_COPY_DIR).join(block_id.to_string())
+    }
 }
 
 /// The changing part of a tier, guarded by the store mutex.
@@ -152,6 +182,9 @@ struct State {
     tiers: Vec<TierState>,
     /// Number of open readers per block; pinned blocks are never evicted.
     pins: HashMap<u64, u32>,
+    /// Blocks that are the only copy of their data (a MUST_CACHE file's):
+    /// never evicted, only removed when the master frees them.
+    only_copy: std::collections::HashSet<u64>,
     deltas: BlockDeltas,
 }
 
@@ -182,6 +215,7 @@ impl BlockStore {
         let mut tiers = Vec::with_capacity(settings.len());
         let mut states = Vec::with_capacity(settings.len());
         let mut seen = HashMap::new();
+        let mut only_copy = std::collections::HashSet::new();
         for (level, tier) in settings.iter().enumerate() {
             let dir = tier.block_dir();
             let tmp = dir.join(TEMP_DIR);
@@ -195,6 +229,7 @@ impl BlockStore {
                 capacity: tier.quota,
             };
             let state = load_tier(&dir, level, &mut seen)?;
+            only_copy.extend(load_only_copy_markers(&dir, &state)?);
             tiers.push(dir);
             states.push(state);
         }
@@ -210,6 +245,7 @@ impl BlockStore {
         let state = State {
             tiers: states,
             pins: HashMap::new(),
+            only_copy,
             deltas: BlockDeltas::default(),
         };
         Ok(BlockStore {
@@ -307,6 +343,7 @@ impl BlockStore {
             path,
             reserved: reserve,
             committed: false,
+            only_copy: false,
         };
         // From here on, dropping `temp` releases the reservation.
         let file = fs::File::create(&temp.path)
@@ -326,6 +363,11 @@ impl BlockStore {
         state.deltas.remove(block_id);
         let path = self.inner.tiers[tier].block_path(block_id);
         remove_file_if_exists(&path).map_err(io_err(format!("removing {}", path.display())))?;
+        if state.only_copy.remove(&block_id) {
+            let marker = self.inner.tiers[tier].only_copy_marker(block_id);
+            remove_file_if_exists(&marker)
+                .map_err(io_err(format!("removing {}", marker.display())))?;
+        }
         Ok(true)
     }
 
@@ -382,7 +424,7 @@ impl Inner {
             let mut victims = Vec::new();
             let mut freed = 0;
             for (id, len) in state.tiers[tier].lru.iter().rev() {
-                if state.pins.contains_key(id) {
+                if state.pins.contains_key(id) || state.only_copy.contains(id) {
                     continue;
                 }
                 victims.push(*id);
@@ -456,9 +498,19 @@ pub struct TempBlock {
     path: PathBuf,
     reserved: u64,
     committed: bool,
+    /// Commit the block as the only copy of its data (never evicted).
+    only_copy: bool,
 }
 
 impl TempBlock {
+    /// Makes the block, once committed, the only copy of its data: it is
+    /// never evicted (a write that needs its space fails with NoSpace) and
+    /// goes only when the master frees it. Kept across restarts by a marker
+    /// file written before the block is published.
+    pub fn mark_only_copy(&mut self) {
+        self.only_copy = true;
+    }
+
     /// Id of the block being written.
     pub fn block_id(&self) -> u64 {
         self.block_id
@@ -493,6 +545,14 @@ impl TempBlock {
         self.reserve_to(length)?;
         let dir = &self.inner.tiers[self.tier];
         let target = dir.block_path(self.block_id);
+        if self.only_copy {
+            // The marker first: a crash may leave a marker without its
+            // block (dropped at the next start), never the reverse.
+            let marker = dir.only_copy_marker(self.block_id);
+            fs::File::create(&marker)
+                .and_then(|_| fs::File::open(dir.dir.join(ONLY_COPY_DIR))?.sync_all())
+                .map_err(io_err(format!("writing {}", marker.display())))?;
+        }
         let mut state = self.inner.lock();
         // Renaming under the lock keeps the file and the index in step.
         fs::rename(&self.path, &target).map_err(io_err(format!(
@@ -516,6 +576,11 @@ impl TempBlock {
                     );
                 }
             }
+        }
+        if self.only_copy {
+            state.only_copy.insert(self.block_id);
+        } else if state.only_copy.remove(&self.block_id) {
+            let _ = remove_file_if_exists(&dir.only_copy_marker(self.block_id));
         }
         let tier = &mut state.tiers[self.tier];
         tier.lru.put(self.block_id, length);

@@ -52,11 +52,15 @@ impl LocalWrites {
         store: &BlockStore,
         block_id: u64,
         hint: u64,
+        only_copy: bool,
     ) -> FsResult<CreateLocalBlockResponse> {
-        let (temp, file) = match store.create_temp(block_id, hint) {
+        let (mut temp, file) = match store.create_temp(block_id, hint) {
             Err(StoreError::NoSpace { .. }) if hint > 0 => store.create_temp(block_id, 0)?,
             created => created?,
         };
+        if only_copy {
+            temp.mark_only_copy();
+        }
         let meta = file
             .metadata()
             .map_err(|e| FsError::Internal(format!("stat {}: {e}", temp.path().display())))?;
@@ -115,7 +119,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let writes = LocalWrites::new(Duration::from_millis(50));
-        let first = writes.create(&store, 1, 4096).unwrap();
+        let first = writes.create(&store, 1, 4096, false).unwrap();
         std::fs::OpenOptions::new()
             .write(true)
             .open(&first.path)
@@ -125,11 +129,11 @@ mod tests {
         assert_eq!(used(&store), 4096, "the hint is reserved");
 
         // Within the limit a second writer leaves the first one alone.
-        writes.create(&store, 2, 0).unwrap();
+        writes.create(&store, 2, 0, false).unwrap();
         assert!(std::path::Path::new(&first.path).exists());
 
         std::thread::sleep(Duration::from_millis(80));
-        let third = writes.create(&store, 3, 0).unwrap();
+        let third = writes.create(&store, 3, 0, false).unwrap();
         assert!(
             !std::path::Path::new(&first.path).exists(),
             "the abandoned temporary file is deleted"

@@ -137,6 +137,9 @@ impl BlockWorkerService {
             }
             created => created?,
         };
+        if header.only_copy {
+            temp.mark_only_copy();
+        }
         let mut file = tokio::fs::File::from_std(file);
         let mut written = 0u64;
         // Dropping `temp` on any early return deletes the file and frees the space.
@@ -259,6 +262,7 @@ impl BlockWorker for BlockWorkerService {
             &self.store,
             req.block_id,
             req.length_hint,
+            req.only_copy,
         )?))
     }
 

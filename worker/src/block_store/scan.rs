@@ -54,7 +54,10 @@ pub(super) fn load_tier(
         let entry = entry.map_err(io_err(format!("listing {}", dir.dir.display())))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name == TEMP_DIR || name == super::identity::IDENTITY_FILE {
+        if name == TEMP_DIR
+            || name == super::ONLY_COPY_DIR
+            || name == super::identity::IDENTITY_FILE
+        {
             continue;
         }
         let meta = entry

@@ -247,3 +247,40 @@ fn restart_with_a_smaller_quota_evicts_down_to_it() {
     assert!(used(&store) <= 60);
     assert_eq!(store.full_report().len(), 2);
 }
+
+/// Writes an only-copy block (a MUST_CACHE file's).
+fn put_only_copy(store: &BlockStore, id: u64, len: usize) -> Result<u64, StoreError> {
+    let (mut temp, mut file) = store.create_temp(id, len as u64)?;
+    temp.mark_only_copy();
+    file.write_all(&vec![id as u8; len]).unwrap();
+    temp.commit()
+}
+
+#[test]
+fn only_copies_are_never_evicted_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 100);
+    put_only_copy(&store, 1, 40).unwrap();
+    put(&store, 2, 40).unwrap();
+    // Room is made from the evictable block only.
+    put(&store, 3, 40).unwrap();
+    assert!(store.contains(1) && !store.contains(2) && store.contains(3));
+    // Then a write that needs the only copy's space is refused, naming why.
+    put(&store, 4, 40).unwrap();
+    assert!(store.contains(1) && !store.contains(3));
+    let err = put(&store, 5, 70).unwrap_err().to_string();
+    assert!(err.contains("only copy"), "{err}");
+    assert!(store.contains(1));
+    drop(store);
+
+    // The mark is kept across a restart; a marker without its block goes.
+    std::fs::write(dir.path().join("alluxioworker/.only-copy/99"), b"").unwrap();
+    let store = open(dir.path(), 100);
+    assert!(!dir.path().join("alluxioworker/.only-copy/99").exists());
+    put(&store, 6, 60).unwrap();
+    assert!(store.contains(1), "evicted after a restart");
+    // Freed by the master: the block and its mark go.
+    assert!(store.remove_block(1).unwrap());
+    assert!(!dir.path().join("alluxioworker/.only-copy/1").exists());
+    put(&store, 7, 40).unwrap();
+}

@@ -64,6 +64,7 @@ fn header(block_id: u64, length_hint: u64) -> WriteBlockRequest {
         payload: Some(Payload::Header(WriteBlockHeader {
             block_id,
             length_hint,
+            only_copy: false,
         })),
     }
 }
@@ -324,6 +325,7 @@ async fn short_circuit_blocks_are_written_by_the_client_and_committed() {
         .create_local_block(CreateLocalBlockRequest {
             block_id: 77,
             length_hint: 4096,
+            only_copy: false,
         })
         .await
         .unwrap()
@@ -352,6 +354,7 @@ async fn short_circuit_blocks_are_written_by_the_client_and_committed() {
         .create_local_block(CreateLocalBlockRequest {
             block_id: 77,
             length_hint: 4096,
+            only_copy: false,
         })
         .await
         .unwrap()
@@ -399,6 +402,7 @@ async fn short_circuit_blocks_are_written_by_the_client_and_committed() {
         .create_local_block(CreateLocalBlockRequest {
             block_id: 78,
             length_hint: 900_000,
+            only_copy: false,
         })
         .await
         .unwrap()
