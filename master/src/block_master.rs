@@ -30,6 +30,9 @@ struct Inner {
     workers: HashMap<u64, WorkerEntry>,
     by_address: HashMap<String, u64>,
     locations: HashMap<u64, Vec<u64>>,
+    /// When a block of each container was last committed: a sign that the
+    /// container's writer is alive (`fs_master/abandoned.rs`).
+    container_commits: HashMap<u64, Instant>,
 }
 
 /// Registry of workers and of which worker caches which block.
@@ -193,7 +196,19 @@ impl BlockMaster {
             w.tiers = tiers;
         }
         inner.add_location(worker_id, block_id);
+        inner.container_commits.insert(
+            alluxio_common::block_id::container_of(block_id),
+            Instant::now(),
+        );
         true
+    }
+
+    /// When a block of `container` was last committed, if this master saw
+    /// one; entries older than `keep` are dropped on the way.
+    pub fn last_commit(&self, container: u64, keep: Duration) -> Option<Instant> {
+        let mut inner = self.lock();
+        inner.container_commits.retain(|_, t| t.elapsed() <= keep);
+        inner.container_commits.get(&container).copied()
     }
 
     /// Live locations of `block_id`.
@@ -232,6 +247,19 @@ impl BlockMaster {
             }
         }
         freed
+    }
+
+    /// Frees every located block of `container` (a version that will never
+    /// complete); returns how many.
+    pub fn free_container(&self, container: u64) -> usize {
+        let blocks: Vec<u64> = self
+            .lock()
+            .locations
+            .keys()
+            .copied()
+            .filter(|b| alluxio_common::block_id::container_of(*b) == container)
+            .collect();
+        self.free_blocks(&blocks)
     }
 
     /// Marks workers silent for longer than the timeout as lost and drops

@@ -470,6 +470,10 @@ async fn lead(
             blocks.clone(),
             settings.lost_worker_interval,
         )),
+        tokio::spawn(
+            fs.clone()
+                .end_abandoned_versions(settings.incomplete_file_timeout),
+        ),
     ];
     {
         let ns = ns.read().unwrap_or_else(|p| p.into_inner());

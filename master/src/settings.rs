@@ -21,6 +21,8 @@ pub struct MasterSettings {
     pub journal_options: BTreeMap<String, String>,
     pub checkpoint_period_entries: u64,
     pub worker_timeout: Duration,
+    /// How long a version may stay incomplete with no sign of its writer.
+    pub incomplete_file_timeout: Duration,
     pub lost_worker_interval: Duration,
     pub default_block_size: u64,
     /// ZooKeeper election, when `alluxio.zookeeper.enabled`.
@@ -42,6 +44,7 @@ impl MasterSettings {
                 .get_u64(keys::MASTER_JOURNAL_CHECKPOINT_PERIOD_ENTRIES)?
                 .max(1),
             worker_timeout: conf.get_duration(keys::MASTER_WORKER_TIMEOUT)?,
+            incomplete_file_timeout: conf.get_duration(keys::MASTER_INCOMPLETE_FILE_TIMEOUT)?,
             lost_worker_interval: conf.get_duration(keys::MASTER_LOST_WORKER_DETECTION_INTERVAL)?,
             default_block_size: conf.get_bytes(keys::USER_BLOCK_SIZE_BYTES_DEFAULT)?,
             zookeeper: if conf.get_bool(keys::ZOOKEEPER_ENABLED)? {

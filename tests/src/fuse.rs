@@ -58,6 +58,16 @@ impl FuseMount {
     }
 
     /// Lazily unmounts and makes sure the daemon has exited.
+    /// SIGKILLs the daemon, as a crash would; the mount stays until
+    /// `unmount` (or drop) detaches it.
+    pub fn kill_daemon(&mut self) {
+        if let Some(pid) = self.daemon_pid {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+
     pub fn unmount(&mut self) {
         let _ = Command::new("fusermount3")
             .arg("-u")

@@ -137,6 +137,8 @@ pub const MASTER_JOURNAL_CHECKPOINT_PERIOD_ENTRIES: &str =
 pub const MASTER_MOUNT_TABLE_ROOT_UFS: &str = "alluxio.master.mount.table.root.ufs";
 /// Silence after which the master considers a worker lost.
 pub const MASTER_WORKER_TIMEOUT: &str = "alluxio.master.worker.timeout";
+/// How long a file version may stay incomplete with no sign of its writer.
+pub const MASTER_INCOMPLETE_FILE_TIMEOUT: &str = "alluxio.master.incomplete.file.timeout";
 /// How often the master looks for lost workers.
 pub const MASTER_LOST_WORKER_DETECTION_INTERVAL: &str =
     "alluxio.master.lost.worker.detection.interval";
@@ -361,6 +363,13 @@ pub static KEYS: &[PropertyKey] = &[
         Some("${alluxio.work.dir}/underFSStorage"),
         Kind::String,
         "Under storage mounted at the root.",
+    ),
+    key(
+        MASTER_INCOMPLETE_FILE_TIMEOUT,
+        Some("1h"),
+        Kind::Duration,
+        "How long a file version may stay incomplete with no block committed and no byte \
+         staged before the master ends it (its writer crashed).",
     ),
     key(
         MASTER_WORKER_TIMEOUT,

@@ -479,7 +479,12 @@ impl FsMaster {
     }
 
     /// Where the writer of `path` stages its UFS bytes.
-    fn staging_path(&self, ns: &Namespace, path: &AlluxioPath, container: u64) -> FsResult<String> {
+    pub(super) fn staging_path(
+        &self,
+        ns: &Namespace,
+        path: &AlluxioPath,
+        container: u64,
+    ) -> FsResult<String> {
         let loc = ns.mounts().ufs_location(path)?;
         let ufs = self.ufs_for(&loc)?;
         if !ufs.supports_rename() {

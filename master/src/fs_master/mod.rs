@@ -5,6 +5,7 @@
 //! change they could have observed, so no client ever sees state that a
 //! crash could take back.
 
+mod abandoned;
 mod attrs;
 mod create;
 mod empty_objects;
@@ -59,6 +60,8 @@ pub struct FsMaster {
     lease: LeaseCheck,
     /// Paths of the operations changing the UFS (`path_locks.rs`).
     paths: path_locks::PathLocks,
+    /// When this leader first saw each incomplete version (`abandoned.rs`).
+    first_seen: abandoned::FirstSeen,
     opts: FsMasterSettings,
 }
 
@@ -80,6 +83,7 @@ impl FsMaster {
             in_flight: Default::default(),
             lease,
             paths: Default::default(),
+            first_seen: Default::default(),
             opts,
         }
     }

@@ -110,6 +110,16 @@ impl Namespace {
         self.inodes.get(&id)
     }
 
+    /// Every file whose current version is not complete, as (inode id,
+    /// container id).
+    pub fn incomplete_files(&self) -> Vec<(u64, u64)> {
+        self.inodes
+            .values()
+            .filter(|i| i.is_file() && !i.completed)
+            .map(|i| (i.id, i.container_id))
+            .collect()
+    }
+
     /// The entries of directory `id`, in name order.
     pub fn children(&self, id: u64) -> Option<&BTreeMap<String, u64>> {
         self.children.get(&id)
