@@ -464,6 +464,21 @@ impl Cluster {
         self.master_i(i).is_stopped()
     }
 
+    /// Waits (up to 20 s) until master `i` stopped itself at a pause
+    /// failpoint; `what` names the point for the failure message.
+    pub async fn wait_master_stopped(&mut self, i: usize, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.master_stopped(i) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: the failpoint never stopped {}:\n{}",
+                master_name(i),
+                self.master_log_tail(i)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGCONTs master `i`.
     pub fn resume_master(&mut self, i: usize) {
         self.master_i(i).resume();

@@ -33,3 +33,16 @@ pub fn test_bytes(seed: u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// The names in directory `dir`, sorted.
+pub async fn names(fs: &alluxio_client::FileSystem, dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs
+        .list_status(dir, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    names.sort();
+    names
+}

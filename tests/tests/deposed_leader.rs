@@ -39,14 +39,7 @@ async fn freeze_fail_over_resume(
             .await
             .unwrap();
     let task = call(raw);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cluster.master_stopped(old) {
-        assert!(
-            Instant::now() < deadline,
-            "{name}: the failpoint never fired"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cluster.wait_master_stopped(old, name).await;
     let new = cluster.wait_new_leader(old, Duration::from_secs(30)).await;
     meanwhile.await;
     cluster.resume_master(old);

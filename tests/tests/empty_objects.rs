@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use alluxio_client::{CreateFileOptions, DeleteOptions, FileSystem};
+use alluxio_client::{CreateFileOptions, DeleteOptions};
 use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 
 /// A one-master cluster whose master delays each empty object by 500 ms.
@@ -37,18 +37,6 @@ async fn becomes(path: &Path, exists: bool) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     path.exists()
-}
-
-async fn names(fs: &FileSystem, dir: &str) -> Vec<String> {
-    let mut names: Vec<String> = fs
-        .list_status(dir, false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +86,10 @@ async fn changes_after_an_empty_create_wait_for_its_ufs_object() {
     assert!(!ufs.join("e/from").exists(), "the renamed file's old name");
     assert_eq!(std::fs::metadata(ufs.join("e/to")).unwrap().len(), 0);
     assert_eq!(std::fs::read(ufs.join("e/written")).unwrap(), data);
-    assert_eq!(names(&fs, "/e").await, ["plain", "to", "written"]);
+    assert_eq!(
+        alluxio_tests::names(&fs, "/e").await,
+        ["plain", "to", "written"]
+    );
     let mut input = fs.open_file("/e/written").await.unwrap();
     assert_eq!(input.read_to_end().await.unwrap(), data);
 }
@@ -119,7 +110,7 @@ async fn an_empty_file_whose_object_was_never_written_renames_and_deletes() {
     cluster.wait_live_workers(1, Duration::from_secs(30)).await;
 
     let fs = cluster.client();
-    assert_eq!(names(&fs, "/lost").await, ["a", "b"]);
+    assert_eq!(alluxio_tests::names(&fs, "/lost").await, ["a", "b"]);
     assert_eq!(fs.get_status("/lost/a").await.unwrap().length, 0);
     // Nothing to move in the UFS: the rename writes the object at its target.
     fs.rename("/lost/a", "/lost/a2").await.unwrap();
@@ -127,6 +118,6 @@ async fn an_empty_file_whose_object_was_never_written_renames_and_deletes() {
     fs.delete("/lost/b", DeleteOptions::default())
         .await
         .unwrap();
-    assert_eq!(names(&fs, "/lost").await, ["a2"]);
+    assert_eq!(alluxio_tests::names(&fs, "/lost").await, ["a2"]);
     assert!(!ufs.join("lost/b").exists());
 }

@@ -60,15 +60,7 @@ async fn a_duplicate_of_a_running_operation_gets_its_result() {
     let second = b.rename(rename).await;
     first.await.unwrap().expect("the original rename");
     second.expect("the duplicate rename gets the original's result");
-    let names: Vec<String> = cluster
-        .client()
-        .list_status("/", false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
-    assert_eq!(names, ["e"]);
+    assert_eq!(alluxio_tests::names(&cluster.client(), "/").await, ["e"]);
 }
 
 /// A create of a name another call is still creating must not be told

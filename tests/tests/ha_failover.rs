@@ -278,15 +278,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
             .map(|_| ())
             .map_err(BoxError::from)
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cluster.master_stopped(z) {
-        assert!(
-            Instant::now() < deadline,
-            "the failpoint never stopped the leader: {}",
-            cluster.master_log_i(z)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cluster.wait_master_stopped(z, "frozen leader").await;
     let new = cluster.wait_new_leader(z, Duration::from_secs(30)).await;
     write_range(&fs, 20..30, &mut acked).await;
     cluster.resume_master(z);

@@ -288,14 +288,7 @@ async fn a_leader_frozen_past_the_granted_timeout_refuses_the_read_it_held() {
             })
             .await
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cluster.master_stopped(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the read never reached the failpoint"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cluster.wait_master_stopped(0, "the held read").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     cluster.resume_master(0);
     let status = probe.await.unwrap().unwrap_err();

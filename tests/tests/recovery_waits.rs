@@ -61,14 +61,7 @@ async fn a_checkpoint_collected_under_a_starting_master_is_read_again() {
         "replay_before_checkpoint_read=checkpoint",
     );
     cluster.spawn_master_i(standby);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cluster.master_stopped(standby) {
-        assert!(
-            Instant::now() < deadline,
-            "the standby never reached the failpoint"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    cluster.wait_master_stopped(standby, "standby replay").await;
     // Meanwhile the leader checkpoints again and collects the one listed.
     for i in 15..30 {
         fs.create_directory(&format!("/a{i}"), Default::default())
@@ -114,13 +107,7 @@ async fn a_checkpoint_collected_under_a_starting_master_is_read_again() {
             .await,
         standby
     );
-    let names: Vec<String> = fs
-        .list_status("/", false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
+    let names = alluxio_tests::names(&fs, "/").await;
     assert_eq!(names.len(), 30, "{names:?}");
 }
 
@@ -166,6 +153,15 @@ async fn a_master_waits_for_a_failing_journal_disk_instead_of_exiting() {
     );
     // The disk comes back: the master serves what it had.
     disk.remount();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.master_info(0).await.is_none_or(|i| i.role != "LEADER") {
+        assert!(
+            Instant::now() < deadline,
+            "the master did not lead once the disk was back:\n{}",
+            cluster.master_log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let info = fs.get_status("/kept").await.unwrap();
     assert_eq!(info.path, "/kept");
 }

@@ -145,14 +145,7 @@ async fn a_frozen_leader_cannot_fill_a_slot_garbage_collection_reopened() {
         })
         .await
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cluster.master_stopped(old) {
-        assert!(
-            Instant::now() < deadline,
-            "the chmod never reached the failpoint"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    cluster.wait_master_stopped(old, "the held chmod").await;
     // A new leader opens its term at that slot, then writes, checkpoints
     // and collects until the slot is free again.
     cluster.wait_new_leader(old, Duration::from_secs(30)).await;
@@ -200,14 +193,7 @@ async fn a_frozen_leader_cannot_fill_a_slot_garbage_collection_reopened() {
     let fs = cluster.client();
     let victim = fs.get_status("/victim").await.unwrap();
     assert_ne!(victim.mode & 0o777, 0o700, "the void chmod was replayed");
-    let mut names: Vec<String> = fs
-        .list_status("/", false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
-    names.sort();
+    let names = alluxio_tests::names(&fs, "/").await;
     let mut want: Vec<String> = (0..n).map(|i| format!("live{i}")).collect();
     want.push("victim".into());
     want.sort();
