@@ -1,8 +1,10 @@
-//! Term claims: how a new leader fences an old one that appends.
+//! Term claims: how a new leader fences an old one.
 //!
 //! Slot fencing (publish create-if-absent at the next sequence number) stops
-//! a zombie that publishes every batch as a new object. A leader that
-//! appends to an open segment publishes nothing per batch, so a new leader
+//! a zombie that publishes every batch as a new object only while the slot
+//! stays taken: once a checkpoint covers it, garbage collection deletes the
+//! newer term's object and the slot is open again (decision 0011). A leader
+//! that appends to an open segment publishes nothing per batch. So a new leader
 //! first *claims* its term by publishing `terms/<term>` create-if-absent,
 //! and only then reads the log to its end. The old leader checks after every
 //! durable write that `terms/<its term + 1>` does not exist before it

@@ -154,7 +154,11 @@ async fn a_master_waits_for_a_failing_journal_disk_instead_of_exiting() {
     // The disk comes back: the master serves what it had.
     disk.remount();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while cluster.master_info(0).await.is_none_or(|i| i.role != "LEADER") {
+    while cluster
+        .master_info(0)
+        .await
+        .is_none_or(|i| i.role != "LEADER")
+    {
         assert!(
             Instant::now() < deadline,
             "the master did not lead once the disk was back:\n{}",
