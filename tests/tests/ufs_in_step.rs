@@ -108,6 +108,39 @@ async fn racing_renames_deletes_and_overwrites_keep_names_and_bytes_together() {
     check_in_step(&cluster, &fs, "after the random rounds").await;
 }
 
+/// A client that gives up on a rename (its call times out) while the master
+/// is between the UFS step and the commit: the rename still completes, so
+/// the namespace and the UFS agree. Run inline, the handler was dropped
+/// with the call, after the UFS had moved the bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_its_client_gave_up_on_still_completes() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", "ufs_step_before_commit");
+    cluster.start_master().await;
+    cluster.wait_live_workers(1, Duration::from_secs(30)).await;
+    let fs = cluster.client();
+    overwrite(&fs, "/a", &content(1, 1)).await;
+    let mut raw = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
+        format!("http://127.0.0.1:{}", cluster.master_port),
+    )
+    .await
+    .unwrap();
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(150),
+        raw.rename(alluxio_proto::RenameRequest {
+            src: "/a".into(),
+            dst: "/b".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the rename answered within 150 ms");
+    drop(raw);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    check_in_step(&cluster, &fs, "after a rename its client gave up on").await;
+    assert_eq!(alluxio_tests::names(&fs, "/").await, ["b"]);
+}
+
 /// Every file of the namespace has its own bytes in the UFS at its path,
 /// and the UFS holds no other file.
 async fn check_in_step(cluster: &Cluster, fs: &FileSystem, when: &str) {

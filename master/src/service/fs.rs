@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use alluxio_common::{FsError, FsResult};
 use alluxio_proto::file_system_master_server::FileSystemMaster;
 use alluxio_proto::*;
 use tonic::{Request, Response, Status};
@@ -19,6 +20,28 @@ pub struct FsService {
 impl FsService {
     fn master(&self) -> Result<Arc<FsMaster>, Status> {
         Ok(self.role.leader()?.fs.clone())
+    }
+
+    /// Runs mutation `f` on the leader to its end in a task of its own and
+    /// answers once all it observed is durable (`FsMaster::settled`). A
+    /// client that gives up (a timeout, a closed connection) makes tonic
+    /// drop the handler's future: run inline, the mutation would stop
+    /// wherever it was, between its UFS step and its commit too, leaving
+    /// the UFS changed without the entry. In its own task it finishes.
+    async fn mutation<T, Fut>(&self, f: impl FnOnce(Arc<FsMaster>) -> Fut) -> R<T>
+    where
+        T: Send + 'static,
+        Fut: std::future::Future<Output = FsResult<T>> + Send + 'static,
+    {
+        let master = self.master()?;
+        let run = f(master.clone());
+        let reply = tokio::spawn(async move {
+            let reply = run.await;
+            master.settled(reply).await
+        })
+        .await
+        .map_err(|e| FsError::Internal(format!("mutation task: {e}")))?;
+        Ok(Response::new(reply?))
     }
 }
 
@@ -82,88 +105,106 @@ impl FileSystemMaster for FsService {
 
     async fn create_directory(&self, req: Request<CreateDirectoryRequest>) -> R<FileInfo> {
         let req = req.into_inner();
-        let (master, path) = (self.master()?, req.path.clone());
-        let reply = master.create_directory(req).await;
-        let reply = reply.map(|info| with_parent(&master, info, &path));
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let path = req.path.clone();
+            let info = master.create_directory(req).await?;
+            Ok(with_parent(&master, info, &path))
+        })
+        .await
     }
 
     async fn create_file(&self, req: Request<CreateFileRequest>) -> R<FileInfo> {
         let req = req.into_inner();
-        let (master, path) = (self.master()?, req.path.clone());
-        let reply = master.create_file(req).await;
-        let reply = reply.map(|info| with_parent(&master, info, &path));
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let path = req.path.clone();
+            let info = master.create_file(req).await?;
+            Ok(with_parent(&master, info, &path))
+        })
+        .await
     }
 
     async fn complete_file(&self, req: Request<CompleteFileRequest>) -> R<FileInfo> {
-        let master = self.master()?;
-        let reply = master.complete_file(req.into_inner()).await;
-        Ok(Response::new(master.settled(reply).await?))
+        let req = req.into_inner();
+        self.mutation(|master| async move { master.complete_file(req).await })
+            .await
     }
 
     async fn create_node(&self, req: Request<CreateNodeRequest>) -> R<FileInfo> {
         let req = req.into_inner();
-        let (master, path) = (self.master()?, req.path.clone());
-        let reply = master.create_node(req).await;
-        let reply = reply.map(|info| with_parent(&master, info, &path));
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let path = req.path.clone();
+            let info = master.create_node(req).await?;
+            Ok(with_parent(&master, info, &path))
+        })
+        .await
     }
 
     async fn link(&self, req: Request<LinkRequest>) -> R<FileInfo> {
         let req = req.into_inner();
-        let (master, dst) = (self.master()?, req.dst.clone());
-        let reply = master.link(req).await;
-        let reply = reply.map(|info| with_parent(&master, info, &dst));
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let dst = req.dst.clone();
+            let info = master.link(req).await?;
+            Ok(with_parent(&master, info, &dst))
+        })
+        .await
     }
 
     async fn delete(&self, req: Request<DeleteRequest>) -> R<DeleteResponse> {
         let req = req.into_inner();
-        let (master, path) = (self.master()?, req.path.clone());
-        let reply = master.delete(req).await.map(|()| DeleteResponse {
-            parent: master.parent_info(&path),
-        });
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let path = req.path.clone();
+            master.delete(req).await?;
+            Ok(DeleteResponse {
+                parent: master.parent_info(&path),
+            })
+        })
+        .await
     }
 
     async fn rename(&self, req: Request<RenameRequest>) -> R<RenameResponse> {
         let req = req.into_inner();
-        let master = self.master()?;
-        let (src, dst) = (req.src.clone(), req.dst.clone());
-        let reply = master.rename(req).await.map(|()| RenameResponse {
-            src_parent: master.parent_info(&src),
-            dst_parent: master.parent_info(&dst),
-        });
-        Ok(Response::new(master.settled(reply).await?))
+        self.mutation(|master| async move {
+            let (src, dst) = (req.src.clone(), req.dst.clone());
+            master.rename(req).await?;
+            Ok(RenameResponse {
+                src_parent: master.parent_info(&src),
+                dst_parent: master.parent_info(&dst),
+            })
+        })
+        .await
     }
 
     async fn set_attribute(&self, req: Request<SetAttributeRequest>) -> R<FileInfo> {
-        let master = self.master()?;
-        let reply = master.set_attribute(req.into_inner()).await;
-        Ok(Response::new(master.settled(reply).await?))
+        let req = req.into_inner();
+        self.mutation(|master| async move { master.set_attribute(req).await })
+            .await
     }
 
     async fn free(&self, req: Request<FreeRequest>) -> R<FreeResponse> {
         let req = req.into_inner();
-        let master = self.master()?;
-        let reply = master.free(&req.path, req.recursive).await;
-        let freed_blocks = master.settled(reply).await?;
-        Ok(Response::new(FreeResponse { freed_blocks }))
+        self.mutation(|master| async move {
+            let freed_blocks = master.free(&req.path, req.recursive).await?;
+            Ok(FreeResponse { freed_blocks })
+        })
+        .await
     }
 
     async fn mount(&self, req: Request<MountRequest>) -> R<MountResponse> {
-        let master = self.master()?;
-        let reply = master.mount(req.into_inner()).await;
-        master.settled(reply).await?;
-        Ok(Response::new(MountResponse {}))
+        let req = req.into_inner();
+        self.mutation(|master| async move {
+            master.mount(req).await?;
+            Ok(MountResponse {})
+        })
+        .await
     }
 
     async fn unmount(&self, req: Request<UnmountRequest>) -> R<UnmountResponse> {
-        let master = self.master()?;
-        let reply = master.unmount(req.into_inner()).await;
-        master.settled(reply).await?;
-        Ok(Response::new(UnmountResponse {}))
+        let req = req.into_inner();
+        self.mutation(|master| async move {
+            master.unmount(req).await?;
+            Ok(UnmountResponse {})
+        })
+        .await
     }
 
     async fn get_mount_table(
