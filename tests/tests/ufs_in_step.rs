@@ -141,6 +141,41 @@ async fn a_rename_its_client_gave_up_on_still_completes() {
     assert_eq!(alluxio_tests::names(&fs, "/").await, ["b"]);
 }
 
+/// Point 4 of issue 17, the overwrite: a master that dies after starting to
+/// replace a file but before journaling the new one leaves the old file
+/// whole. It used to delete the old UFS object first: the namespace then
+/// named a persisted file whose bytes were gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overwrite_cut_short_by_a_crash_leaves_the_old_file() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    cluster.expect_log("failpoint create_file_before_commit");
+    let fs = cluster.client();
+    overwrite(&fs, "/f", &content(1, 1)).await;
+    cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", "create_file_before_commit");
+    cluster.start_master().await;
+    let mut raw = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
+        format!("http://127.0.0.1:{}", cluster.master_port),
+    )
+    .await
+    .unwrap();
+    let cut = raw
+        .create_file(alluxio_proto::CreateFileRequest {
+            path: "/f".into(),
+            overwrite: true,
+            write_type: alluxio_proto::WriteType::CacheThrough as i32,
+            ..Default::default()
+        })
+        .await;
+    assert!(cut.is_err(), "the master answered: {cut:?}");
+    cluster.clear_master_env(0);
+    cluster.start_master().await;
+    // Read from the UFS, not from the worker's cache.
+    fs.free("/f", false).await.unwrap();
+    let mut input = fs.open_file("/f").await.unwrap();
+    assert_eq!(&input.read_to_end().await.unwrap()[..], &content(1, 1)[..]);
+    check_in_step(&cluster, &fs, "after an overwrite cut short").await;
+}
+
 /// Every file of the namespace has its own bytes in the UFS at its path,
 /// and the UFS holds no other file.
 async fn check_in_step(cluster: &Cluster, fs: &FileSystem, when: &str) {

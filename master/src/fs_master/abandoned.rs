@@ -103,21 +103,36 @@ impl FsMaster {
         };
         let done = {
             let mut ns = self.write();
-            match ns.inode(id) {
-                Some(i) if i.is_file() && !i.completed && i.container_id == container => {}
+            let block_size = match ns.inode(id) {
+                Some(i) if i.is_file() && !i.completed && i.container_id == container => {
+                    i.block_size
+                }
                 _ => return Ok(()),
-            }
-            let entry = JournalEntry {
+            };
+            // In a fresh container: workers may still cache blocks of the
+            // abandoned one under the same ids (their free commands are on
+            // the way), and must not serve them as the UFS bytes.
+            let now = time::now_ns();
+            let entry = |e| JournalEntry {
                 op_id: None,
                 op_result: 0,
-                entry: Some(Entry::CompleteFile(j::CompleteFile {
+                entry: Some(e),
+            };
+            let entries = vec![
+                entry(Entry::NewVersion(j::NewVersion {
+                    id,
+                    container_id: ns.next_container_id,
+                    block_size,
+                    mtime_ns: now,
+                })),
+                entry(Entry::CompleteFile(j::CompleteFile {
                     id,
                     length,
-                    mtime_ns: time::now_ns(),
+                    mtime_ns: now,
                     persisted,
                 })),
-            };
-            self.commit(&mut ns, vec![entry], None, 0)
+            ];
+            self.commit(&mut ns, entries, None, 0)
         };
         done.await?;
         let freed = self.blocks.free_container(container);

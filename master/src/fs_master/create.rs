@@ -146,18 +146,23 @@ impl FsMaster {
                 self.mkdirs_in_ufs(&parent, missing_from).await?;
             }
         }
-        if replaced.is_some() {
-            if req.empty {
-                return Err(FsError::InvalidArgument(format!(
-                    "{path}: an empty create cannot overwrite"
-                )));
-            }
-            let loc = self.read().mounts().ufs_location(&path)?;
-            self.ufs_to_change(&loc)
-                .await?
-                .delete_file(&loc.path)
-                .await?;
+        if replaced.is_some() && req.empty {
+            return Err(FsError::InvalidArgument(format!(
+                "{path}: an empty create cannot overwrite"
+            )));
         }
+        // The replaced file's UFS object stays until the new file's bytes
+        // replace it at completion, so no UFS change precedes this create's
+        // entry: a crash in between leaves the old file whole, not a name
+        // without bytes. A MUST_CACHE file has no UFS copy of its own: the
+        // old object goes once the create is durable.
+        let stale_object = match replaced {
+            Some(_) if write_type == WriteType::MustCache => {
+                Some(self.read().mounts().ufs_location(&path)?)
+            }
+            _ => None,
+        };
+        alluxio_common::failpoint::hit("create_file_before_commit");
         // An empty file's UFS object is written once the create is durable,
         // in the background (`empty_objects.rs`); reserved before the commit.
         let empty_ufs = if req.empty && write_type != WriteType::MustCache {
@@ -231,6 +236,18 @@ impl FsMaster {
         done.await?;
         if let Some(pending) = empty_ufs {
             pending.write();
+        }
+        if let Some(loc) = stale_object {
+            let deleted = match self.ufs_to_change(&loc).await {
+                Ok(ufs) => ufs.delete_file(&loc.path).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = deleted {
+                tracing::warn!(
+                    "{path}: the replaced file's UFS object {} stays: {e}",
+                    loc.path
+                );
+            }
         }
         self.blocks.free_blocks(&freed);
         let ns = self.read();
