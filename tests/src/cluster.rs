@@ -43,6 +43,19 @@ pub struct ClusterOptions {
     pub zookeeper: Zk,
 }
 
+impl ClusterOptions {
+    /// `masters` masters electing a leader through one ZooKeeper server,
+    /// and `workers` workers.
+    pub fn ha(masters: usize, workers: usize) -> ClusterOptions {
+        ClusterOptions {
+            masters,
+            workers,
+            zookeeper: Zk::Single,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions {

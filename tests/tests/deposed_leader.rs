@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use alluxio_client::{CreateFileOptions, FileSystem};
 use alluxio_proto::file_system_master_client::FileSystemMasterClient;
-use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 
 /// Writes a version of `path` (in place, so the new leader's own UFS step
 /// is the completion rename of a staged object, which no failpoint stops).
@@ -62,13 +62,7 @@ async fn freeze_fail_over_resume(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposed_leader_changes_nothing_in_the_ufs() {
-    let mut cluster = Cluster::start(ClusterOptions {
-        masters: 2,
-        workers: 1,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let points = "ufs_mutation=delete:victim-d,ufs_mutation=rename:victim-r,\
                   ufs_mutation=write:victim-e";
     for i in 0..2 {

@@ -7,16 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alluxio_client::{CreateFileOptions, FileSystem};
-use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
-
-fn ha(masters: usize, workers: usize) -> ClusterOptions {
-    ClusterOptions {
-        masters,
-        workers,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    }
-}
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 
 fn size_of(i: u64) -> usize {
     (i as usize * 131) % 4096 + 1
@@ -121,7 +112,7 @@ fn spawn_writers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_crash_under_load_loses_nothing() {
-    let mut cluster = Cluster::start(ha(3, 2)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(3, 2)).await;
     let fs = cluster.client();
     let acked = Arc::new(Mutex::new(BTreeMap::new()));
     let last_ok = Arc::new(Mutex::new(Instant::now()));
@@ -157,7 +148,7 @@ async fn leader_crash_under_load_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
-    let mut cluster = Cluster::start(ha(2, 1)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     let mut acked = BTreeMap::new();
     write_range(&fs, 0..20, &mut acked).await;
@@ -240,7 +231,7 @@ async fn a_paused_zombie_leader_publishes_and_acknowledges_nothing() {
 /// and only the newer term's claim tells it that the entry is void.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover() {
-    let mut cluster = Cluster::start(ha(2, 1)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     let mut acked = BTreeMap::new();
     write_range(&fs, 0..10, &mut acked).await;
@@ -321,7 +312,7 @@ async fn a_leader_frozen_before_journaling_acknowledges_nothing_after_takeover()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_leader_crashes_under_continuous_load() {
-    let mut cluster = Cluster::start(ha(3, 1)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(3, 1)).await;
     let fs = cluster.client();
     let acked = Arc::new(Mutex::new(BTreeMap::new()));
     let last_ok = Arc::new(Mutex::new(Instant::now()));
@@ -379,7 +370,7 @@ async fn ten_leader_crashes_under_continuous_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_reply_was_lost_returns_its_original_result() {
-    let mut cluster = Cluster::start(ha(2, 1)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     write_file(&fs, "/warmup", 1).await.unwrap();
     // Re-start the standby with the crash point armed, then make it lead.
@@ -418,7 +409,7 @@ async fn a_create_whose_reply_was_lost_returns_its_original_result() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_hands_over_fast_and_workers_follow() {
-    let mut cluster = Cluster::start(ha(2, 1)).await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     write_file(&fs, "/cached", 5).await.unwrap();
     let info = fs.get_status("/cached").await.unwrap();

@@ -77,13 +77,7 @@ async fn ensemble_faults_never_split_the_brain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standbys_are_hot_and_reported() {
-    let cluster = Cluster::start(ClusterOptions {
-        masters: 3,
-        workers: 1,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let cluster = Cluster::start(ClusterOptions::ha(3, 1)).await;
     let fs = cluster.client();
     let leader = cluster.leader().await;
     for i in 0..50 {

@@ -259,13 +259,7 @@ async fn three_masters_on_a_quorum_elect_and_fail_over() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_and_clients_follow_the_leader() {
-    let mut cluster = Cluster::start(ClusterOptions {
-        workers: 1,
-        masters: 2,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     fs.create_directory("/before", Default::default())
         .await

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use alluxio_tests::fuse::FuseMount;
 use alluxio_tests::http::{get, metric, scrape};
-use alluxio_tests::{free_port, test_bytes, Cluster, ClusterOptions, Zk};
+use alluxio_tests::{free_port, test_bytes, Cluster, ClusterOptions};
 
 /// Waits (up to 10 s) until `check` holds for the metrics of `port`.
 async fn wait_metrics(port: u16, what: &str, check: impl Fn(&str) -> bool) -> String {
@@ -315,13 +315,7 @@ async fn a_server_nobody_watches_logs_to_a_rotated_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standby_reports_its_lag_and_not_leading() {
-    let cluster = Cluster::start(ClusterOptions {
-        masters: 2,
-        workers: 0,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let cluster = Cluster::start(ClusterOptions::ha(2, 0)).await;
     let leader = cluster.leader().await;
     let standby = 1 - leader;
     let fs = cluster.client();

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 
 /// The ids a worker was registered under, in order, from its log.
 fn registrations(log: &str) -> Vec<u64> {
@@ -37,13 +37,7 @@ async fn wait_registrations(cluster: &Cluster, i: usize, n: usize) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_ids_survive_a_failover() {
-    let mut cluster = Cluster::start(ClusterOptions {
-        masters: 2,
-        workers: 2,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 2)).await;
     let old = cluster.leader().await;
     let before = [
         wait_registrations(&cluster, 0, 1).await[0],
@@ -119,13 +113,7 @@ async fn worker_ids_survive_a_failover() {
 /// instead of failing at once (EIO through the mount).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_after_a_failover_waits_for_the_worker_to_register() {
-    let mut cluster = Cluster::start(ClusterOptions {
-        masters: 2,
-        workers: 1,
-        zookeeper: Zk::Single,
-        ..Default::default()
-    })
-    .await;
+    let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
     let fs = cluster.client();
     let opts = alluxio_client::CreateFileOptions {
         write_type: Some(alluxio_proto::WriteType::MustCache),
