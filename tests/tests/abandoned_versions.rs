@@ -13,6 +13,16 @@ use std::time::{Duration, Instant};
 use alluxio_tests::fuse::FuseMount;
 use alluxio_tests::{test_bytes, Cluster, ClusterOptions};
 
+/// The writer process, killed however the test ends.
+struct Writer(std::process::Child);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 const WRITER: &str = r#"
 import os, sys, time
 fds = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) for p in sys.argv[1:]]
@@ -43,15 +53,17 @@ async fn versions_a_killed_daemon_left_incomplete_are_ended() {
     out.close().await.unwrap();
 
     let mut fuse = FuseMount::start(&cluster, "/", "");
-    let mut writer = Command::new("python3")
-        .arg("-c")
-        .arg(WRITER)
-        .arg(fuse.mnt.join("old.txt"))
-        .arg(fuse.mnt.join("new.bin"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = writer.stdout.take().unwrap();
+    let mut writer = Writer(
+        Command::new("python3")
+            .arg("-c")
+            .arg(WRITER)
+            .arg(fuse.mnt.join("old.txt"))
+            .arg(fuse.mnt.join("new.bin"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = writer.0.stdout.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         std::io::BufReader::new(stdout)
@@ -67,8 +79,7 @@ async fn versions_a_killed_daemon_left_incomplete_are_ended() {
         assert!(!info.completed, "{path} is not being streamed: {info:?}");
     }
     fuse.kill_daemon();
-    let _ = writer.kill();
-    let _ = writer.wait();
+    drop(writer);
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
