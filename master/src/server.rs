@@ -139,6 +139,8 @@ async fn run_single(
 ) -> anyhow::Result<()> {
     let replica = recover_logged(store).await?;
     let leading = take_over(settings, store, replica, role).await?;
+    complete_intents(&leading, role, Duration::ZERO).await?;
+    role.set(Role::Leader(leading.leadership.clone()));
     let writer = leading.leadership.fs.writer().clone();
     tokio::select! {
         _ = shutdown => {
@@ -214,6 +216,13 @@ async fn run_elected(
                 elector.session_timeout(),
                 zk.session_timeout
             );
+        }
+        if let Err(e) = complete_intents(&leading, role, elector.session_timeout()).await {
+            tracing::warn!("could not take over: {e:#}");
+            lease_task.abort();
+            leading.stop(role);
+            resign(elector).await;
+            continue;
         }
         if let Err(e) = elector.publish_leader().await {
             tracing::warn!("could not publish the leader node: {e}");
@@ -480,11 +489,32 @@ async fn lead(
         role.set_position(ns.last_seq(), ns.term());
     }
     let leadership = Arc::new(Leadership { fs, blocks });
-    if settings.zookeeper.is_none() {
-        role.set(Role::Leader(leadership.clone()));
-    }
     tracing::info!("leading in term {}", writer.term());
     Ok(Leading { leadership, tasks })
+}
+
+/// Completes the UFS changes the previous leader journaled and did not
+/// finish (decision 0013), once this master's lease holds, so that nothing
+/// is served half done.
+async fn complete_intents(
+    leading: &Leading,
+    role: &RoleCell,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    while !role.lease.valid() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the read lease did not start within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    leading
+        .leadership
+        .fs
+        .complete_intents()
+        .await
+        .context("completing the previous leader's UFS changes")
 }
 
 /// Publishes the `TermStart` batch (with the root inode and root mount on a

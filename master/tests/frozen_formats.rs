@@ -78,6 +78,30 @@ fn inode_record() -> InodeRecord {
     }
 }
 
+/// An intent with a step of every kind.
+fn ufs_intent() -> UfsIntent {
+    let step = |s| UfsStep { step: Some(s) };
+    UfsIntent {
+        op_id: Some(OperationId { high: 3, low: 4 }),
+        steps: vec![
+            step(ufs_step::Step::Move(UfsMove {
+                from: "/a".into(),
+                to: "/b".into(),
+                replace_dir: true,
+                empty_file: true,
+            })),
+            step(ufs_step::Step::DeleteFile("/c".into())),
+            step(ufs_step::Step::DeleteDir("/d".into())),
+        ],
+        op: Some(ufs_intent::Op::Rename(RenameIntent {
+            src: "/a".into(),
+            dst: "/b".into(),
+            src_id: 7,
+            no_replace: true,
+        })),
+    }
+}
+
 /// One entry of every kind, with every field set to a value its default
 /// would not hide.
 fn entries() -> Vec<(&'static str, JournalEntry)> {
@@ -190,6 +214,18 @@ fn entries() -> Vec<(&'static str, JournalEntry)> {
                 time_ns: 13,
             }),
         ),
+        ("ufs_intent", Entry::UfsIntent(ufs_intent())),
+        (
+            "ufs_intent_progress",
+            Entry::UfsIntentProgress(UfsIntentProgress {
+                intent: 14,
+                steps_done: 2,
+            }),
+        ),
+        (
+            "ufs_intent_done",
+            Entry::UfsIntentDone(UfsIntentDone { intent: 14 }),
+        ),
     ];
     kinds
         .into_iter()
@@ -246,6 +282,14 @@ fn records() -> Vec<(&'static str, CheckpointRecord)> {
                 parent_id: 2,
                 name: "hardlink".into(),
                 time_ns: 0,
+            }),
+        ),
+        (
+            "intent",
+            Record::Intent(PendingIntent {
+                seq: 14,
+                steps_done: 1,
+                intent: Some(ufs_intent()),
             }),
         ),
     ];

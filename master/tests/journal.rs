@@ -13,7 +13,10 @@ use alluxio_master::checkpointer::checkpoint_now;
 use alluxio_master::namespace::Namespace;
 use alluxio_master::recovery::{catch_up, follow, recover, replay, Tail};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{CreateInode, InodeRecord, JournalEntry, TermStart};
+use alluxio_proto::journal::{
+    ufs_intent, ufs_step, CreateInode, DeleteIntent, InodeRecord, JournalEntry, TermStart,
+    UfsIntent, UfsIntentDone, UfsIntentProgress, UfsMove, UfsStep,
+};
 use alluxio_proto::FileType;
 
 fn term_start(term: u64) -> JournalEntry {
@@ -680,4 +683,85 @@ async fn posix_entries_replay_and_checkpoint() {
     }
     let replayed = recover(&store).await.unwrap();
     assert_eq!(full_state(&replayed), full_state(&ns.read().unwrap()));
+}
+
+fn intent(src: &str) -> JournalEntry {
+    entry(Entry::UfsIntent(UfsIntent {
+        op_id: Some(alluxio_proto::OperationId { high: 9, low: 1 }),
+        steps: vec![
+            UfsStep {
+                step: Some(ufs_step::Step::Move(UfsMove {
+                    from: src.into(),
+                    to: "/t".into(),
+                    ..Default::default()
+                })),
+            },
+            UfsStep {
+                step: Some(ufs_step::Step::DeleteFile("/u".into())),
+            },
+        ],
+        op: Some(ufs_intent::Op::Delete(DeleteIntent {
+            path: src.into(),
+            id: 2,
+        })),
+    }))
+}
+
+/// Open UFS intents (decision 0013) survive replay and checkpoints with
+/// their progress; ended ones are gone; an entry about an unknown intent
+/// does not apply.
+#[tokio::test]
+async fn pending_ufs_intents_replay_and_checkpoint() {
+    let (_d, store) = formatted().await;
+    let (ns, w) = first_term(&store).await;
+    let seq = |ns: &Arc<RwLock<Namespace>>| ns.read().unwrap().last_seq();
+    commit(&ns, &w, vec![intent("/a")]).await.unwrap();
+    let a = seq(&ns);
+    commit(&ns, &w, vec![intent("/b")]).await.unwrap();
+    let b = seq(&ns);
+    let progress = |intent, steps_done| {
+        entry(Entry::UfsIntentProgress(UfsIntentProgress {
+            intent,
+            steps_done,
+        }))
+    };
+    commit(&ns, &w, vec![progress(b, 1)]).await.unwrap();
+    commit(
+        &ns,
+        &w,
+        vec![entry(Entry::UfsIntentDone(UfsIntentDone { intent: a }))],
+    )
+    .await
+    .unwrap();
+    let open = |ns: &Namespace| -> Vec<(u64, u32, String)> {
+        ns.pending_intents()
+            .map(|p| {
+                let i = p.intent.as_ref().unwrap();
+                let Some(ufs_intent::Op::Delete(d)) = &i.op else {
+                    panic!("{i:?}")
+                };
+                (p.seq, p.steps_done, d.path.clone())
+            })
+            .collect()
+    };
+    let expected = vec![(b, 1, "/b".to_string())];
+    assert_eq!(open(&ns.read().unwrap()), expected);
+    assert_eq!(open(&recover(&store).await.unwrap()), expected, "replay");
+    checkpoint_now(&ns, &w, &store).await.unwrap();
+    assert_eq!(
+        open(&recover(&store).await.unwrap()),
+        expected,
+        "checkpoint"
+    );
+
+    let mut copy = recover(&store).await.unwrap();
+    let next = copy.last_seq() + 1;
+    for bad in [
+        progress(a, 1),
+        progress(b, 3),
+        entry(Entry::UfsIntentDone(UfsIntentDone { intent: a })),
+    ] {
+        let err = copy.apply(next, copy.term(), &bad).unwrap_err();
+        assert!(err.contains("intent"), "{err}");
+    }
 }

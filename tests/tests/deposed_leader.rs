@@ -2,7 +2,8 @@
 //! UFS any more. For each kind of UFS mutation, the leader freezes right
 //! before it (a pause failpoint), a new leader takes over and writes new
 //! bytes at the same path, and the old one is let go on: the new leader's
-//! bytes and namespace win.
+//! bytes and namespace win. (A delete or rename whose intent was journaled
+//! before the freeze is completed by the new leader: decision 0013.)
 
 use std::time::{Duration, Instant};
 
@@ -63,12 +64,20 @@ async fn freeze_fail_over_resume(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposed_leader_changes_nothing_in_the_ufs() {
     let mut cluster = Cluster::start(ClusterOptions::ha(2, 1)).await;
-    let points = "ufs_mutation=delete:victim-d,ufs_mutation=rename:victim-r,\
-                  ufs_mutation=write:victim-e";
-    for i in 0..2 {
-        cluster.set_master_env(i, "ALLUXIO_FAILPOINTS", points);
-        cluster.start_master_i(i).await;
-    }
+    // Master 0 leads first and freezes in the first and third rounds,
+    // master 1 in the second. Each is armed only where it is the old
+    // leader: the new one completes the journaled delete and rename itself
+    // (decision 0013) and must not stop there.
+    cluster.set_master_env(
+        0,
+        "ALLUXIO_FAILPOINTS",
+        "ufs_mutation=delete:victim-d,ufs_mutation=write:victim-e",
+    );
+    cluster.set_master_env(1, "ALLUXIO_FAILPOINTS", "ufs_mutation=rename:victim-r");
+    cluster.kill_master_i(1);
+    cluster.start_master_i(0).await;
+    assert_eq!(cluster.leader().await, 0);
+    cluster.start_master_i(1).await;
     cluster.leader().await;
     let fs = cluster.client();
     write(&fs, "/victim-d", 1).await;
@@ -144,9 +153,12 @@ async fn a_deposed_leader_changes_nothing_in_the_ufs() {
             stored.len()
         );
     }
+    // The rename was journaled (as an intent) before the old leader froze:
+    // the new leader completed it, in the namespace and in the UFS alike.
+    let info = fs.get_status("/victim-r2").await.unwrap();
+    assert_eq!(info.length, 5000);
     assert!(
-        !ufs.join("victim-r2").exists(),
-        "the void rename moved bytes"
+        std::fs::read(ufs.join("victim-r2")).unwrap_or_default() == test_bytes(2, 5000),
+        "/victim-r2: the UFS does not hold the renamed file's bytes"
     );
-    assert!(!fs.exists("/victim-r2").await.unwrap());
 }

@@ -210,3 +210,280 @@ async fn check_in_step(cluster: &Cluster, fs: &FileSystem, when: &str) {
         "{when}: the UFS and the namespace list other files"
     );
 }
+
+/// Where the test reads what the UFS holds: the cluster's local UFS folder,
+/// or the `root/` prefix of the S3 bucket.
+enum Store<'a> {
+    Local(std::path::PathBuf),
+    S3(&'a alluxio_tests::s3::S3Server),
+}
+
+impl Store<'_> {
+    /// The names at the UFS root (staging objects left out), a directory's
+    /// with a trailing `/`, sorted.
+    fn top(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self {
+            Store::Local(dir) => std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if e.file_type().unwrap().is_dir() {
+                        format!("{name}/")
+                    } else {
+                        name
+                    }
+                })
+                .collect(),
+            Store::S3(s3) => s3
+                .list("root/")
+                .into_iter()
+                .filter_map(|k| {
+                    let rest = k.strip_prefix("root/")?.to_string();
+                    match rest.split_once('/') {
+                        Some((dir, _)) => Some(format!("{dir}/")),
+                        None if rest.is_empty() => None,
+                        None => Some(rest),
+                    }
+                })
+                .collect(),
+        };
+        names.retain(|n| !n.contains(".alluxio-tmp") && !n.contains(".alluxio-xchg"));
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// Writes `data` at `path` (persisted, the default write type).
+async fn put(fs: &FileSystem, path: &str, data: &[u8]) {
+    let opts = CreateFileOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let mut out = fs.create_file(path, opts).await.unwrap();
+    out.write(data).await.unwrap();
+    out.close().await.unwrap();
+}
+
+/// What the test expects at the root: a file's bytes, or `None` for a
+/// directory.
+type Model = std::collections::BTreeMap<&'static str, Option<Vec<u8>>>;
+
+/// The namespace's root holds exactly the entries of `model`, each file
+/// with its bytes as read back from the UFS (the cache freed first), and
+/// the UFS root holds exactly those names.
+async fn check_model(fs: &FileSystem, store: &Store<'_>, model: &Model, when: &str) {
+    let names: Vec<String> = model.keys().map(|k| k.to_string()).collect();
+    assert_eq!(
+        alluxio_tests::names(fs, "/").await,
+        names,
+        "{when}: the namespace"
+    );
+    let in_ufs: Vec<String> = model
+        .iter()
+        .map(|(k, v)| match v {
+            Some(_) => k.to_string(),
+            None => format!("{k}/"),
+        })
+        .collect();
+    assert_eq!(store.top(), in_ufs, "{when}: the UFS");
+    for (name, data) in model {
+        let Some(data) = data else { continue };
+        let path = format!("/{name}");
+        fs.free(&path, false).await.unwrap();
+        let mut input = fs.open_file(&path).await.unwrap();
+        let read = input.read_to_end().await.unwrap();
+        assert!(
+            read == *data,
+            "{when}: {path} reads {} bytes from the UFS, not its own {}",
+            read.len(),
+            data.len()
+        );
+    }
+}
+
+/// One call of the crash test, sent as raw RPCs so that the test decides
+/// when it is retried (always with the same operation id).
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    Rename(&'static str, &'static str),
+    DeleteAll(&'static str),
+    /// RENAME_EXCHANGE, cut short between its second and third UFS move.
+    Exchange(&'static str, &'static str),
+    /// A create replacing a file, cut short before its entry.
+    Overwrite(&'static str),
+}
+
+impl Cut {
+    async fn send(self, port: u16, op: u64) -> Result<(), tonic::Status> {
+        let mut raw = alluxio_proto::file_system_master_client::FileSystemMasterClient::connect(
+            format!("http://127.0.0.1:{port}"),
+        )
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let op_id = Some(alluxio_proto::OperationId {
+            high: 0x17,
+            low: op,
+        });
+        match self {
+            Cut::Rename(src, dst) => raw
+                .rename(alluxio_proto::RenameRequest {
+                    src: src.into(),
+                    dst: dst.into(),
+                    op_id,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ()),
+            Cut::DeleteAll(path) => raw
+                .delete(alluxio_proto::DeleteRequest {
+                    path: path.into(),
+                    recursive: true,
+                    op_id,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ()),
+            Cut::Exchange(a, b) => raw
+                .rename(alluxio_proto::RenameRequest {
+                    src: a.into(),
+                    dst: b.into(),
+                    op_id,
+                    exchange: true,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ()),
+            Cut::Overwrite(path) => raw
+                .create_file(alluxio_proto::CreateFileRequest {
+                    path: path.into(),
+                    overwrite: true,
+                    write_type: alluxio_proto::WriteType::CacheThrough as i32,
+                    op_id,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// The failpoint that ends the master in the middle of the call.
+    fn failpoint(self) -> String {
+        match self {
+            Cut::Rename(..) | Cut::DeleteAll(_) => "ufs_step_crash".into(),
+            // Before the second move: the first is made and journaled.
+            Cut::Exchange(_, b) => format!("ufs_crash=rename:{}", &b[1..]),
+            Cut::Overwrite(_) => "create_file_before_commit".into(),
+        }
+    }
+
+    /// Whether the call journals its UFS steps as an intent (an overwrite
+    /// changes nothing in the UFS before its entry).
+    fn journals_intent(self) -> bool {
+        !matches!(self, Cut::Overwrite(_))
+    }
+
+    /// What the call does to the model.
+    fn apply(self, model: &mut Model) {
+        match self {
+            Cut::Rename(src, dst) => {
+                let v = model.remove(&src[1..]).unwrap();
+                model.insert(&dst[1..], v);
+            }
+            Cut::DeleteAll(path) => {
+                model.remove(&path[1..]);
+            }
+            Cut::Exchange(a, b) => {
+                let va = model.remove(&a[1..]).unwrap();
+                let vb = model.insert(&b[1..], va).unwrap();
+                model.insert(&a[1..], vb);
+            }
+            // Cut short before its entry: the old file stays whole.
+            Cut::Overwrite(_) => {}
+        }
+    }
+}
+
+/// Point 4 of issue 17: the master dies right after the UFS step of a
+/// rename (plain, and over an existing file) or a recursive delete, before
+/// the entry is journaled; or between the UFS moves of a RENAME_EXCHANGE;
+/// or (an overwrite) before the new file's entry. The restarted master has completed the
+/// operation before it serves anything, and the client's retry (the same
+/// operation id) is answered with the original result. Before the fix the
+/// namespace still named what the UFS had moved or deleted, and a retried
+/// rename failed with NotFound.
+async fn crashes_between_ufs_step_and_commit(cluster: &mut Cluster, store: Store<'_>) {
+    cluster.expect_log("failpoint ufs_step_crash reached");
+    cluster.expect_log("failpoint ufs_crash=rename:o2 reached");
+    cluster.expect_log("failpoint create_file_before_commit reached");
+    let fs = cluster.client();
+    let mut model = Model::new();
+    for (name, seed) in [("r1", 1), ("o1", 2), ("o2", 3), ("keep", 5)] {
+        put(&fs, &format!("/{name}"), &content(seed, seed)).await;
+        model.insert(name, Some(content(seed, seed)));
+    }
+    for path in ["/d/x", "/d/sub/y"] {
+        put(&fs, path, &content(4, 4)).await;
+    }
+    model.insert("d", None);
+    check_model(&fs, &store, &model, "before").await;
+    let cuts = [
+        Cut::Rename("/r1", "/r2"),
+        Cut::Rename("/o1", "/o2"),
+        Cut::DeleteAll("/d"),
+        Cut::Exchange("/r2", "/o2"),
+        Cut::Overwrite("/keep"),
+    ];
+    let mut completed = 0;
+    for (i, cut) in cuts.into_iter().enumerate() {
+        cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", &cut.failpoint());
+        cluster.start_master().await;
+        let first = cut.send(cluster.master_port, i as u64).await;
+        assert!(first.is_err(), "{cut:?}: answered through the failpoint");
+        let code = cluster.wait_master_exit(Duration::from_secs(20)).await;
+        assert_ne!(
+            code,
+            Some(0),
+            "{cut:?}: the failpoint did not end the master"
+        );
+        cluster.clear_master_env(0);
+        cluster.start_master().await;
+        completed += usize::from(cut.journals_intent());
+        assert_eq!(
+            cluster
+                .master_log()
+                .matches("completing UFS change")
+                .count(),
+            completed,
+            "{cut:?}: the restarted master did not complete it"
+        );
+        cut.apply(&mut model);
+        // Complete before the retry: nobody may see it half done.
+        check_model(&fs, &store, &model, &format!("after {cut:?} cut short")).await;
+        if cut.journals_intent() {
+            let retry = cut.send(cluster.master_port, i as u64).await;
+            assert!(retry.is_ok(), "{cut:?}: the retry answered {retry:?}");
+            check_model(&fs, &store, &model, &format!("after {cut:?} retried")).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_cut_short_between_ufs_step_and_commit_complete_on_local_ufs() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    let store = Store::Local(cluster.ufs_dir());
+    crashes_between_ufs_step_and_commit(&mut cluster, store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_cut_short_between_ufs_step_and_commit_complete_on_s3() {
+    let scratch = tempfile::tempdir().unwrap();
+    let s3 = alluxio_tests::s3::S3Server::start(scratch.path(), "alluxio");
+    let mut cluster = Cluster::start(ClusterOptions {
+        properties: s3.properties(),
+        ..Default::default()
+    })
+    .await;
+    crashes_between_ufs_step_and_commit(&mut cluster, Store::S3(&s3)).await;
+}

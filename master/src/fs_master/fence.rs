@@ -49,6 +49,8 @@ impl FencedUfs {
     fn check(&self, what: &str, path: &str) -> FsResult<()> {
         // A leader frozen (or slow) right before it changes the UFS.
         alluxio_common::failpoint::pause("ufs_mutation", &format!("{what}:{path}"));
+        // A leader dying right before it changes the UFS.
+        alluxio_common::failpoint::hit(&format!("ufs_crash={what}:{path}"));
         if !(self.lease)() || self.writer.failure().is_some() {
             return Err(FsError::Unavailable(format!(
                 "UFS {what} of {path} refused: this master no longer leads"

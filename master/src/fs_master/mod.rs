@@ -11,6 +11,7 @@ mod create;
 mod empty_objects;
 mod fence;
 mod info;
+mod intents;
 mod mounts;
 mod nodes;
 mod operations;

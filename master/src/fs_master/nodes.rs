@@ -5,14 +5,16 @@
 
 use alluxio_common::{time, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{AddLink, InodeRecord, JournalEntry};
+use alluxio_proto::journal::{AddLink, InodeRecord, JournalEntry, UfsStep};
 use alluxio_proto::{CreateNodeRequest, FileInfo, FileType, LinkRequest};
 
 use super::create::{create_entry, setgid_group};
+use super::intents::move_step;
 use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
 use crate::namespace::tree::Lookup;
+use crate::namespace::Namespace;
 
 /// Longest symlink target accepted (Linux PATH_MAX).
 const MAX_TARGET: usize = 4096;
@@ -164,48 +166,34 @@ impl FsMaster {
 
     /// Before the entry `name` in directory `parent_id` of inode `id` goes
     /// away: if it is the primary entry of a persisted file that keeps other
-    /// links, moves the UFS object to the path of the entry that becomes
-    /// primary (the same choice `apply` makes).
-    pub(super) async fn relocate_primary(
+    /// links, the move of the UFS object to the path of the entry that
+    /// becomes primary (the same choice `apply` makes).
+    pub(super) fn relocation(
         &self,
+        ns: &Namespace,
         id: u64,
         parent_id: u64,
         name: &str,
-    ) -> FsResult<()> {
-        let (from, to) = {
-            let ns = self.read();
-            let Some(inode) = ns.inode(id) else {
-                return Ok(());
-            };
-            if inode.nlink <= 1
-                || !inode.persisted
-                || inode.parent_id != parent_id
-                || inode.name != name
-            {
-                return Ok(());
-            }
-            let Some((p, n)) = ns
-                .links_of(id)
-                .into_iter()
-                .find(|(p, n)| *p != parent_id || n != name)
-            else {
-                return Ok(());
-            };
-            let to = ns.path_of(p)?.join(&n)?;
-            (ns.path_of(id)?, to)
+    ) -> FsResult<Option<UfsStep>> {
+        let Some(inode) = ns.inode(id) else {
+            return Ok(None);
         };
-        let (from_loc, to_loc) = {
-            let ns = self.read();
-            (
-                ns.mounts().ufs_location(&from)?,
-                ns.mounts().ufs_location(&to)?,
-            )
-        };
-        let ufs = self.ufs_to_change(&from_loc).await?;
-        if ufs.stat(&from_loc.path).await?.is_some() {
-            ufs.rename(&from_loc.path, &to_loc.path).await?;
+        if inode.nlink <= 1
+            || !inode.persisted
+            || inode.parent_id != parent_id
+            || inode.name != name
+        {
+            return Ok(None);
         }
-        Ok(())
+        let Some((p, n)) = ns
+            .links_of(id)
+            .into_iter()
+            .find(|(p, n)| *p != parent_id || n != name)
+        else {
+            return Ok(None);
+        };
+        let to = ns.path_of(p)?.join(&n)?;
+        Ok(Some(move_step(&ns.path_of(id)?, &to)))
     }
 }
 

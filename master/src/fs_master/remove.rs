@@ -1,12 +1,16 @@
-//! delete and free.
+//! delete and free. A delete's UFS changes are journaled as an intent
+//! first (`intents.rs`).
 
 use alluxio_common::{AlluxioPath, FsError, FsResult};
+use alluxio_proto::journal::{ufs_intent, DeleteIntent};
 use alluxio_proto::DeleteRequest;
 
 use super::create::remove_entry;
+use super::intents::{delete_step, move_step, Completion};
 use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
+use crate::namespace::Namespace;
 
 impl FsMaster {
     /// Deletes a file or directory (recursively if asked), from the UFS too
@@ -40,7 +44,7 @@ impl FsMaster {
             // Emptiness counts what the UFS holds too.
             self.load_dir(&path).await?;
         }
-        let (id, persisted, loc) = {
+        let (id, steps) = {
             let ns = self.read();
             let inode = ns.resolve(&path)?;
             if inode.is_dir() && !req.recursive && ns.has_children(inode.id) {
@@ -51,72 +55,41 @@ impl FsMaster {
                     "{path} is or contains a mount point: unmount it first"
                 )));
             }
-            (inode.id, inode.persisted, ns.mounts().ufs_location(&path)?)
-        };
-        let (nlink, parent_id) = {
-            let ns = self.read();
-            let inode = ns.resolve(&path)?;
-            let parent = ns.resolve(&path.parent().unwrap_or_else(AlluxioPath::root))?;
-            (inode.nlink, parent.id)
-        };
-        if !is_dir && nlink > 1 {
-            // Other hard links keep the data: the UFS object stays (moving
-            // with the primary entry if this name was it).
-            if !req.alluxio_only {
-                self.relocate_primary(id, parent_id, path.name()).await?;
-            }
-        } else if persisted && !req.alluxio_only {
-            let ufs = self.ufs_to_change(&loc).await?;
-            if is_dir {
-                // Files with hard links outside the directory keep their
-                // bytes: move each UFS object to the outside link that will
-                // be primary (the smallest, as `apply` chooses).
-                for (from, to) in self.links_leaving(&path, id)? {
-                    let (f, t) = {
-                        let ns = self.read();
-                        (
-                            ns.mounts().ufs_location(&from)?,
-                            ns.mounts().ufs_location(&to)?,
-                        )
-                    };
-                    if ufs.stat(&f.path).await?.is_some() {
-                        ufs.rename(&f.path, &t.path).await?;
-                    }
-                }
-                ufs.delete_dir_all(&loc.path).await?;
-            } else {
-                ufs.delete_file(&loc.path).await?;
-            }
-        }
-        alluxio_common::failpoint::delay("ufs_step_before_commit").await;
-        let (done, freed) = {
-            let mut ns = self.write();
-            let inode = ns.resolve(&path)?;
-            if inode.id != id {
-                return Err(FsError::NotFound(format!(
-                    "{path} (replaced while deleting)"
-                )));
-            }
-            let mut entries = Vec::new();
-            let mut freed = Vec::new();
-            // Entries by the directory that holds them, not by the inode's
-            // primary entry: a hard link's other names stay.
-            for (dir, name, d) in entries_post_order(&ns, id) {
-                if let Some(child) = ns.inode(d) {
-                    if child.nlink <= 1 {
-                        freed.extend(self.file_blocks(child));
-                    }
-                    entries.push(remove_entry(dir, &name));
-                }
-            }
-            if inode.nlink <= 1 {
-                freed.extend(self.file_blocks(inode));
-            }
-            let parent = ns
+            let parent_id = ns
                 .resolve(&path.parent().unwrap_or_else(AlluxioPath::root))?
                 .id;
-            entries.push(remove_entry(parent, path.name()));
-            (self.commit(&mut ns, entries, req.op_id, 0), freed)
+            let mut steps = Vec::new();
+            if !is_dir && inode.nlink > 1 {
+                // Other hard links keep the data: the UFS object stays
+                // (moving with the primary entry if this name was it).
+                steps.extend(self.relocation(&ns, inode.id, parent_id, path.name())?);
+            } else if inode.persisted && is_dir {
+                // Files with hard links outside the directory keep their
+                // bytes: each UFS object moves to the outside link that will
+                // be primary (the smallest, as `apply` chooses).
+                for (from, to) in links_leaving(&ns, &path, inode.id)? {
+                    steps.push(move_step(&from, &to));
+                }
+                steps.push(delete_step(&path, true));
+            } else if inode.persisted {
+                steps.push(delete_step(&path, false));
+            }
+            if req.alluxio_only {
+                steps.clear();
+            }
+            (inode.id, steps)
+        };
+        let intent = DeleteIntent {
+            path: path.to_string(),
+            id,
+        };
+        let seq = self
+            .change_ufs(req.op_id, steps, ufs_intent::Op::Delete(intent.clone()))
+            .await?;
+        let (done, freed) = {
+            let mut ns = self.write();
+            let completion = delete_completion(self, &ns, &intent);
+            self.complete(&mut ns, seq, completion, req.op_id, 0)?
         };
         done.await?;
         self.blocks.free_blocks(&freed);
@@ -154,52 +127,86 @@ impl FsMaster {
     }
 }
 
-impl FsMaster {
-    /// For deleting directory `dir` (inode `id`): the persisted files whose
-    /// primary entry is inside it but which have links outside, as (current
-    /// primary path, outside path that becomes primary).
-    fn links_leaving(
-        &self,
-        dir: &AlluxioPath,
-        id: u64,
-    ) -> FsResult<Vec<(AlluxioPath, AlluxioPath)>> {
-        let ns = self.read();
-        let mut out = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (_, _, child) in entries_post_order(&ns, id) {
-            let Some(inode) = ns.inode(child) else {
-                continue;
-            };
-            if inode.is_dir() || inode.nlink <= 1 || !inode.persisted || !seen.insert(child) {
-                continue;
+/// The entries that delete `d` once its UFS steps are made, and the blocks
+/// they free.
+pub(super) fn delete_completion(
+    fs: &FsMaster,
+    ns: &Namespace,
+    d: &DeleteIntent,
+) -> FsResult<Completion> {
+    let path = parse_path(&d.path)?;
+    let inode = match ns.resolve(&path) {
+        Ok(inode) if inode.id == d.id => inode,
+        // Removed already: a batch cut short after the entries.
+        Err(FsError::NotFound(_)) => return Ok(None),
+        _ => {
+            return Err(FsError::NotFound(format!(
+                "{path} (replaced while deleting)"
+            )))
+        }
+    };
+    let mut entries = Vec::new();
+    let mut freed = Vec::new();
+    // Entries by the directory that holds them, not by the inode's
+    // primary entry: a hard link's other names stay.
+    for (dir, name, child) in entries_post_order(ns, d.id) {
+        if let Some(child) = ns.inode(child) {
+            if child.nlink <= 1 {
+                freed.extend(fs.file_blocks(child));
             }
-            let primary = ns.path_of(child)?;
-            if !primary.starts_with(dir) {
-                continue;
-            }
-            let mut outside = Vec::new();
-            for (p, n) in ns.links_of(child) {
-                let path = ns.path_of(p)?.join(&n)?;
-                if !path.starts_with(dir) {
-                    outside.push(path);
-                }
-            }
-            // links_of is sorted by (parent id, name): the first outside
-            // link is the one `apply` ends up making primary.
-            if let Some(to) = outside.into_iter().next() {
-                out.push((primary, to));
+            entries.push(remove_entry(dir, &name));
+        }
+    }
+    if inode.nlink <= 1 {
+        freed.extend(fs.file_blocks(inode));
+    }
+    let parent = ns
+        .resolve(&path.parent().unwrap_or_else(AlluxioPath::root))?
+        .id;
+    entries.push(remove_entry(parent, path.name()));
+    Ok(Some((entries, freed)))
+}
+
+/// For deleting directory `dir` (inode `id`): the persisted files whose
+/// primary entry is inside it but which have links outside, as (current
+/// primary path, outside path that becomes primary).
+fn links_leaving(
+    ns: &Namespace,
+    dir: &AlluxioPath,
+    id: u64,
+) -> FsResult<Vec<(AlluxioPath, AlluxioPath)>> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (_, _, child) in entries_post_order(ns, id) {
+        let Some(inode) = ns.inode(child) else {
+            continue;
+        };
+        if inode.is_dir() || inode.nlink <= 1 || !inode.persisted || !seen.insert(child) {
+            continue;
+        }
+        let primary = ns.path_of(child)?;
+        if !primary.starts_with(dir) {
+            continue;
+        }
+        let mut outside = Vec::new();
+        for (p, n) in ns.links_of(child) {
+            let path = ns.path_of(p)?.join(&n)?;
+            if !path.starts_with(dir) {
+                outside.push(path);
             }
         }
-        Ok(out)
+        // links_of is sorted by (parent id, name): the first outside
+        // link is the one `apply` ends up making primary.
+        if let Some(to) = outside.into_iter().next() {
+            out.push((primary, to));
+        }
     }
+    Ok(out)
 }
 
 /// Every entry (directory, name, inode) below directory `id`, children
 /// before their parents.
-pub(super) fn entries_post_order(
-    ns: &crate::namespace::Namespace,
-    id: u64,
-) -> Vec<(u64, String, u64)> {
+pub(super) fn entries_post_order(ns: &Namespace, id: u64) -> Vec<(u64, String, u64)> {
     let mut out = Vec::new();
     let mut stack = vec![(0, String::new(), id, false)];
     while let Some((dir, name, cur, visited)) = stack.pop() {

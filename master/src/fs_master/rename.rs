@@ -1,14 +1,21 @@
-//! rename: atomic, replacing an existing file or empty directory.
+//! rename: atomic, replacing an existing file or empty directory; and
+//! RENAME_EXCHANGE. The UFS moves are journaled as an intent first
+//! (`intents.rs`).
 
 use alluxio_common::{time, AlluxioPath, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{ExchangeEntries, JournalEntry, RenameEntry};
+use alluxio_proto::journal::{
+    ufs_intent, ufs_step, ExchangeEntries, ExchangeIntent, JournalEntry, RenameEntry, RenameIntent,
+    UfsMove, UfsStep,
+};
 use alluxio_proto::RenameRequest;
 
 use super::info::TEMP_SUFFIX;
+use super::intents::{delete_step, move_step, Completion};
 use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::InodeExt;
+use crate::namespace::Namespace;
 
 impl FsMaster {
     /// Moves `src` to `dst`. An existing `dst` file is replaced by a file; an
@@ -47,7 +54,7 @@ impl FsMaster {
             .parent()
             .unwrap_or_else(alluxio_common::AlluxioPath::root);
         let mut relocate = None;
-        let (src_id, src_persisted, src_empty, dst_existing, src_loc, dst_loc) = {
+        let (src_id, src_persisted, src_empty, dst_existing) = {
             let ns = self.read();
             let s = ns.resolve(&src)?;
             let parent = ns.resolve(&dst_parent)?;
@@ -68,7 +75,7 @@ impl FsMaster {
                     if d.is_dir() && ns.has_children(d.id) {
                         return Err(FsError::DirectoryNotEmpty(dst.to_string()));
                     }
-                    Some((d.id, d.persisted && d.nlink <= 1))
+                    Some((d.persisted && d.nlink <= 1, d.is_dir()))
                 }
                 Err(FsError::NotFound(_)) => None,
                 Err(e) => return Err(e),
@@ -91,70 +98,83 @@ impl FsMaster {
                     relocate = Some(d.id);
                 }
             }
-            (
-                s.id,
-                src_persisted,
-                s.is_file() && s.length == 0,
-                existing,
-                mounts.ufs_location(&src)?,
-                mounts.ufs_location(&dst)?,
-            )
+            (s.id, src_persisted, s.is_file() && s.length == 0, existing)
         };
+        let mut steps = Vec::new();
         if let Some(dst_id) = relocate {
-            let parent = self.read().resolve(&dst_parent)?.id;
-            self.relocate_primary(dst_id, parent, dst.name()).await?;
+            let ns = self.read();
+            let parent = ns.resolve(&dst_parent)?.id;
+            steps.extend(self.relocation(&ns, dst_id, parent, dst.name())?);
         }
-        let ufs = self.ufs_to_change(&src_loc).await?;
         if src_persisted {
-            if let Some((_, true)) = dst_existing {
-                if ufs.stat(&dst_loc.path).await?.is_some_and(|s| s.is_dir) {
-                    ufs.delete_dir_all(&dst_loc.path).await?;
-                }
-            }
-            match ufs.rename(&src_loc.path, &dst_loc.path).await {
-                // An empty file whose object was never written (its master
-                // stopped first, `empty_objects.rs`): write it at the target.
-                Err(FsError::NotFound(_)) if src_empty => {
-                    ufs.write_all(&dst_loc.path, bytes::Bytes::new()).await?
-                }
-                r => r?,
-            }
-        } else if let Some((_, true)) = dst_existing {
-            ufs.delete_file(&dst_loc.path).await?;
+            steps.push(UfsStep {
+                step: Some(ufs_step::Step::Move(UfsMove {
+                    from: src.to_string(),
+                    to: dst.to_string(),
+                    replace_dir: matches!(dst_existing, Some((true, _))),
+                    empty_file: src_empty,
+                })),
+            });
+        } else if let Some((true, is_dir)) = dst_existing {
+            steps.push(delete_step(&dst, is_dir));
         }
-        alluxio_common::failpoint::delay("ufs_step_before_commit").await;
+        let intent = RenameIntent {
+            src: src.to_string(),
+            dst: dst.to_string(),
+            src_id,
+            no_replace: req.no_replace,
+        };
+        let seq = self
+            .change_ufs(req.op_id, steps, ufs_intent::Op::Rename(intent.clone()))
+            .await?;
         let (done, freed) = {
             let mut ns = self.write();
-            let s = ns.resolve(&src)?;
-            if s.id != src_id {
-                return Err(FsError::NotFound(format!(
-                    "{src} (replaced while renaming)"
-                )));
-            }
-            let src_parent = s.parent_id;
-            let dst_parent_id = ns.resolve(&dst_parent)?.id;
-            let freed = match ns.resolve(&dst) {
-                Ok(_) if req.no_replace => return Err(FsError::AlreadyExists(dst.to_string())),
-                Ok(d) if d.nlink <= 1 => self.file_blocks(d),
-                _ => Vec::new(),
-            };
-            let entry = JournalEntry {
-                op_id: None,
-                op_result: 0,
-                entry: Some(Entry::Rename(RenameEntry {
-                    src_parent_id: src_parent,
-                    src_name: src.name().to_string(),
-                    dst_parent_id,
-                    dst_name: dst.name().to_string(),
-                    time_ns: time::now_ns(),
-                })),
-            };
-            (self.commit(&mut ns, vec![entry], req.op_id, 0), freed)
+            let completion = rename_completion(self, &ns, &intent);
+            self.complete(&mut ns, seq, completion, req.op_id, 0)?
         };
         done.await?;
         self.blocks.free_blocks(&freed);
         Ok(())
     }
+}
+
+/// The entries of rename `r` once its UFS moves are made.
+pub(super) fn rename_completion(
+    fs: &FsMaster,
+    ns: &Namespace,
+    r: &RenameIntent,
+) -> FsResult<Completion> {
+    let src = parse_path(&r.src)?;
+    let dst = parse_path(&r.dst)?;
+    let s = match ns.resolve(&src) {
+        Ok(s) if s.id == r.src_id => s,
+        _ if ns.resolve(&dst).is_ok_and(|d| d.id == r.src_id) => return Ok(None),
+        _ => {
+            return Err(FsError::NotFound(format!(
+                "{src} (replaced while renaming)"
+            )))
+        }
+    };
+    let dst_parent_id = ns
+        .resolve(&dst.parent().unwrap_or_else(AlluxioPath::root))?
+        .id;
+    let freed = match ns.resolve(&dst) {
+        Ok(_) if r.no_replace => return Err(FsError::AlreadyExists(dst.to_string())),
+        Ok(d) if d.nlink <= 1 => fs.file_blocks(d),
+        _ => Vec::new(),
+    };
+    let entry = JournalEntry {
+        op_id: None,
+        op_result: 0,
+        entry: Some(Entry::Rename(RenameEntry {
+            src_parent_id: s.parent_id,
+            src_name: src.name().to_string(),
+            dst_parent_id,
+            dst_name: dst.name().to_string(),
+            time_ns: time::now_ns(),
+        })),
+    };
+    Ok(Some((vec![entry], freed)))
 }
 
 impl FsMaster {
@@ -175,7 +195,7 @@ impl FsMaster {
         }
         self.load_path(a).await?;
         self.load_path(b).await?;
-        let (ids, a_ufs, b_ufs, a_loc, b_loc) = {
+        let (ids, a_ufs, b_ufs) = {
             let ns = self.read();
             let (ia, ib) = (ns.resolve(a)?, ns.resolve(b)?);
             if ia.id == ib.id {
@@ -197,56 +217,63 @@ impl FsMaster {
             // Which side has a UFS object at its path.
             let a_ufs = ia.persisted && ns.path_of(ia.id)? == *a;
             let b_ufs = ib.persisted && ns.path_of(ib.id)? == *b;
-            (
-                (ia.id, ib.id),
-                a_ufs,
-                b_ufs,
-                mounts.ufs_location(a)?,
-                mounts.ufs_location(b)?,
-            )
+            ((ia.id, ib.id), a_ufs, b_ufs)
         };
-        let ufs = self.ufs_to_change(&a_loc).await?;
-        match (a_ufs, b_ufs) {
+        let steps = match (a_ufs, b_ufs) {
             (true, true) => {
-                let tmp = match a_loc.path.rsplit_once('/') {
-                    Some((dir, _)) => format!("{dir}/.{}.alluxio-xchg{TEMP_SUFFIX}", ids.0),
-                    None => format!(".{}.alluxio-xchg{TEMP_SUFFIX}", ids.0),
-                };
-                ufs.rename(&a_loc.path, &tmp).await?;
-                ufs.rename(&b_loc.path, &a_loc.path).await?;
-                ufs.rename(&tmp, &b_loc.path).await?;
+                let parent = a.parent().unwrap_or_else(AlluxioPath::root);
+                let tmp = parent.join(&format!(".{}.alluxio-xchg{TEMP_SUFFIX}", ids.0))?;
+                vec![move_step(a, &tmp), move_step(b, a), move_step(&tmp, b)]
             }
-            (true, false) => ufs.rename(&a_loc.path, &b_loc.path).await?,
-            (false, true) => ufs.rename(&b_loc.path, &a_loc.path).await?,
-            (false, false) => {}
-        }
-        let done = {
+            (true, false) => vec![move_step(a, b)],
+            (false, true) => vec![move_step(b, a)],
+            (false, false) => Vec::new(),
+        };
+        let intent = ExchangeIntent {
+            a: a.to_string(),
+            b: b.to_string(),
+            a_id: ids.0,
+            b_id: ids.1,
+        };
+        let seq = self
+            .change_ufs(op_id, steps, ufs_intent::Op::Exchange(intent.clone()))
+            .await?;
+        let (done, _) = {
             let mut ns = self.write();
-            let (ia, ib) = (ns.resolve(a)?, ns.resolve(b)?);
-            if (ia.id, ib.id) != ids {
-                return Err(FsError::FailedPrecondition(format!(
-                    "{a} or {b} changed while exchanging"
-                )));
-            }
-            let pa = ns
-                .resolve(&a.parent().unwrap_or_else(AlluxioPath::root))?
-                .id;
-            let pb = ns
-                .resolve(&b.parent().unwrap_or_else(AlluxioPath::root))?
-                .id;
-            let entry = JournalEntry {
-                op_id: None,
-                op_result: 0,
-                entry: Some(Entry::Exchange(ExchangeEntries {
-                    a_parent_id: pa,
-                    a_name: a.name().to_string(),
-                    b_parent_id: pb,
-                    b_name: b.name().to_string(),
-                    time_ns: time::now_ns(),
-                })),
-            };
-            self.commit(&mut ns, vec![entry], op_id, 0)
+            let completion = exchange_completion(&ns, &intent);
+            self.complete(&mut ns, seq, completion, op_id, 0)?
         };
         done.await
     }
+}
+
+/// The entry of exchange `x` once its UFS moves are made.
+pub(super) fn exchange_completion(ns: &Namespace, x: &ExchangeIntent) -> FsResult<Completion> {
+    let (a, b) = (parse_path(&x.a)?, parse_path(&x.b)?);
+    match (ns.resolve(&a)?.id, ns.resolve(&b)?.id) {
+        (ia, ib) if (ia, ib) == (x.a_id, x.b_id) => {}
+        (ia, ib) if (ia, ib) == (x.b_id, x.a_id) => return Ok(None),
+        _ => {
+            return Err(FsError::FailedPrecondition(format!(
+                "{a} or {b} changed while exchanging"
+            )))
+        }
+    }
+    let parent = |p: &AlluxioPath| -> FsResult<u64> {
+        Ok(ns
+            .resolve(&p.parent().unwrap_or_else(AlluxioPath::root))?
+            .id)
+    };
+    let entry = JournalEntry {
+        op_id: None,
+        op_result: 0,
+        entry: Some(Entry::Exchange(ExchangeEntries {
+            a_parent_id: parent(&a)?,
+            a_name: a.name().to_string(),
+            b_parent_id: parent(&b)?,
+            b_name: b.name().to_string(),
+            time_ns: time::now_ns(),
+        })),
+    };
+    Ok(Some((vec![entry], Vec::new())))
 }

@@ -182,6 +182,9 @@ impl Namespace {
                 self.touch_dir(x.a_parent_id, x.time_ns);
                 self.touch_dir(x.b_parent_id, x.time_ns);
             }
+            Entry::UfsIntent(i) => self.add_intent(seq, i.clone())?,
+            Entry::UfsIntentProgress(p) => self.progress_intent(p.intent, p.steps_done)?,
+            Entry::UfsIntentDone(d) => self.end_intent(d.intent)?,
             Entry::NewVersion(v) => {
                 let inode = self.inodes.get_mut(&v.id).ok_or_else(|| missing(v.id))?;
                 if !inode.is_file() {

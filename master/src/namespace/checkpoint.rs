@@ -13,7 +13,7 @@ use alluxio_journal::checkpoint::CheckpointEncoder;
 
 impl Namespace {
     /// Encodes the whole namespace, parents before children, then the extra
-    /// links, the retry cache and the mount table.
+    /// links, the retry cache, the pending UFS intents and the mount table.
     pub fn encode_checkpoint(&self) -> CheckpointEncoder {
         let mut enc = CheckpointEncoder::new(CheckpointHeader {
             last_sequence: self.last_seq(),
@@ -55,6 +55,9 @@ impl Namespace {
                 result,
             }));
         }
+        for pending in self.pending_intents() {
+            enc.push(Record::Intent(pending.clone()));
+        }
         for m in self.mounts().iter() {
             enc.push(Record::Mount(AddMount {
                 alluxio_path: m.alluxio_path.to_string(),
@@ -86,6 +89,7 @@ impl Namespace {
                     },
                 ),
                 Record::Link(l) => ns.insert_link(l.parent_id, &l.name, l.id),
+                Record::Intent(pending) => ns.restore_intent(pending),
                 Record::Retry(r) => match r.op_id {
                     Some(op) => {
                         ns.remember(&op, r.result);

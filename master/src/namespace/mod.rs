@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod checkpoint;
 pub mod inode;
+pub mod intents;
 pub mod mount_table;
 pub mod tree;
 

@@ -30,6 +30,9 @@ pub struct Namespace {
     /// the original answer (journaled with the entries, kept in checkpoints).
     pub(crate) retry_cache: HashMap<(u64, u64), u64>,
     retry_order: VecDeque<(u64, u64)>,
+    /// UFS changes journaled and not yet done, by sequence number
+    /// (`intents.rs`).
+    pub(crate) intents: BTreeMap<u64, alluxio_proto::journal::PendingIntent>,
 }
 
 /// How many operation results the retry cache remembers.
