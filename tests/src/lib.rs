@@ -6,6 +6,7 @@
 //! When a cluster drops, its servers' logs are checked for panics and
 //! unexpected ERROR lines (`logs`).
 
+pub mod campaign;
 pub mod cluster;
 pub mod fuse;
 pub mod http;

@@ -1,0 +1,261 @@
+//! The fault campaign of issue 18 (`alluxio_tests::campaign`): three
+//! masters electing through ZooKeeper, two workers, two library clients
+//! and one FUSE mount running a mixed workload while faults drawn from a
+//! seed kill and freeze leaders, standbys and workers. Afterwards every
+//! client's directory must hold exactly what it was told, the UFS exactly
+//! the persisted files, and a fresh replay of the journal the leader's
+//! namespace.
+//!
+//! `scripts/test` runs a few fixed seeds for a bounded time. A longer run:
+//!
+//!     ALLUXIO_CAMPAIGN_SEEDS=1-40 ALLUXIO_CAMPAIGN_SECS=90 \
+//!       cargo nextest run --features alluxio-master/failpoints \
+//!       --test campaign --no-capture
+//!
+//! Each run prints its seed, its schedule and its figures; a failing one is
+//! replayed with `ALLUXIO_CAMPAIGN_SEEDS=<seed>`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use alluxio_tests::campaign::check::{compare, compare_ufs, read_dir, Actual};
+use alluxio_tests::campaign::faults::{inject, schedule};
+use alluxio_tests::campaign::rng::Rng;
+use alluxio_tests::campaign::workload::{run, Access, ClientRun, Outcome};
+use alluxio_tests::fuse::FuseMount;
+use alluxio_tests::{Cluster, ClusterOptions};
+
+const WORKERS: usize = 2;
+
+/// Seeds from `ALLUXIO_CAMPAIGN_SEEDS` (`3`, `1-40` or `1,5,9`), else the
+/// fixed ones of every test run.
+fn seeds() -> Vec<u64> {
+    let Ok(spec) = std::env::var("ALLUXIO_CAMPAIGN_SEEDS") else {
+        return vec![1, 2];
+    };
+    spec.split(',')
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u64, u64) = (a.trim().parse().unwrap(), b.trim().parse().unwrap());
+                (a..=b).collect::<Vec<_>>()
+            }
+            None => vec![part.trim().parse().unwrap()],
+        })
+        .collect()
+}
+
+fn workload_length() -> Duration {
+    let secs = std::env::var("ALLUXIO_CAMPAIGN_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(25);
+    Duration::from_secs(secs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_campaign_keeps_what_clients_were_told() {
+    let mut totals = Figures::default();
+    for seed in seeds() {
+        let figures = campaign(seed, workload_length()).await;
+        eprintln!("seed {seed}: {figures:?}");
+        totals.add(&figures);
+    }
+    eprintln!("all seeds: {totals:?}");
+}
+
+/// What one or more runs did.
+#[derive(Debug, Default)]
+struct Figures {
+    runs: u64,
+    faults: BTreeMap<String, u64>,
+    operations: u64,
+    acknowledged: u64,
+    unknown: u64,
+    entries_checked: u64,
+    staged_left: u64,
+}
+
+impl Figures {
+    fn add(&mut self, o: &Figures) {
+        self.runs += o.runs;
+        for (k, v) in &o.faults {
+            *self.faults.entry(k.clone()).or_default() += v;
+        }
+        self.operations += o.operations;
+        self.acknowledged += o.acknowledged;
+        self.unknown += o.unknown;
+        self.entries_checked += o.entries_checked;
+        self.staged_left += o.staged_left;
+    }
+}
+
+/// One run: panics, naming the seed and the schedule, on any anomaly.
+async fn campaign(seed: u64, length: Duration) -> Figures {
+    let mut rng = Rng::new(seed);
+    let plan = schedule(&mut rng.fork(), length, WORKERS);
+    eprintln!("campaign seed {seed}, {length:?}, schedule: {plan:#?}");
+    let mut cluster = Cluster::start(ClusterOptions::ha(3, WORKERS)).await;
+    cluster.leader().await;
+    cluster
+        .wait_live_workers(WORKERS, Duration::from_secs(30))
+        .await;
+    let fs = cluster.client();
+    for dir in ["/c0", "/c1", "/f0"] {
+        fs.create_directory(dir, Default::default()).await.unwrap();
+    }
+    let fuse = FuseMount::start(&cluster, "/f0", "");
+    let clients = [
+        ("c0", Access::Library(cluster.client()), "/c0"),
+        ("c1", Access::Library(cluster.client()), "/c1"),
+        ("f0", Access::Fuse(fuse.mnt.clone()), "/f0"),
+    ];
+    let start = Instant::now();
+    let until = start + length;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(name, access, root)| {
+            tokio::spawn(run(
+                name.to_string(),
+                access,
+                root.to_string(),
+                rng.fork(),
+                start,
+                until,
+            ))
+        })
+        .collect();
+    let injected = inject(&mut cluster, &plan, start).await;
+    let mut runs: Vec<ClientRun> = Vec::new();
+    for t in tasks {
+        runs.push(t.await.expect("a client panicked"));
+    }
+    // Healed: every process runs again. Let operations still in flight
+    // inside the cluster end before looking.
+    cluster.leader().await;
+    cluster
+        .wait_live_workers(WORKERS, Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let mut anomalies: Vec<String> = runs.iter().flat_map(|r| r.anomalies.clone()).collect();
+    let mut figures = Figures {
+        runs: 1,
+        ..Default::default()
+    };
+    for line in &injected {
+        let kind = line.split_whitespace().nth(1).unwrap_or("?").to_string();
+        let who = line.split_whitespace().nth(2).unwrap_or("?");
+        let kind = format!("{kind} {}", who.trim_end_matches(char::is_numeric));
+        *figures.faults.entry(kind).or_default() += 1;
+    }
+    let mut live = BTreeMap::new();
+    for r in &runs {
+        figures.operations += r.events.len() as u64;
+        figures.acknowledged += r.events.iter().filter(|e| e.outcome == Outcome::Ok).count() as u64;
+        figures.unknown += r
+            .events
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Unknown(_)))
+            .count() as u64;
+        let actual = match read_dir(&fs, &r.root).await {
+            Ok(a) => a,
+            Err(e) => {
+                anomalies.push(e);
+                continue;
+            }
+        };
+        figures.entries_checked += actual.len() as u64;
+        anomalies.extend(compare(r, &actual));
+        let (ufs, staged) = compare_ufs(&cluster.ufs_dir(), &r.root, &actual);
+        anomalies.extend(ufs);
+        figures.staged_left += staged as u64;
+        live.insert(r.root.clone(), actual);
+    }
+    anomalies.extend(replay_matches(&cluster, &live).await);
+
+    if !anomalies.is_empty() {
+        let history: Vec<String> = runs
+            .iter()
+            .flat_map(|r| {
+                r.events.iter().map(move |e| {
+                    format!(
+                        "{:>7.2}s {} {:?} -> {:?} ({:?})",
+                        e.at.as_secs_f64(),
+                        r.name,
+                        e.op,
+                        e.outcome,
+                        e.took
+                    )
+                })
+            })
+            .collect();
+        panic!(
+            "campaign seed {seed}: {} anomalies:\n{}\n\nfaults:\n{}\n\nhistory (tail):\n{}\n\
+             replay with ALLUXIO_CAMPAIGN_SEEDS={seed} ALLUXIO_CAMPAIGN_SECS={}",
+            anomalies.len(),
+            anomalies.join("\n"),
+            injected.join("\n"),
+            history[history.len().saturating_sub(60)..].join("\n"),
+            length.as_secs()
+        );
+    }
+    drop(fuse);
+    figures
+}
+
+/// A fresh replay of the journal, alone, reaches what the leader serves
+/// for every client's directory.
+async fn replay_matches(
+    cluster: &Cluster,
+    live: &BTreeMap<String, BTreeMap<String, Actual>>,
+) -> Vec<String> {
+    let store = alluxio_journal::JournalStore::open(
+        cluster.journal_dir().to_str().unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let replayed = match alluxio_master::recovery::recover(&store).await {
+        Ok(ns) => ns,
+        Err(e) => return vec![format!("the journal does not replay: {e}")],
+    };
+    let mut anomalies = Vec::new();
+    for (root, entries) in live {
+        let dir = alluxio_common::AlluxioPath::parse(root).unwrap();
+        let Ok(inode) = replayed.resolve(&dir) else {
+            anomalies.push(format!("replay: {root} is missing"));
+            continue;
+        };
+        let names: Vec<&String> = replayed
+            .children(inode.id)
+            .map(|c| c.keys().collect())
+            .unwrap_or_default();
+        let want: Vec<&String> = entries.keys().collect();
+        if names != want {
+            anomalies.push(format!(
+                "replay: {root} holds {names:?}, the leader {want:?}"
+            ));
+            continue;
+        }
+        for (name, actual) in entries {
+            let inode = replayed.resolve(&dir.join(name).unwrap()).unwrap();
+            let (mode, length) = match &actual.node {
+                alluxio_tests::campaign::model::Node::File { data, mode } => {
+                    (*mode, data.len() as u64)
+                }
+                alluxio_tests::campaign::model::Node::Dir { mode } => (*mode, 0),
+            };
+            let len_ok = !actual.completed || inode.length == length;
+            if inode.mode & 0o7777 != mode || !len_ok || inode.completed != actual.completed {
+                anomalies.push(format!(
+                    "replay: {root}/{name} is mode {:o}, {} bytes, completed {}; the leader \
+                     serves mode {mode:o}, {length} bytes, completed {}",
+                    inode.mode & 0o7777,
+                    inode.length,
+                    inode.completed,
+                    actual.completed
+                ));
+            }
+        }
+    }
+    anomalies
+}
