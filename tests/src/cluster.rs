@@ -12,6 +12,7 @@ use alluxio_common::config::{Config, LoadOptions, Process};
 use alluxio_proto::file_system_master_client::FileSystemMasterClient;
 use alluxio_proto::{GetMasterInfoRequest, GetMasterInfoResponse};
 
+use crate::netns::Net;
 use crate::process::{bin_path, free_port, Proc};
 use crate::zookeeper::{ZkEnsemble, ZkServer};
 
@@ -41,6 +42,11 @@ pub struct ClusterOptions {
     pub masters: usize,
     /// ZooKeeper for leader election.
     pub zookeeper: Zk,
+    /// Network namespaces to run in (`netns.rs`): each master, worker,
+    /// ZooKeeper (single) and FUSE daemon in the node of its name
+    /// (`master<i>`, `worker<i>`, `zk`, `fuse`); the test itself must have
+    /// entered node `client` before it started its runtime.
+    pub net: Option<std::sync::Arc<Net>>,
 }
 
 impl ClusterOptions {
@@ -63,6 +69,7 @@ impl Default for ClusterOptions {
             properties: Vec::new(),
             masters: 1,
             zookeeper: Zk::None,
+            net: None,
         }
     }
 }
@@ -159,6 +166,7 @@ pub struct Cluster {
     /// Substrings of the ERROR (or panic) lines this test provokes on
     /// purpose; any other such line in a server log fails the test.
     expected_log: Vec<String>,
+    net: Option<std::sync::Arc<Net>>,
 }
 
 impl Cluster {
@@ -175,7 +183,10 @@ impl Cluster {
         std::fs::create_dir_all(&conf_dir).unwrap();
         let zk = match opts.zookeeper {
             Zk::None => None,
-            Zk::Single => Some(ZooKeeper::Single(ZkServer::start(dir.path()))),
+            Zk::Single => Some(ZooKeeper::Single(match &opts.net {
+                Some(net) => ZkServer::start_in(dir.path(), net.clone()),
+                None => ZkServer::start(dir.path()),
+            })),
             Zk::Ensemble(n) => Some(ZooKeeper::Ensemble(ZkEnsemble::start(dir.path(), n))),
             Zk::EnsembleWith(n, extra) => Some(ZooKeeper::Ensemble(ZkEnsemble::start_with(
                 dir.path(),
@@ -184,6 +195,10 @@ impl Cluster {
             ))),
         };
         let ha = opts.masters > 1 || zk.is_some();
+        assert!(
+            opts.net.is_none() || matches!(opts.zookeeper, Zk::Single),
+            "network namespaces are set up for clusters with one ZooKeeper server"
+        );
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < 2 * opts.masters {
             let p = free_port();
@@ -263,6 +278,7 @@ impl Cluster {
             zk,
             ha,
             expected_log: Vec::new(),
+            net: opts.net.clone(),
         };
         cluster.cli(&["format"]).ok();
         if ha {
@@ -317,6 +333,28 @@ impl Cluster {
         cmd
     }
 
+    /// Makes `cmd` start in network node `node` when this cluster runs in
+    /// network namespaces.
+    pub fn place(&self, cmd: &mut Command, node: &str) {
+        if let Some(net) = &self.net {
+            net.place(cmd, node);
+        }
+    }
+
+    /// The host name of network node `node` (`127.0.0.1` without
+    /// namespaces).
+    pub fn host(&self, node: &str) -> String {
+        match &self.net {
+            Some(net) => net.host(node),
+            None => "127.0.0.1".into(),
+        }
+    }
+
+    /// The network namespaces this cluster runs in.
+    pub fn net(&self) -> Option<&Net> {
+        self.net.as_deref()
+    }
+
     /// The web port (`/metrics`, status page) of master `i`.
     pub fn master_web_port(&self, i: usize) -> u16 {
         self.master_web_ports[i]
@@ -346,8 +384,10 @@ impl Cluster {
     pub fn spawn_master_i(&mut self, i: usize) {
         self.kill_master_i(i);
         let mut cmd = self.command("alluxio-master");
+        let node = format!("master{i}");
+        self.place(&mut cmd, &node);
         if self.ha {
-            cmd.arg("-Dalluxio.master.hostname=127.0.0.1")
+            cmd.arg(format!("-Dalluxio.master.hostname={}", self.host(&node)))
                 .arg(format!(
                     "-Dalluxio.master.rpc.port={}",
                     self.master_ports[i]
@@ -532,7 +572,12 @@ impl Cluster {
     /// Master `i`'s answer to `GetMasterInfo` (a direct call to its port,
     /// no retries), or None if it does not answer within a second.
     pub async fn master_info(&self, i: usize) -> Option<GetMasterInfoResponse> {
-        master_info_at(self.master_ports[i], PROBE_TIMEOUT).await
+        master_info_at(
+            self.host(&format!("master{i}")),
+            self.master_ports[i],
+            PROBE_TIMEOUT,
+        )
+        .await
     }
 
     /// Every master's role ("LEADER", "STANDBY", "NOT_SERVING"; None if it
@@ -541,7 +586,11 @@ impl Cluster {
         let tasks: Vec<_> = self
             .master_ports
             .iter()
-            .map(|&port| tokio::spawn(master_info_at(port, PROBE_TIMEOUT)))
+            .enumerate()
+            .map(|(i, &port)| {
+                let host = self.host(&format!("master{i}"));
+                tokio::spawn(master_info_at(host, port, PROBE_TIMEOUT))
+            })
             .collect();
         let mut roles = Vec::with_capacity(tasks.len());
         for t in tasks {
@@ -608,6 +657,11 @@ impl Cluster {
     pub fn start_worker(&mut self, i: usize) {
         let mut cmd = self.command("alluxio-worker");
         let tier = self.path().join(format!("worker{i}"));
+        let node = format!("worker{i}");
+        self.place(&mut cmd, &node);
+        if self.net.is_some() {
+            cmd.arg(format!("-Dalluxio.worker.hostname={}", self.host(&node)));
+        }
         cmd.arg(format!(
             "-Dalluxio.worker.rpc.port={}",
             self.worker_ports[i]
@@ -799,9 +853,13 @@ fn master_name(i: usize) -> String {
     }
 }
 
-async fn master_info_at(port: u16, timeout: Duration) -> Option<GetMasterInfoResponse> {
+async fn master_info_at(
+    host: String,
+    port: u16,
+    timeout: Duration,
+) -> Option<GetMasterInfoResponse> {
     tokio::time::timeout(timeout, async move {
-        let mut client = FileSystemMasterClient::connect(format!("http://127.0.0.1:{port}"))
+        let mut client = FileSystemMasterClient::connect(format!("http://{host}:{port}"))
             .await
             .ok()?;
         client

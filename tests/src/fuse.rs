@@ -37,8 +37,9 @@ impl FuseMount {
     /// Mounts with `alluxio-fuse mount -o <options> <mnt> <alluxio_path>`.
     pub fn mount(&mut self, cluster: &Cluster) {
         std::fs::create_dir_all(&self.mnt).unwrap();
-        let out = cluster
-            .command("alluxio-fuse")
+        let mut cmd = cluster.command("alluxio-fuse");
+        cluster.place(&mut cmd, "fuse");
+        let out = cmd
             .args(["mount", "-o", &self.options])
             .arg(&self.mnt)
             .arg(&self.alluxio_path)

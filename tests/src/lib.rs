@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod fuse;
 pub mod http;
 pub mod logs;
+pub mod netns;
 pub mod power;
 pub mod process;
 pub mod s3;

@@ -63,7 +63,12 @@ pub fn classpath(conf_dir: &Path) -> String {
 /// server on `port` and returns its whole answer, or None if the server
 /// cannot be reached or does not answer within a second.
 pub fn four_letter_word(port: u16, word: &str) -> Option<String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    four_letter_word_at("127.0.0.1", port, word)
+}
+
+/// `four_letter_word` to a server at `host`.
+pub fn four_letter_word_at(host: &str, port: u16, word: &str) -> Option<String> {
+    let addr = SocketAddr::new(host.parse().ok()?, port);
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
     s.set_write_timeout(Some(Duration::from_secs(1))).ok()?;
@@ -77,7 +82,12 @@ pub fn four_letter_word(port: u16, word: &str) -> Option<String> {
 /// "leader", "follower", "observer"), or None if it is down or not serving
 /// (e.g. a quorum member without a quorum).
 pub fn server_mode(port: u16) -> Option<String> {
-    let out = four_letter_word(port, "srvr")?;
+    server_mode_at("127.0.0.1", port)
+}
+
+/// `server_mode` of a server at `host`.
+pub fn server_mode_at(host: &str, port: u16) -> Option<String> {
+    let out = four_letter_word_at(host, port, "srvr")?;
     out.lines()
         .find_map(|l| l.strip_prefix("Mode:"))
         .map(|m| m.trim().to_string())
@@ -98,6 +108,10 @@ fn distinct_ports(n: usize) -> Vec<u16> {
 /// One ZooKeeper JVM: its configuration and its process.
 struct Node {
     name: String,
+    /// The address it listens on (loopback, or its network node's).
+    host: String,
+    /// The network node it runs in, if any.
+    net: Option<std::sync::Arc<crate::netns::Net>>,
     client_port: u16,
     conf_dir: PathBuf,
     log: PathBuf,
@@ -114,6 +128,8 @@ impl Node {
         std::fs::write(conf_dir.join("log4j.properties"), LOG4J_PROPERTIES).unwrap();
         Node {
             name: name.to_string(),
+            host: "127.0.0.1".into(),
+            net: None,
             client_port,
             conf_dir,
             log: dir.join(format!("{name}.log")),
@@ -134,7 +150,7 @@ impl Node {
              syncLimit=10\n\
              dataDir={}\n\
              clientPort={}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={}\n\
              minSessionTimeout=1000\n\
              maxSessionTimeout=60000\n\
              maxClientCnxns=0\n\
@@ -142,7 +158,8 @@ impl Node {
              admin.enableServer=false\n\
              {extra}",
             self.data_dir().display(),
-            self.client_port
+            self.client_port,
+            self.host
         );
         std::fs::write(self.conf_dir.join("zoo.cfg"), text).unwrap();
     }
@@ -166,6 +183,9 @@ impl Node {
             .arg(classpath(&self.conf_dir))
             .arg(self.main_class)
             .arg(self.conf_dir.join("zoo.cfg"));
+        if let Some(net) = &self.net {
+            net.place(&mut cmd, "zk");
+        }
         self.proc = Some(Proc::spawn(&self.name, cmd, &self.log));
     }
 
@@ -215,7 +235,7 @@ impl Node {
     fn wait_serving(&mut self, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(mode) = server_mode(self.client_port) {
+            if let Some(mode) = server_mode_at(&self.host, self.client_port) {
                 return mode;
             }
             if let Some(Some(code)) = self.proc.as_mut().map(|p| p.exited()) {
@@ -242,12 +262,25 @@ pub struct ZkServer {
 impl ZkServer {
     /// Starts a server on a free loopback port and waits until it serves.
     pub fn start(dir: &Path) -> ZkServer {
+        ZkServer::start_at(dir, None)
+    }
+
+    /// Starts a server in network node `zk` of `net`.
+    pub fn start_in(dir: &Path, net: std::sync::Arc<crate::netns::Net>) -> ZkServer {
+        ZkServer::start_at(dir, Some(net))
+    }
+
+    fn start_at(dir: &Path, net: Option<std::sync::Arc<crate::netns::Net>>) -> ZkServer {
         let mut node = Node::new(
             "zookeeper",
             dir,
             free_port(),
             "org.apache.zookeeper.server.ZooKeeperServerMain",
         );
+        if let Some(net) = net {
+            node.host = net.host("zk");
+            node.net = Some(net);
+        }
         node.write_config("");
         node.spawn();
         node.wait_serving(START_TIMEOUT);
@@ -257,9 +290,9 @@ impl ZkServer {
         }
     }
 
-    /// `127.0.0.1:<port>`, for `alluxio.zookeeper.address`.
+    /// `<host>:<port>`, for `alluxio.zookeeper.address`.
     pub fn connect_string(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.node.host, self.port)
     }
 
     /// SIGKILLs the server (its data directory stays).
@@ -297,7 +330,7 @@ impl ZkServer {
 
     /// Whether it answers `srvr` with a mode.
     pub fn serving(&self) -> bool {
-        server_mode(self.port).is_some()
+        server_mode_at(&self.node.host, self.port).is_some()
     }
 
     /// Sends a four-letter word; see [`four_letter_word`].

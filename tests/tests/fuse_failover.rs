@@ -232,6 +232,7 @@ async fn a_streamed_large_write_survives_a_leader_kill() {
         zookeeper: Zk::Single,
         // Many blocks, so the kill lands among block commits.
         properties: vec![("alluxio.user.block.size.bytes.default".into(), "4MB".into())],
+        ..Default::default()
     })
     .await;
     let (mut m, mnt) = Mounted::mount(cluster);

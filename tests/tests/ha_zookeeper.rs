@@ -192,6 +192,7 @@ async fn a_leader_cut_from_the_quorum_stops_reading_within_the_granted_timeout()
         workers: 0,
         zookeeper: Zk::EnsembleWith(3, "syncLimit=30\nmaxSessionTimeout=4000\n"),
         properties: vec![("alluxio.zookeeper.session.timeout".into(), "9sec".into())],
+        ..Default::default()
     })
     .await;
     // The master talks to server 0 only.
@@ -258,6 +259,7 @@ async fn a_leader_frozen_past_the_granted_timeout_refuses_the_read_it_held() {
         workers: 0,
         zookeeper: Zk::EnsembleWith(1, "maxSessionTimeout=4000\n"),
         properties: vec![("alluxio.zookeeper.session.timeout".into(), "30sec".into())],
+        ..Default::default()
     })
     .await;
     cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", "get_status_before_lease=/probe");

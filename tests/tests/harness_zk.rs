@@ -143,6 +143,7 @@ async fn single_master_with_zookeeper_starts() {
         masters: 1,
         zookeeper: Zk::Single,
         properties: vec![("alluxio.zookeeper.session.timeout".into(), "3sec".into())],
+        ..Default::default()
     })
     .await;
     assert!(cluster.is_ha());

@@ -37,6 +37,7 @@ async fn a_checkpoint_collected_under_a_starting_master_is_read_again() {
             "alluxio.master.journal.checkpoint.period.entries".into(),
             "10".into(),
         )],
+        ..Default::default()
     })
     .await;
     let leader = cluster.leader().await;

@@ -114,6 +114,7 @@ async fn a_frozen_leader_cannot_fill_a_slot_garbage_collection_reopened() {
         workers: 0,
         zookeeper: alluxio_tests::Zk::Single,
         properties: props,
+        ..Default::default()
     })
     .await;
     for i in 0..2 {
