@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod path;
 pub mod retry;
+pub mod seeded;
 pub mod short_calls;
 pub mod startup;
 pub mod time;

@@ -216,6 +216,22 @@ fn entries() -> Vec<(&'static str, JournalEntry)> {
         ),
         ("ufs_intent", Entry::UfsIntent(ufs_intent())),
         (
+            "ufs_intent_mkdir",
+            Entry::UfsIntent(UfsIntent {
+                op_id: Some(OperationId { high: 5, low: 6 }),
+                steps: vec![UfsStep {
+                    step: Some(ufs_step::Step::CreateDir("/m/n".into())),
+                }],
+                op: Some(ufs_intent::Op::Mkdir(MkdirIntent {
+                    path: "/m/n".into(),
+                    recursive: true,
+                    mode: 0o750,
+                    owner: "alice".into(),
+                    group: "staff".into(),
+                })),
+            }),
+        ),
+        (
             "ufs_intent_progress",
             Entry::UfsIntentProgress(UfsIntentProgress {
                 intent: 14,

@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alluxio_common::seeded::Rng;
 use alluxio_tests::campaign::check::{compare, compare_ufs, read_dir, Actual};
 use alluxio_tests::campaign::faults::{inject, schedule};
-use alluxio_tests::campaign::rng::Rng;
 use alluxio_tests::campaign::workload::{run, Access, ClientRun, Outcome};
 use alluxio_tests::fuse::FuseMount;
 use alluxio_tests::netns::Net;
@@ -72,12 +72,24 @@ fn fault_campaign_keeps_what_clients_were_told() {
         .unwrap();
     runtime.block_on(async {
         let mut totals = Figures::default();
+        let mut failed = Vec::new();
         for seed in seeds() {
-            let figures = campaign(seed, workload_length(), net.clone()).await;
-            eprintln!("seed {seed}: {figures:?}");
-            totals.add(&figures);
+            match campaign(seed, workload_length(), net.clone()).await {
+                Ok(figures) => {
+                    eprintln!("seed {seed}: {figures:?}");
+                    totals.add(&figures);
+                }
+                Err(report) => {
+                    eprintln!("{report}");
+                    failed.push(seed);
+                }
+            }
         }
         eprintln!("all seeds: {totals:?}");
+        assert!(
+            failed.is_empty(),
+            "anomalies with seeds {failed:?} (reports above)"
+        );
     });
 }
 
@@ -91,6 +103,8 @@ struct Figures {
     unknown: u64,
     entries_checked: u64,
     staged_left: u64,
+    /// The longest any operation waited for its answer.
+    longest_wait: Duration,
 }
 
 impl Figures {
@@ -104,11 +118,13 @@ impl Figures {
         self.unknown += o.unknown;
         self.entries_checked += o.entries_checked;
         self.staged_left += o.staged_left;
+        self.longest_wait = self.longest_wait.max(o.longest_wait);
     }
 }
 
-/// One run: panics, naming the seed and the schedule, on any anomaly.
-async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Figures {
+/// One run: its figures, or a report of its anomalies naming the seed and
+/// the schedule.
+async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures, String> {
     let mut rng = Rng::new(seed);
     let plan = schedule(&mut rng.fork(), length, WORKERS, true);
     eprintln!("campaign seed {seed}, {length:?}, schedule: {plan:#?}");
@@ -171,6 +187,9 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Figures {
     let mut live = BTreeMap::new();
     for r in &runs {
         figures.operations += r.events.len() as u64;
+        for e in &r.events {
+            figures.longest_wait = figures.longest_wait.max(e.took);
+        }
         figures.acknowledged += r.events.iter().filter(|e| e.outcome == Outcome::Ok).count() as u64;
         figures.unknown += r
             .events
@@ -209,7 +228,7 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Figures {
                 })
             })
             .collect();
-        panic!(
+        return Err(format!(
             "campaign seed {seed}: {} anomalies:\n{}\n\nfaults:\n{}\n\nhistory (tail):\n{}\n\
              replay with ALLUXIO_CAMPAIGN_SEEDS={seed} ALLUXIO_CAMPAIGN_SECS={}",
             anomalies.len(),
@@ -221,10 +240,10 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Figures {
                 .join("\n"),
             history[history.len().saturating_sub(60)..].join("\n"),
             length.as_secs()
-        );
+        ));
     }
     drop(fuse);
-    figures
+    Ok(figures)
 }
 
 /// A fresh replay of the journal, alone, reaches what the leader serves

@@ -313,6 +313,7 @@ enum Cut {
     Exchange(&'static str, &'static str),
     /// A create replacing a file, cut short before its entry.
     Overwrite(&'static str),
+    Mkdir(&'static str),
 }
 
 impl Cut {
@@ -355,6 +356,14 @@ impl Cut {
                 })
                 .await
                 .map(|_| ()),
+            Cut::Mkdir(path) => raw
+                .create_directory(alluxio_proto::CreateDirectoryRequest {
+                    path: path.into(),
+                    op_id,
+                    ..Default::default()
+                })
+                .await
+                .map(|_| ()),
             Cut::Overwrite(path) => raw
                 .create_file(alluxio_proto::CreateFileRequest {
                     path: path.into(),
@@ -371,7 +380,7 @@ impl Cut {
     /// The failpoint that ends the master in the middle of the call.
     fn failpoint(self) -> String {
         match self {
-            Cut::Rename(..) | Cut::DeleteAll(_) => "ufs_step_crash".into(),
+            Cut::Rename(..) | Cut::DeleteAll(_) | Cut::Mkdir(_) => "ufs_step_crash".into(),
             // Before the second move: the first is made and journaled.
             Cut::Exchange(_, b) => format!("ufs_crash=rename:{}", &b[1..]),
             Cut::Overwrite(_) => "create_file_before_commit".into(),
@@ -401,6 +410,9 @@ impl Cut {
             }
             // Cut short before its entry: the old file stays whole.
             Cut::Overwrite(_) => {}
+            Cut::Mkdir(path) => {
+                model.insert(&path[1..], None);
+            }
         }
     }
 }
@@ -434,6 +446,7 @@ async fn crashes_between_ufs_step_and_commit(cluster: &mut Cluster, store: Store
         Cut::DeleteAll("/d"),
         Cut::Exchange("/r2", "/o2"),
         Cut::Overwrite("/keep"),
+        Cut::Mkdir("/m"),
     ];
     let mut completed = 0;
     for (i, cut) in cuts.into_iter().enumerate() {

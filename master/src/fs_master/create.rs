@@ -2,12 +2,13 @@
 
 use alluxio_common::{time, AlluxioPath, FsError, FsResult};
 use alluxio_proto::journal::journal_entry::Entry;
-use alluxio_proto::journal::{self as j, InodeRecord, JournalEntry};
+use alluxio_proto::journal::{self as j, ufs_intent, InodeRecord, JournalEntry, MkdirIntent};
 use alluxio_proto::{
     CompleteFileRequest, CreateDirectoryRequest, CreateFileRequest, FileInfo, FileType, WriteType,
 };
 
 use super::info::temp_ufs_name;
+use super::intents::{create_dir_step, Completion};
 use super::operations::Begin;
 use super::{parse_path, FsMaster};
 use crate::namespace::inode::{new_directory, InodeExt};
@@ -33,7 +34,7 @@ impl FsMaster {
         };
         let _paths = self.paths.lock(vec![path.clone()]).await;
         self.load_path(&path).await?;
-        let missing = {
+        {
             let ns = self.read();
             match ns.lookup(&path)? {
                 Lookup::Found(id) => {
@@ -49,28 +50,36 @@ impl FsMaster {
                 }
                 Lookup::Missing { parent, depth } => {
                     self.check_parent(&ns, parent, &path, depth, req.recursive)?;
-                    depth
                 }
             }
-        };
+        }
         // Directories always exist in the UFS too, so files of any write type
         // can be persisted under them later.
-        self.mkdirs_in_ufs(&path, missing).await?;
-        alluxio_common::failpoint::delay("create_directory_before_commit").await;
-        let creator = Creator {
-            owner: &req.owner,
-            group: &req.group,
+        let intent = MkdirIntent {
+            path: path.to_string(),
+            recursive: req.recursive,
             mode: mode_or(req.mode, req.mode_given, 0o755),
+            owner: req.owner.clone(),
+            group: req.group.clone(),
         };
+        alluxio_common::failpoint::delay("create_directory_before_commit").await;
+        let seq = self
+            .change_ufs(
+                req.op_id,
+                vec![create_dir_step(&path)],
+                ufs_intent::Op::Mkdir(intent.clone()),
+            )
+            .await?;
         let (done, id) = {
             let mut ns = self.write();
-            let (parent, depth) = match ns.lookup(&path)? {
-                Lookup::Found(_) => return Err(FsError::AlreadyExists(path.to_string())),
-                Lookup::Missing { parent, depth } => (parent, depth),
+            let (completion, id) = match self.mkdir_completion(&ns, &intent) {
+                Ok((c, id)) => (Ok(c), id),
+                Err(e) => (Err(e), 0),
             };
-            self.check_parent(&ns, parent, &path, depth, req.recursive)?;
-            let (entries, id) = self.dir_entries(&ns, parent, &path, depth, &creator);
-            (self.commit(&mut ns, entries, req.op_id, id), id)
+            (
+                self.complete(&mut ns, seq, completion, req.op_id, id)?.0,
+                id,
+            )
         };
         done.await?;
         let ns = self.read();
@@ -78,6 +87,30 @@ impl FsMaster {
             .inode(id)
             .ok_or_else(|| FsError::NotFound(path.to_string()))?;
         self.info(&ns, inode, &path)
+    }
+
+    /// The entries creating directory `m` once it exists in the UFS, and
+    /// its inode id. A directory already there is this one (loaded from the
+    /// UFS by a listing meanwhile, or committed before a cut-short end).
+    pub(super) fn mkdir_completion(
+        &self,
+        ns: &Namespace,
+        m: &MkdirIntent,
+    ) -> FsResult<(Completion, u64)> {
+        let path = parse_path(&m.path)?;
+        let (parent, depth) = match ns.lookup(&path)? {
+            Lookup::Found(id) if ns.is_dir(id) => return Ok((None, id)),
+            Lookup::Found(_) => return Err(FsError::AlreadyExists(path.to_string())),
+            Lookup::Missing { parent, depth } => (parent, depth),
+        };
+        self.check_parent(ns, parent, &path, depth, m.recursive)?;
+        let creator = Creator {
+            owner: &m.owner,
+            group: &m.group,
+            mode: m.mode,
+        };
+        let (entries, id) = self.dir_entries(ns, parent, &path, depth, &creator);
+        Ok((Some((entries, Vec::new())), id))
     }
 
     /// Creates an incomplete file; the writer then streams blocks to workers
@@ -143,7 +176,7 @@ impl FsMaster {
         }
         if let Some(parent) = path.parent() {
             if missing_from < path.components().len() - 1 {
-                self.mkdirs_in_ufs(&parent, missing_from).await?;
+                self.mkdirs_in_ufs(&parent).await?;
             }
         }
         if replaced.is_some() && req.empty {
@@ -486,10 +519,11 @@ impl FsMaster {
         (entries, parent_id)
     }
 
-    /// Creates the UFS directories of `path` from component `depth` on.
-    async fn mkdirs_in_ufs(&self, path: &AlluxioPath, depth: usize) -> FsResult<()> {
+    /// Creates the UFS directories of `path` (a new file's missing
+    /// parents). A crash before the file's entry leaves them in the UFS
+    /// only, where the retried create (or any listing) finds them.
+    async fn mkdirs_in_ufs(&self, path: &AlluxioPath) -> FsResult<()> {
         let loc = self.read().mounts().ufs_location(path)?;
-        let _ = depth;
         // No empty file's object can be pending at or below a directory
         // that does not exist yet: this need not wait for them.
         self.ufs_fenced(&loc)?.create_dir(&loc.path).await

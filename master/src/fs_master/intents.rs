@@ -1,6 +1,6 @@
 //! UFS changes journaled before they are made (decision 0013).
 //!
-//! A rename or a delete changes the UFS, then journals its entries. A
+//! A rename, a delete or a mkdir changes the UFS, then journals its entries. A
 //! master that died in between left the UFS changed and the namespace not:
 //! a name whose object had moved or vanished, a retried rename failing with
 //! NotFound. Such an operation now first journals its UFS steps as an
@@ -44,6 +44,13 @@ pub(super) fn move_step(from: &AlluxioPath, to: &AlluxioPath) -> UfsStep {
     }
 }
 
+/// The creation of directory `path` and its missing parents.
+pub(super) fn create_dir_step(path: &AlluxioPath) -> UfsStep {
+    UfsStep {
+        step: Some(ufs_step::Step::CreateDir(path.to_string())),
+    }
+}
+
 /// The delete of file (or, with `dir`, directory tree) `path`.
 pub(super) fn delete_step(path: &AlluxioPath, dir: bool) -> UfsStep {
     let p = path.to_string();
@@ -78,6 +85,7 @@ fn transient(e: &FsError) -> bool {
 fn creates(s: &UfsStep) -> Option<&str> {
     match &s.step {
         Some(ufs_step::Step::Move(m)) => Some(&m.to),
+        Some(ufs_step::Step::CreateDir(p)) => Some(p),
         _ => None,
     }
 }
@@ -87,7 +95,7 @@ fn takes(s: &UfsStep) -> &str {
     match &s.step {
         Some(ufs_step::Step::Move(m)) => &m.from,
         Some(ufs_step::Step::DeleteFile(p)) | Some(ufs_step::Step::DeleteDir(p)) => p,
-        None => "",
+        Some(ufs_step::Step::CreateDir(_)) | None => "",
     }
 }
 
@@ -274,6 +282,12 @@ impl FsMaster {
                 let loc = location(p)?;
                 self.ufs_to_change(&loc).await?.delete_file(&loc.path).await
             }
+            Some(ufs_step::Step::CreateDir(p)) => {
+                // No empty file's object can be pending below a directory
+                // that does not exist yet: no need to wait for them.
+                let loc = location(p)?;
+                self.ufs_fenced(&loc)?.create_dir(&loc.path).await
+            }
             Some(ufs_step::Step::DeleteDir(p)) => {
                 let loc = location(p)?;
                 self.ufs_to_change(&loc)
@@ -332,10 +346,18 @@ impl FsMaster {
             }
             let (done, freed) = {
                 let mut ns = self.write();
-                let completion = match op {
-                    ufs_intent::Op::Rename(r) => super::rename::rename_completion(self, &ns, r),
-                    ufs_intent::Op::Delete(d) => super::remove::delete_completion(self, &ns, d),
-                    ufs_intent::Op::Exchange(x) => super::rename::exchange_completion(&ns, x),
+                let (completion, result) = match op {
+                    ufs_intent::Op::Rename(r) => {
+                        (super::rename::rename_completion(self, &ns, r), 0)
+                    }
+                    ufs_intent::Op::Delete(d) => {
+                        (super::remove::delete_completion(self, &ns, d), 0)
+                    }
+                    ufs_intent::Op::Exchange(x) => (super::rename::exchange_completion(&ns, x), 0),
+                    ufs_intent::Op::Mkdir(m) => match self.mkdir_completion(&ns, m) {
+                        Ok((c, id)) => (Ok(c), id),
+                        Err(e) => (Err(e), 0),
+                    },
                 };
                 if let Err(e) = &completion {
                     tracing::error!(
@@ -343,7 +365,7 @@ impl FsMaster {
                         p.seq
                     );
                 }
-                match self.complete(&mut ns, Some(p.seq), completion, intent.op_id, 0) {
+                match self.complete(&mut ns, Some(p.seq), completion, intent.op_id, result) {
                     Ok(c) => c,
                     Err(_) => continue,
                 }

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::rng::Rng;
 use crate::Cluster;
+use alluxio_common::seeded::Rng;
 
 /// A fault the campaign injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

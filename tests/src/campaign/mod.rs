@@ -14,5 +14,4 @@
 pub mod check;
 pub mod faults;
 pub mod model;
-pub mod rng;
 pub mod workload;

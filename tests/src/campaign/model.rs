@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::rng::Rng;
 use crate::test_bytes;
+use alluxio_common::seeded::Rng;
 
 /// One entry of a client's directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

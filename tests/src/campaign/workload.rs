@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use alluxio_client::{CreateFileOptions, DeleteOptions, FileSystem, FsError, SetAttributeOptions};
 
 use super::model::{draw, Node, Op, State};
-use super::rng::Rng;
+use alluxio_common::seeded::Rng;
 
 /// How a client reaches the cluster.
 #[derive(Clone)]

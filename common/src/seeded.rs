@@ -1,5 +1,7 @@
-//! A small seeded generator (SplitMix64). A campaign's schedule and each
-//! client's operations follow from the seed alone.
+//! A small seeded generator (SplitMix64) for reproducible randomness: the
+//! fault campaign's schedules and workloads, and the decoders' fuzz tests,
+//! follow from a seed alone, so a failure is replayed by its seed. Not for
+//! anything secret.
 
 /// A deterministic stream of numbers.
 #[derive(Debug, Clone)]
