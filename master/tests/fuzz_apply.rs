@@ -37,7 +37,7 @@ fn create(id: u64, parent: u64, name: &str, kind: FileType) -> JournalEntry {
                 mode: 0o755,
                 block_size: 1 << 20,
                 container_id: id,
-                completed: kind != FileType::Regular || id % 2 == 0,
+                completed: kind != FileType::Regular || id.is_multiple_of(2),
                 persisted: true,
                 ..Default::default()
             }),
@@ -48,7 +48,7 @@ fn create(id: u64, parent: u64, name: &str, kind: FileType) -> JournalEntry {
 /// Root, two directories, files in them (ids the fixtures name), a mount.
 fn base() -> Namespace {
     let mut ns = Namespace::new();
-    let entries = vec![
+    let entries = [
         create(1, 0, "", FileType::Directory),
         create(2, 1, "d", FileType::Directory),
         create(3, 2, "e", FileType::Directory),
@@ -115,7 +115,7 @@ fn nonsense_entries_are_refused_whole_never_panic() {
     let (mut applied, mut refused) = (0, 0);
     let mut ns = base();
     for case in 0..cases() {
-        if case % 500 == 0 {
+        if case.is_multiple_of(500) {
             ns = base();
         }
         let (name, bytes) = rng.pick(&fixtures);
