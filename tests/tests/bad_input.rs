@@ -235,3 +235,96 @@ async fn a_file_longer_than_its_block_ids_allow_is_refused() {
     let fs = cluster.client();
     assert!(!fs.get_status("/past_limit").await.unwrap().completed);
 }
+
+/// Bad names and paths through every interface (issue 18): an embedded NUL
+/// (library; argv cannot carry one), a name that is not UTF-8 (FUSE), 255-
+/// and 256-byte names (library, CLI), and a tree grown through FUSE one
+/// directory at a time (`mkdirat` relative to the last one) until its path
+/// passes PATH_MAX. Each gets a clear error; nothing crashes; the mount
+/// still works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_names_and_paths_deeper_than_path_max_through_every_interface() {
+    use std::ffi::{CString, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+
+    let m = alluxio_tests::fuse::Mounted::start("/", "").await;
+    let fs = m.cluster.client();
+
+    // The library.
+    let err = fs
+        .create_file("/a\0b", Default::default())
+        .await
+        .err()
+        .expect("a NUL in a name was accepted");
+    assert!(err.to_string().contains("NUL"), "{err}");
+    let max = format!("/{}", "m".repeat(255));
+    let mut out = fs.create_file(&max, Default::default()).await.unwrap();
+    out.close().await.unwrap();
+    let err = fs
+        .create_directory(&format!("/{}", "n".repeat(256)), Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, alluxio_client::FsError::NameTooLong(_)) && err.to_string().contains("255"),
+        "{err}"
+    );
+
+    // The CLI.
+    m.cluster
+        .cli(&["fs", "touch", &format!("/{}", "c".repeat(255))])
+        .ok();
+
+    // FUSE: a name that is not UTF-8.
+    let bad = m.fuse.mnt.join(OsStr::from_bytes(b"bad\xffname"));
+    assert_eq!(
+        alluxio_tests::fuse::errno_of(std::fs::write(&bad, b"x")),
+        libc::EINVAL
+    );
+    assert_eq!(
+        alluxio_tests::fuse::errno_of(std::fs::create_dir(&bad)),
+        libc::EINVAL
+    );
+
+    // FUSE: a tree deeper than PATH_MAX, grown relative to the last
+    // directory (no single call names a path that long).
+    let name = "d".repeat(100);
+    let cname = CString::new(name.as_str()).unwrap();
+    let root = CString::new(m.fuse.mnt.as_os_str().as_bytes()).unwrap();
+    let depth = tokio::task::spawn_blocking(move || {
+        // SAFETY: plain system calls on descriptors this closure owns.
+        unsafe {
+            let mut dir = libc::open(root.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+            assert!(dir >= 0);
+            let mut depth = 0;
+            let errno = loop {
+                if libc::mkdirat(dir, cname.as_ptr(), 0o755) != 0 {
+                    break std::io::Error::last_os_error().raw_os_error().unwrap();
+                }
+                let next = libc::openat(dir, cname.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+                assert!(next >= 0, "{}", std::io::Error::last_os_error());
+                libc::close(dir);
+                dir = next;
+                depth += 1;
+                assert!(depth < 100, "no limit on the path length");
+            };
+            libc::close(dir);
+            assert_eq!(errno, libc::ENAMETOOLONG, "at depth {depth}");
+            depth
+        }
+    })
+    .await
+    .unwrap();
+    // 101 bytes a level: the last that fits is the 40th (4,040 bytes).
+    assert_eq!(depth, 40);
+    let deepest = format!("/{}", vec![name.as_str(); depth].join("/"));
+    let info = fs.get_status(&deepest).await.unwrap();
+    assert_eq!(info.file_type, alluxio_proto::FileType::Directory as i32);
+    // Everything still works: the tree goes, the mount answers.
+    let opts = alluxio_client::DeleteOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    fs.delete(&format!("/{name}"), opts).await.unwrap();
+    std::fs::write(m.fuse.mnt.join("after"), b"ok").unwrap();
+    assert_eq!(std::fs::read(m.fuse.mnt.join("after")).unwrap(), b"ok");
+}
