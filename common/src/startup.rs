@@ -54,6 +54,29 @@ pub fn abort_on_panic() {
     }));
 }
 
+/// Raises the soft limit of open files to the hard one; returns both
+/// values, before and after. Every connection and every open block file is
+/// a descriptor, and the soft default of a login shell or a container
+/// (often 1,024) runs out long before the machine does: a thousand idle
+/// connections used to leave a master unable to accept the next client.
+pub fn raise_fd_limit() -> io::Result<(u64, u64)> {
+    // SAFETY: getrlimit/setrlimit on a struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let old = lim.rlim_cur;
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok((old, lim.rlim_cur))
+    }
+}
+
 /// The multi-threaded runtime a daemon runs on; `worker_threads` defaults
 /// to one per core.
 pub fn runtime(
@@ -159,6 +182,13 @@ where
     if let Err(e) = logging::init_process(log_name, &logs) {
         eprintln!("{program}: {e}");
         return ExitCode::from(2);
+    }
+    match raise_fd_limit() {
+        Ok((old, new)) if old < new => {
+            tracing::info!("open files limit raised from {old} to {new}")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open files limit: {e}"),
     }
     let runtime = match runtime(program, None) {
         Ok(runtime) => runtime,

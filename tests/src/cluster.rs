@@ -159,6 +159,8 @@ pub struct Cluster {
     worker_web_ports: Vec<u16>,
     masters: Vec<Option<Proc>>,
     master_env: Vec<Vec<(String, String)>>,
+    /// A soft open-files limit for each master's next start.
+    master_fd_limit: Vec<Option<u64>>,
     workers: Vec<Option<Proc>>,
     conf_dir: PathBuf,
     zk: Option<ZooKeeper>,
@@ -273,6 +275,7 @@ impl Cluster {
             worker_web_ports,
             masters: (0..opts.masters).map(|_| None).collect(),
             master_env: vec![Vec::new(); opts.masters],
+            master_fd_limit: vec![None; opts.masters],
             workers: (0..opts.workers).map(|_| None).collect(),
             conf_dir,
             zk,
@@ -386,6 +389,21 @@ impl Cluster {
         let mut cmd = self.command("alluxio-master");
         let node = format!("master{i}");
         self.place(&mut cmd, &node);
+        if let Some(soft) = self.master_fd_limit[i] {
+            // SAFETY: getrlimit/setrlimit are async-signal-safe.
+            unsafe {
+                use std::os::unix::process::CommandExt;
+                cmd.pre_exec(move || {
+                    let mut lim: libc::rlimit = std::mem::zeroed();
+                    libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+                    lim.rlim_cur = soft.min(lim.rlim_max);
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         if self.ha {
             cmd.arg(format!("-Dalluxio.master.hostname={}", self.host(&node)))
                 .arg(format!(
@@ -410,6 +428,13 @@ impl Cluster {
         let env = &mut self.master_env[i];
         env.retain(|(k, _)| k != key);
         env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Starts master `i` with a soft open-files limit of `soft` (the hard
+    /// limit stays), as a shell or service manager may (from its next start
+    /// on).
+    pub fn set_master_fd_limit(&mut self, i: usize, soft: u64) {
+        self.master_fd_limit[i] = Some(soft);
     }
 
     /// Drops every variable set with `set_master_env` for master `i` (from

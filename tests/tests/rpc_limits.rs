@@ -1,0 +1,51 @@
+//! Connections that misbehave (issue 18): a thousand and a half that
+//! connect and send nothing, one that stops half-way through the HTTP/2
+//! preface, one that sends garbage. The master keeps serving everyone
+//! else — here started, as a login shell or `alluxio local` may start it,
+//! with a soft limit of 1,024 open files, which it raises to its hard limit
+//! itself (before: the idle connections took every descriptor, and the
+//! next client could not connect).
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use alluxio_client::CreateFileOptions;
+use alluxio_tests::{Cluster, ClusterOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_serves_through_idle_half_open_and_garbage_connections() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    cluster.set_master_fd_limit(0, 1024);
+    cluster.start_master().await;
+    let addr = format!("127.0.0.1:{}", cluster.master_port);
+    let mut idle = Vec::new();
+    for _ in 0..1500 {
+        idle.push(TcpStream::connect(&addr).expect("connecting an idle client"));
+    }
+    let mut half = TcpStream::connect(&addr).unwrap();
+    half.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    let mut garbage = TcpStream::connect(&addr).unwrap();
+    garbage.write_all(&[0xde; 4096]).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let fs = cluster.client();
+    for i in 0..100 {
+        let path = format!("/busy/f{i}");
+        let opts = CreateFileOptions {
+            recursive: true,
+            ..Default::default()
+        };
+        let mut out = fs.create_file(&path, opts).await.unwrap();
+        out.write(path.as_bytes()).await.unwrap();
+        out.close().await.unwrap();
+        let mut input = fs.open_file(&path).await.unwrap();
+        assert_eq!(&input.read_to_end().await.unwrap()[..], path.as_bytes());
+    }
+    assert_eq!(fs.list_status("/busy", false).await.unwrap().len(), 100);
+    drop((idle, half, garbage));
+    // And after they are gone.
+    fs.create_directory("/after", Default::default())
+        .await
+        .unwrap();
+}
