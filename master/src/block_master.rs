@@ -252,14 +252,18 @@ impl BlockMaster {
     /// Frees every located block of `container` (a version that will never
     /// complete); returns how many.
     pub fn free_container(&self, container: u64) -> usize {
-        let blocks: Vec<u64> = self
-            .lock()
+        self.free_blocks(&self.container_blocks(container))
+    }
+
+    /// Every located block of `container`: the blocks of a version whose
+    /// length is not known yet (still being written).
+    pub fn container_blocks(&self, container: u64) -> Vec<u64> {
+        self.lock()
             .locations
             .keys()
             .copied()
             .filter(|b| alluxio_common::block_id::container_of(*b) == container)
-            .collect();
-        self.free_blocks(&blocks)
+            .collect()
     }
 
     /// Marks workers silent for longer than the timeout as lost and drops

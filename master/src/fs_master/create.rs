@@ -565,10 +565,16 @@ impl FsMaster {
         }
     }
 
-    /// Block ids of a file, for freeing its cached copies.
+    /// Block ids of a file, for freeing its cached copies. Those of a
+    /// version still being written are whatever workers hold of its
+    /// container: its length is not known yet (counting from it freed
+    /// nothing, and a deleted cache-only file pinned its tier forever).
     pub(super) fn file_blocks(&self, inode: &crate::namespace::Inode) -> Vec<u64> {
         if !inode.is_file() || inode.block_size == 0 {
             return Vec::new();
+        }
+        if !inode.completed {
+            return self.blocks.container_blocks(inode.container_id);
         }
         let n = alluxio_common::block_id::block_count(inode.length, inode.block_size);
         (0..n)
