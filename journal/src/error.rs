@@ -28,6 +28,10 @@ pub enum JournalError {
     Fenced { slot: String },
     #[error("journal I/O error on {path}: {message}")]
     Io { path: String, message: String },
+    /// The store had no room for a write (ENOSPC, EDQUOT): nothing after
+    /// it was acknowledged; writing can resume once space is freed.
+    #[error("the journal folder is full (writing {path}: {message})")]
+    Full { path: String, message: String },
     #[error("journal object {name} was collected while being read")]
     Vanished { name: String },
     #[error("the journal writer has stopped")]
@@ -44,8 +48,23 @@ impl JournalError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            JournalError::Io { .. } | JournalError::Vanished { .. }
+            JournalError::Io { .. } | JournalError::Vanished { .. } | JournalError::Full { .. }
         )
+    }
+
+    /// An error of a write to the store: `Full` when it lacked space.
+    pub(crate) fn write(path: impl std::fmt::Display, err: std::io::Error) -> Self {
+        if matches!(
+            err.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) {
+            JournalError::Full {
+                path: path.to_string(),
+                message: err.to_string(),
+            }
+        } else {
+            JournalError::io(path, err)
+        }
     }
 
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
@@ -64,6 +83,8 @@ impl From<JournalError> for FsError {
             | JournalError::Closed
             | JournalError::Io { .. }
             | JournalError::Vanished { .. } => FsError::Unavailable(err.to_string()),
+            // Not retried: the client hears at once why its change failed.
+            JournalError::Full { .. } => FsError::NoSpace(err.to_string()),
             JournalError::Corrupt { .. } | JournalError::Gap { .. } => {
                 FsError::Corrupt(err.to_string())
             }

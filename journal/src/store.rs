@@ -322,17 +322,32 @@ impl Segment {
     }
 
     /// Appends `data` and makes it durable with `fdatasync`. On error the
-    /// segment may end in a partial frame; its writer must stop.
+    /// batch is cut off again where it began, so that a failed batch —
+    /// whose callers hear an error — cannot be read back and replayed by
+    /// the next term (a write whose `fdatasync` failed may sit whole in the
+    /// page cache); if even that fails, the segment may end in a partial
+    /// frame. Either way its writer must stop.
     pub fn append(&mut self, data: &[u8]) -> Result<(), JournalError> {
         use std::os::unix::fs::FileExt;
-        self.file
-            .write_all_at(data, self.len)
-            .and_then(|_| {
-                // A crash inside fdatasync: written, not durable.
-                alluxio_common::failpoint::hit("journal_append_before_sync");
-                self.file.sync_data()
-            })
-            .map_err(|e| JournalError::io(&self.name, e))?;
+        let written = self.file.write_all_at(data, self.len).and_then(|_| {
+            // A crash inside fdatasync: written, not durable.
+            alluxio_common::failpoint::hit("journal_append_before_sync");
+            self.file.sync_data()
+        });
+        if let Err(e) = written {
+            return Err(match self.file.set_len(self.len) {
+                Ok(()) => JournalError::write(&self.name, e),
+                // The batch may still be read back: its outcome is unknown,
+                // not "refused for lack of space".
+                Err(cut) => JournalError::io(
+                    &self.name,
+                    format!(
+                        "{e}; cutting the failed batch off at {} failed too: {cut}",
+                        self.len
+                    ),
+                ),
+            });
+        }
         self.len += data.len() as u64;
         Ok(())
     }
@@ -393,11 +408,11 @@ impl LocalStore {
                 }
                 other => other,
             }
-            .map_err(|e| JournalError::io(tmp.display(), e))?;
+            .map_err(|e| JournalError::write(tmp.display(), e))?;
             f.write_all(data)
-                .map_err(|e| JournalError::io(tmp.display(), e))?;
+                .map_err(|e| JournalError::write(tmp.display(), e))?;
             f.sync_all()
-                .map_err(|e| JournalError::io(tmp.display(), e))?;
+                .map_err(|e| JournalError::write(tmp.display(), e))?;
             let linked = match std::fs::hard_link(&tmp, &target) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     mkdir(&dir)?;

@@ -88,6 +88,9 @@ impl Lease {
 pub struct RoleCell {
     role: RwLock<Role>,
     leader_hint: RwLock<Option<String>>,
+    /// Why this master refuses requests instead of sending clients
+    /// elsewhere (its journal folder is full): the answer they get.
+    refusal: RwLock<Option<FsError>>,
     /// Journal position, for `GetMasterInfo` (also on standbys).
     journal_seq: AtomicU64,
     term: AtomicU64,
@@ -102,6 +105,7 @@ impl RoleCell {
         RoleCell {
             role: RwLock::new(Role::NotServing),
             leader_hint: RwLock::new(None),
+            refusal: RwLock::new(None),
             journal_seq: AtomicU64::new(0),
             term: AtomicU64::new(0),
             lease,
@@ -123,6 +127,11 @@ impl RoleCell {
         }
         tracing::info!("role: {}", role.name());
         *self.role.write().unwrap_or_else(|p| p.into_inner()) = role;
+    }
+
+    /// Answers every request with `err` until `set_refusal(None)`.
+    pub fn set_refusal(&self, err: Option<FsError>) {
+        *self.refusal.write().unwrap_or_else(|p| p.into_inner()) = err;
     }
 
     /// Records the leader other masters should be pointed at.
@@ -171,6 +180,14 @@ impl RoleCell {
     /// The leadership, if this master may serve now; otherwise the error
     /// that sends the client elsewhere.
     pub fn leader(&self) -> FsResult<Arc<Leadership>> {
+        if let Some(err) = self
+            .refusal
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(err);
+        }
         match self.role() {
             Role::Leader(l) if self.lease.valid() && l.fs.writer().failure().is_none() => Ok(l),
             Role::Leader(_) => Err(FsError::NotLeader { leader: None }),

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use alluxio_common::config::keys;
-use alluxio_common::{identity, time};
+use alluxio_common::{identity, time, FsError};
 use alluxio_proto::block_master_server::BlockMasterServer;
 use alluxio_proto::file_system_master_server::FileSystemMasterServer;
 use alluxio_proto::journal::journal_entry::Entry;
@@ -130,28 +130,83 @@ async fn serve(
 
 /// Without ZooKeeper: this master is the leader for its whole life. A
 /// failed journal publish ends the process (a supervisor restarts it, and
-/// the restart replays the journal).
+/// the restart replays the journal) — except a full journal folder: then
+/// it answers every request with a retryable error naming the folder, and
+/// leads again (replaying what is durable) once space is freed. The change
+/// whose batch did not fit hears `NoSpace` (its batch is cut off again).
 async fn run_single(
     settings: &MasterSettings,
     store: &JournalStore,
     role: &Arc<RoleCell>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let replica = recover_logged(store).await?;
-    let leading = take_over(settings, store, replica, role).await?;
-    complete_intents(&leading, role, Duration::ZERO).await?;
-    role.set(Role::Leader(leading.leadership.clone()));
-    let writer = leading.leadership.fs.writer().clone();
+    tokio::pin!(shutdown);
+    loop {
+        let replica = recover_logged(store).await?;
+        let leading = match take_over(settings, store, replica, role).await {
+            Ok(l) => l,
+            Err(e) => {
+                let Some(full) = journal_full(&e) else {
+                    return Err(e);
+                };
+                if refuse_while_full(role, full, &mut shutdown).await {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        complete_intents(&leading, role, Duration::ZERO).await?;
+        role.set_refusal(None);
+        role.set(Role::Leader(leading.leadership.clone()));
+        let writer = leading.leadership.fs.writer().clone();
+        tokio::select! {
+            _ = shutdown.as_mut() => {
+                leading.stop(role);
+                return Ok(());
+            }
+            _ = writer.stopped() => {
+                leading.stop(role);
+                match writer.failure() {
+                    Some(full @ alluxio_journal::JournalError::Full { .. }) => {
+                        if refuse_while_full(role, full, &mut shutdown).await {
+                            return Ok(());
+                        }
+                    }
+                    other => {
+                        let err = other.map(|e| e.to_string()).unwrap_or_default();
+                        anyhow::bail!("stopped serving: {err}")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The full-folder error in `e`'s chain, if that is what it is.
+fn journal_full(e: &anyhow::Error) -> Option<alluxio_journal::JournalError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<alluxio_journal::JournalError>()
+            .filter(|j| matches!(j, alluxio_journal::JournalError::Full { .. }))
+            .cloned()
+    })
+}
+
+/// Answers every request with `full` for a second before the next attempt
+/// to lead; true if the master was asked to shut down meanwhile.
+async fn refuse_while_full(
+    role: &RoleCell,
+    full: alluxio_journal::JournalError,
+    shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> bool {
+    tracing::error!("{full}: refusing every request until space is freed");
+    // Retryable: a change journaled as an intent before the folder filled
+    // will still be completed, so no request may hear "did not happen".
+    role.set_refusal(Some(FsError::Unavailable(format!(
+        "{full}; this master serves again once space is freed"
+    ))));
     tokio::select! {
-        _ = shutdown => {
-            leading.stop(role);
-            Ok(())
-        }
-        _ = writer.stopped() => {
-            leading.stop(role);
-            let err = writer.failure().map(|e| e.to_string()).unwrap_or_default();
-            anyhow::bail!("stopped serving: {err}")
-        }
+        _ = shutdown.as_mut() => true,
+        _ = tokio::time::sleep(Duration::from_secs(1)) => false,
     }
 }
 

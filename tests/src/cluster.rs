@@ -834,7 +834,7 @@ impl Cluster {
         FileSystem::from_config(&self.config()).expect("client")
     }
 
-    fn client_with_retry(&self, budget: Duration) -> FileSystem {
+    pub fn client_with_retry(&self, budget: Duration) -> FileSystem {
         let mut conf = self.config();
         conf.set(
             "alluxio.user.rpc.retry.max.duration",

@@ -166,3 +166,94 @@ async fn a_full_worker_tier_refuses_cache_only_data_and_passes_the_rest_to_the_u
     let mut input = fs.open_file("/small").await.unwrap();
     assert!(input.read_to_end().await.unwrap()[..] == test_bytes(3, 2 * MIB)[..]);
 }
+
+/// A journal folder that fills up. The change whose batch does not fit is
+/// refused with NoSpace naming the journal folder — or, if it had already
+/// journaled its UFS step as an intent, told to retry (the next leader
+/// completes it) — never acknowledged; every request after it hears that
+/// the journal folder is full; once space is freed the master serves again
+/// by itself, with everything acknowledged before. (Before: the master
+/// exited, and clients saw "no master answered" until a supervisor
+/// restarted it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_journal_refuses_changes_clearly_and_recovers_once_space_is_freed() {
+    let scratch = tempfile::tempdir().unwrap();
+    let disk = PowerDisk::new(scratch.path(), 32);
+    let journal = disk.path().join("journal");
+    let mut cluster = Cluster::start(ClusterOptions {
+        properties: vec![(
+            "alluxio.master.journal.folder".into(),
+            journal.to_str().unwrap().into(),
+        )],
+        ..Default::default()
+    })
+    .await;
+    cluster.expect_log("the journal folder is full");
+    let fs = cluster.client();
+    for i in 0..20 {
+        fs.create_directory(&format!("/before{i}"), Default::default())
+            .await
+            .unwrap();
+    }
+    // Fill the disk.
+    let filler = disk.path().join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    // Changes until one is refused (the last block's slack takes a few).
+    let short = cluster.client_with_retry(Duration::from_secs(3));
+    let mut acked = Vec::new();
+    let (refused, refused_path) = loop {
+        let path = format!("/during{}-{}", acked.len(), "x".repeat(200));
+        match short.create_directory(&path, Default::default()).await {
+            Ok(_) => acked.push(path),
+            Err(e) => break (e, path),
+        }
+        assert!(
+            acked.len() < 20_000,
+            "a full journal acknowledged everything"
+        );
+    };
+    assert!(
+        refused.to_string().contains("journal folder is full"),
+        "{refused}"
+    );
+    let definite = matches!(refused, FsError::NoSpace(_));
+    eprintln!("refused after {} more: {refused}", acked.len());
+    // Every request now hears why, and the master does not exit.
+    let err = short
+        .create_directory("/refused", Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("journal folder is full"), "{err}");
+    assert!(cluster.master().exited().is_none(), "the master exited");
+    std::fs::remove_file(&filler).unwrap();
+    // Serving again by itself.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(e) = short.create_directory("/after", Default::default()).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not serving 30 s after space was freed: {e}"
+        );
+    }
+    for i in 0..20 {
+        assert!(
+            fs.exists(&format!("/before{i}")).await.unwrap(),
+            "/before{i} lost"
+        );
+    }
+    for path in &acked {
+        assert!(fs.exists(path).await.unwrap(), "{path} lost");
+    }
+    if definite {
+        assert!(
+            !fs.exists(&refused_path).await.unwrap(),
+            "a change refused with NoSpace took effect"
+        );
+    }
+    drop(cluster);
+    drop(disk);
+}

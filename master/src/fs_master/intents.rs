@@ -71,6 +71,22 @@ fn body(e: Entry) -> JournalEntry {
     }
 }
 
+/// `done`, the commit of an operation's entries; when they complete
+/// intent `seq`, a failure is not a refusal: the intent is durable and the
+/// next leader completes it, so the client must retry (the same operation
+/// id then gets the original result), never hear "did not happen".
+async fn completion_outcome(
+    done: impl std::future::Future<Output = FsResult<()>> + Send + 'static,
+    seq: Option<u64>,
+) -> FsResult<()> {
+    match (done.await, seq) {
+        (Err(e), Some(seq)) => Err(FsError::Unavailable(format!(
+            "{e}; the UFS change (intent {seq}) is journaled and will be completed: retry"
+        ))),
+        (r, _) => r,
+    }
+}
+
 /// Whether a failed step may succeed if made again (the store did not
 /// answer, an I/O error) rather than never (the source is gone, the store
 /// refuses).
@@ -186,10 +202,17 @@ impl FsMaster {
                 return Err(e);
             }
         };
-        if let Some(seq) = seq {
-            entries.push(body(Entry::UfsIntentDone(UfsIntentDone { intent: seq })));
-        }
-        Ok((self.commit(ns, entries, op_id, op_result), freed))
+        let Some(seq) = seq else {
+            return Ok((
+                completion_outcome(self.commit(ns, entries, op_id, op_result), None),
+                freed,
+            ));
+        };
+        entries.push(body(Entry::UfsIntentDone(UfsIntentDone { intent: seq })));
+        Ok((
+            completion_outcome(self.commit(ns, entries, op_id, op_result), Some(seq)),
+            freed,
+        ))
     }
 
     /// Ends intent `seq` without entries (durable with the next batch; the

@@ -211,10 +211,23 @@ impl FsMaster {
     /// "exists already, fine" to a `mkdir -p`, a parent's attributes — and
     /// a crash could still take those back. Every mutating RPC answers
     /// through here.
+    ///
+    /// If that durability fails, an answer about the call's own outcome
+    /// stands (`NoSpace`: its batch was refused; `Unavailable`: retry);
+    /// any other answer may describe what is now lost, so the client is
+    /// told to retry instead — never a definite "did not happen" for a
+    /// change that may yet take effect.
     pub async fn settled<T>(&self, reply: FsResult<T>) -> FsResult<T> {
         let seq = self.read().last_seq();
-        self.wait_durable(seq).await?;
-        reply
+        match self.wait_durable(seq).await {
+            Ok(()) => reply,
+            Err(e) => match reply {
+                Err(own @ (FsError::NoSpace(_) | FsError::Unavailable(_))) => Err(own),
+                _ => Err(FsError::Unavailable(format!(
+                    "what this answer describes could not be made durable: {e}"
+                ))),
+            },
+        }
     }
 
     /// Waits until everything a reader may have seen (up to `seq`) is durable.
