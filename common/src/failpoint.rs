@@ -6,7 +6,8 @@
 //! faults no signal sent from outside can time, such as "after the journal
 //! publish, before the reply" or "a leader frozen just before it journals".
 //! A delay point named in the list sleeps for half a second instead, to
-//! widen a race window.
+//! widen a race window; an error point (`fails`) makes one call fail with
+//! an injected error.
 
 /// Whether `point` is one of the comma-separated `ALLUXIO_FAILPOINTS`.
 #[cfg(feature = "failpoints")]
@@ -48,6 +49,24 @@ pub fn pause(name: &str, key: &str) {
     }
 }
 
+/// Whether failpoint `name` is enabled and not passed yet: true once per
+/// process, so the caller fails one call with an injected error (an EIO
+/// from `fsync`, say) and the next one goes through.
+#[cfg(feature = "failpoints")]
+pub fn fails(name: &str) -> bool {
+    static PASSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if !armed(name) {
+        return false;
+    }
+    let mut passed = PASSED.lock().unwrap_or_else(|p| p.into_inner());
+    if passed.iter().any(|p| p == name) {
+        return false;
+    }
+    passed.push(name.to_string());
+    eprintln!("failpoint {name} reached: failing the call");
+    true
+}
+
 /// Sleeps half a second if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
 pub async fn delay(name: &str) {
@@ -70,3 +89,10 @@ pub async fn delay(_name: &str) {}
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn pause(_name: &str, _key: &str) {}
+
+/// Failpoints are compiled out.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn fails(_name: &str) -> bool {
+    false
+}

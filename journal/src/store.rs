@@ -332,6 +332,9 @@ impl Segment {
         let written = self.file.write_all_at(data, self.len).and_then(|_| {
             // A crash inside fdatasync: written, not durable.
             alluxio_common::failpoint::hit("journal_append_before_sync");
+            if alluxio_common::failpoint::fails("journal_sync_eio") {
+                return Err(std::io::Error::from_raw_os_error(5));
+            }
             self.file.sync_data()
         });
         if let Err(e) = written {

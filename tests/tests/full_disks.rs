@@ -257,3 +257,48 @@ async fn a_full_journal_refuses_changes_clearly_and_recovers_once_space_is_freed
     drop(cluster);
     drop(disk);
 }
+
+/// The journal's `fdatasync` fails with EIO once (an injected error): the
+/// change in that batch is not acknowledged; the master stops serving
+/// rather than guess what reached the disk; restarted, it has everything
+/// acknowledged before, and the client's retry of the failed change (the
+/// same operation id) applies it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_fsync_error_acknowledges_nothing_and_loses_nothing() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    cluster.expect_log("journal I/O error");
+    let fs = cluster.client();
+    for i in 0..10 {
+        fs.create_directory(&format!("/before{i}"), Default::default())
+            .await
+            .unwrap();
+    }
+    cluster.set_master_env(0, "ALLUXIO_FAILPOINTS", "journal_sync_eio");
+    cluster.start_master().await;
+    // The restarted master publishes its TermStart as a new object; the
+    // first batch appended to it after that fails. The client retries
+    // while the test, as a supervisor would, restarts the master.
+    let client = cluster.client();
+    let mkdir =
+        tokio::spawn(async move { client.create_directory("/during", Default::default()).await });
+    let code = cluster.wait_master_exit(Duration::from_secs(20)).await;
+    assert_ne!(code, Some(0));
+    assert!(
+        cluster
+            .master_log()
+            .contains("failpoint journal_sync_eio reached"),
+        "the error was never injected"
+    );
+    cluster.clear_master_env(0);
+    cluster.start_master().await;
+    mkdir.await.unwrap().expect("the retried mkdir");
+    let fs = cluster.client();
+    for i in 0..10 {
+        assert!(
+            fs.exists(&format!("/before{i}")).await.unwrap(),
+            "/before{i} lost"
+        );
+    }
+    let listed: Vec<String> = alluxio_tests::names(&fs, "/").await;
+    assert_eq!(listed.iter().filter(|n| *n == "during").count(), 1);
+}

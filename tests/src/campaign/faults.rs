@@ -83,7 +83,7 @@ pub fn schedule(rng: &mut Rng, length: Duration, workers: usize, partitions: boo
         let hold = Duration::from_millis(match fault {
             Fault::PauseLeader | Fault::LeaderFromZooKeeper => rng.between(2_500, 8_000),
             Fault::WorkerFromMasters => rng.between(3_500, 8_000),
-            Fault::IsolateFuse => rng.between(2_000, 15_000),
+            Fault::IsolateFuse => rng.between(2_000, 10_000),
             _ => rng.between(300, 6_000),
         });
         plan.push(Planned {
