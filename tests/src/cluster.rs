@@ -43,9 +43,10 @@ pub struct ClusterOptions {
     /// ZooKeeper for leader election.
     pub zookeeper: Zk,
     /// Network namespaces to run in (`netns.rs`): each master, worker,
-    /// ZooKeeper (single) and FUSE daemon in the node of its name
-    /// (`master<i>`, `worker<i>`, `zk`, `fuse`); the test itself must have
-    /// entered node `client` before it started its runtime.
+    /// ZooKeeper server and FUSE daemon in the node of its name
+    /// (`master<i>`, `worker<i>`, `zk` or `zk<i>` in an ensemble, `fuse`);
+    /// the test itself must have entered node `client` before it started
+    /// its runtime.
     pub net: Option<std::sync::Arc<Net>>,
 }
 
@@ -189,7 +190,10 @@ impl Cluster {
                 Some(net) => ZkServer::start_in(dir.path(), net.clone()),
                 None => ZkServer::start(dir.path()),
             })),
-            Zk::Ensemble(n) => Some(ZooKeeper::Ensemble(ZkEnsemble::start(dir.path(), n))),
+            Zk::Ensemble(n) => Some(ZooKeeper::Ensemble(match &opts.net {
+                Some(net) => ZkEnsemble::start_in(dir.path(), n, net.clone()),
+                None => ZkEnsemble::start(dir.path(), n),
+            })),
             Zk::EnsembleWith(n, extra) => Some(ZooKeeper::Ensemble(ZkEnsemble::start_with(
                 dir.path(),
                 n,
@@ -198,8 +202,8 @@ impl Cluster {
         };
         let ha = opts.masters > 1 || zk.is_some();
         assert!(
-            opts.net.is_none() || matches!(opts.zookeeper, Zk::Single),
-            "network namespaces are set up for clusters with one ZooKeeper server"
+            opts.net.is_none() || matches!(opts.zookeeper, Zk::Single | Zk::Ensemble(_)),
+            "network namespaces are set up for clusters with ZooKeeper"
         );
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < 2 * opts.masters {

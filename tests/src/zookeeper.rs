@@ -110,8 +110,8 @@ struct Node {
     name: String,
     /// The address it listens on (loopback, or its network node's).
     host: String,
-    /// The network node it runs in, if any.
-    net: Option<std::sync::Arc<crate::netns::Net>>,
+    /// The network namespaces and the node of them it runs in, if any.
+    net: Option<(std::sync::Arc<crate::netns::Net>, String)>,
     client_port: u16,
     conf_dir: PathBuf,
     log: PathBuf,
@@ -183,8 +183,8 @@ impl Node {
             .arg(classpath(&self.conf_dir))
             .arg(self.main_class)
             .arg(self.conf_dir.join("zoo.cfg"));
-        if let Some(net) = &self.net {
-            net.place(&mut cmd, "zk");
+        if let Some((net, node)) = &self.net {
+            net.place(&mut cmd, node);
         }
         self.proc = Some(Proc::spawn(&self.name, cmd, &self.log));
     }
@@ -279,7 +279,7 @@ impl ZkServer {
         );
         if let Some(net) = net {
             node.host = net.host("zk");
-            node.net = Some(net);
+            node.net = Some((net, "zk".into()));
         }
         node.write_config("");
         node.spawn();
@@ -372,23 +372,43 @@ impl ZkEnsemble {
     /// Like `start`, with `extra` lines appended to every member's
     /// `zoo.cfg` (a key given again there wins).
     pub fn start_with(dir: &Path, n: usize, extra: &str) -> ZkEnsemble {
+        ZkEnsemble::start_at(dir, n, extra, None)
+    }
+
+    /// `n` members, member `i` in network node `zk<i>` of `net`.
+    pub fn start_in(dir: &Path, n: usize, net: std::sync::Arc<crate::netns::Net>) -> ZkEnsemble {
+        ZkEnsemble::start_at(dir, n, "", Some(net))
+    }
+
+    fn start_at(
+        dir: &Path,
+        n: usize,
+        extra: &str,
+        net: Option<std::sync::Arc<crate::netns::Net>>,
+    ) -> ZkEnsemble {
         assert!(n >= 1, "an ensemble needs at least one member");
         let all = distinct_ports(3 * n);
         let ports: Vec<u16> = all[..n].to_vec();
+        let host = |i: usize| match &net {
+            Some(net) => net.host(&format!("zk{i}")),
+            None => "127.0.0.1".to_string(),
+        };
         let servers: String = (0..n)
             .map(|i| {
                 let (peer, election) = (all[n + 2 * i], all[n + 2 * i + 1]);
-                format!("server.{}=127.0.0.1:{peer}:{election}\n", i + 1)
+                format!("server.{}={}:{peer}:{election}\n", i + 1, host(i))
             })
             .collect();
         let nodes = (0..n)
             .map(|i| {
-                let node = Node::new(
+                let mut node = Node::new(
                     &format!("zookeeper-{i}"),
                     dir,
                     ports[i],
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                 );
+                node.host = host(i);
+                node.net = net.clone().map(|net| (net, format!("zk{i}")));
                 std::fs::write(node.data_dir().join("myid"), format!("{}\n", i + 1)).unwrap();
                 node.write_config(&format!("{servers}{extra}"));
                 node
@@ -409,11 +429,11 @@ impl ZkEnsemble {
         self.nodes.is_empty()
     }
 
-    /// `127.0.0.1:p1,127.0.0.1:p2,...`, for `alluxio.zookeeper.address`.
+    /// `host1:p1,host2:p2,...`, for `alluxio.zookeeper.address`.
     pub fn connect_string(&self) -> String {
-        self.ports
+        self.nodes
             .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
+            .map(|n| format!("{}:{}", n.host, n.client_port))
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -484,7 +504,7 @@ impl ZkEnsemble {
     /// Member `i`'s `Mode:` ("leader", "follower", ...), or None if it is
     /// down or not serving.
     pub fn mode(&self, i: usize) -> Option<String> {
-        server_mode(self.ports[i])
+        server_mode_at(&self.nodes[i].host, self.ports[i])
     }
 
     /// The index of the member that reports "leader", if any.
@@ -494,7 +514,7 @@ impl ZkEnsemble {
 
     /// Sends a four-letter word to member `i`; see [`four_letter_word`].
     pub fn four_letter(&self, i: usize, word: &str) -> Option<String> {
-        four_letter_word(self.ports[i], word)
+        four_letter_word_at(&self.nodes[i].host, self.ports[i], word)
     }
 
     /// Waits until every running member serves and exactly one of them is

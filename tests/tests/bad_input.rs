@@ -258,7 +258,7 @@ async fn bad_names_and_paths_deeper_than_path_max_through_every_interface() {
         .expect("a NUL in a name was accepted");
     assert!(err.to_string().contains("NUL"), "{err}");
     let max = format!("/{}", "m".repeat(255));
-    let mut out = fs.create_file(&max, Default::default()).await.unwrap();
+    let out = fs.create_file(&max, Default::default()).await.unwrap();
     out.close().await.unwrap();
     let err = fs
         .create_directory(&format!("/{}", "n".repeat(256)), Default::default())

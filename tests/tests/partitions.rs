@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use alluxio_tests::fuse::FuseMount;
 use alluxio_tests::netns::Net;
-use alluxio_tests::{Cluster, ClusterOptions};
+use alluxio_tests::{test_bytes, Cluster, ClusterOptions, Zk};
 
 const NODES: [&str; 6] = ["master0", "master1", "worker0", "zk", "fuse", "client"];
 
-/// A runtime whose threads live in node `client` of a fresh `Net`.
-fn in_client_namespace() -> (Arc<Net>, tokio::runtime::Runtime) {
-    let net = Arc::new(Net::new(&NODES));
+/// A runtime whose threads live in node `client` of a fresh `Net` of
+/// `nodes`.
+fn in_client_namespace(nodes: &[&str]) -> (Arc<Net>, tokio::runtime::Runtime) {
+    let net = Arc::new(Net::new(nodes));
     net.enter("client");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -28,7 +29,7 @@ fn in_client_namespace() -> (Arc<Net>, tokio::runtime::Runtime) {
 /// and once healed the extracted tree equals the archive's.
 #[test]
 fn tar_into_a_mount_cut_off_for_thirty_seconds_finishes_intact() {
-    let (net, runtime) = in_client_namespace();
+    let (net, runtime) = in_client_namespace(&NODES);
     runtime.block_on(async {
         let cluster = Cluster::start(ClusterOptions {
             net: Some(net.clone()),
@@ -116,5 +117,82 @@ fn tar_into_a_mount_cut_off_for_thirty_seconds_finishes_intact() {
             String::from_utf8_lossy(&diff.stdout)
         );
         drop(fuse);
+    });
+}
+
+/// One ZooKeeper server of three cut from everything: first one the leading
+/// master is not connected to, then the one it is. The quorum stays; the
+/// master's session moves to another server (or another master takes
+/// over); a client writing all along keeps going, and every file it was
+/// told is written is there with its bytes.
+#[test]
+fn one_zookeeper_server_of_three_cut_off() {
+    let nodes = [
+        "master0", "master1", "worker0", "zk0", "zk1", "zk2", "client",
+    ];
+    let (net, runtime) = in_client_namespace(&nodes);
+    runtime.block_on(async {
+        let mut cluster = Cluster::start(ClusterOptions {
+            net: Some(net.clone()),
+            zookeeper: Zk::Ensemble(3),
+            ..ClusterOptions::ha(2, 1)
+        })
+        .await;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (fs, stop) = (cluster.client(), stop.clone());
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let path = format!("/z/f{i}");
+                    let opts = alluxio_client::CreateFileOptions {
+                        recursive: true,
+                        ..Default::default()
+                    };
+                    let mut out = fs.create_file(&path, opts).await.unwrap();
+                    out.write(&test_bytes(i, 3000)).await.unwrap();
+                    out.close().await.unwrap();
+                    acked.push((path, i));
+                    i += 1;
+                }
+                acked
+            })
+        };
+        let leader = cluster.leader().await;
+        let leader_ip = net.host(&format!("master{leader}"));
+        let connected: Vec<bool> = (0..3)
+            .map(|i| {
+                cluster
+                    .zk_ensemble()
+                    .four_letter(i, "cons")
+                    .is_some_and(|c| c.contains(&format!("/{leader_ip}:")))
+            })
+            .collect();
+        let to = connected
+            .iter()
+            .position(|c| *c)
+            .expect("the leader is connected to no ZooKeeper server");
+        let other = (to + 1) % 3;
+        for zk in [other, to] {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            net.isolate(&format!("zk{zk}"));
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            net.heal_all();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let acked = writer.await.expect("the writer failed");
+        assert!(acked.len() > 20, "only {} files written", acked.len());
+        let fs = cluster.client();
+        let listed = fs.list_status("/z", false).await.unwrap();
+        assert_eq!(listed.len(), acked.len());
+        for (path, seed) in &acked {
+            let mut input = fs.open_file(path).await.unwrap();
+            assert!(
+                input.read_to_end().await.unwrap()[..] == test_bytes(*seed, 3000)[..],
+                "{path}"
+            );
+        }
     });
 }
