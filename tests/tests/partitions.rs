@@ -196,3 +196,71 @@ fn one_zookeeper_server_of_three_cut_off() {
         }
     });
 }
+
+/// A client dies in the middle of a block write (here: cut off by the
+/// network, so no FIN or RST ever reaches the worker). The worker notices
+/// the dead peer by its keepalive pings and frees the space the stream had
+/// reserved; before, the reservation stayed for as long as the worker ran,
+/// and cache-only writes failed with NoSpace.
+#[test]
+fn a_block_stream_whose_client_vanished_gives_its_space_back() {
+    let nodes = ["master0", "worker0", "zk", "client"];
+    let (net, runtime) = in_client_namespace(&nodes);
+    runtime.block_on(async {
+        let cluster = Cluster::start(ClusterOptions {
+            net: Some(net.clone()),
+            properties: vec![
+                (
+                    "alluxio.worker.tieredstore.level0.dirs.quota".into(),
+                    "8MB".into(),
+                ),
+                (
+                    "alluxio.worker.network.keepalive.time".into(),
+                    "1sec".into(),
+                ),
+                (
+                    "alluxio.worker.network.keepalive.timeout".into(),
+                    "1sec".into(),
+                ),
+            ],
+            ..ClusterOptions::ha(1, 1)
+        })
+        .await;
+        // A block stream that reserves the whole tier, then stalls.
+        let worker = format!("http://{}:{}", net.host("worker0"), cluster.worker_ports[0]);
+        let mut raw = alluxio_proto::block_worker_client::BlockWorkerClient::connect(worker)
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tx.send(alluxio_proto::WriteBlockRequest {
+            payload: Some(alluxio_proto::write_block_request::Payload::Header(
+                alluxio_proto::WriteBlockHeader {
+                    block_id: (999 << 24) | 1,
+                    length_hint: 8 << 20,
+                    only_copy: true,
+                },
+            )),
+        })
+        .await
+        .unwrap();
+        let stalled = tokio::spawn(async move {
+            raw.write_block(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The client vanishes: nothing it sends or answers reaches the worker.
+        net.cut("client", "worker0");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        net.heal_all();
+        // Cache-only bytes fit again.
+        let fs = cluster.client();
+        let opts = alluxio_client::CreateFileOptions {
+            write_type: Some(alluxio_client::WriteType::MustCache),
+            ..Default::default()
+        };
+        let mut out = fs.create_file("/after", opts).await.unwrap();
+        out.write(&test_bytes(1, 4 << 20)).await.unwrap();
+        out.close().await.unwrap();
+        drop((tx, stalled));
+    });
+}

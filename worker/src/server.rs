@@ -62,6 +62,11 @@ pub async fn run(
             .initial_stream_window_size(16 << 20)
             .initial_connection_window_size(64 << 20)
             .max_frame_size(1 << 20)
+            // A client that vanished (crashed host, partition: no FIN ever
+            // comes) is found by unanswered pings, and its streams' space
+            // freed.
+            .http2_keepalive_interval(Some(settings.keepalive_time))
+            .http2_keepalive_timeout(Some(settings.keepalive_timeout))
             .layer(alluxio_common::metrics::rpc::RpcMetricsLayer)
             .add_service(service.into_server())
             .serve_with_incoming_shutdown(incoming, async {

@@ -30,6 +30,10 @@ pub struct WorkerSettings {
     pub heartbeat_timeout: Duration,
     /// How long a starting worker keeps trying to register.
     pub master_connect_timeout: Duration,
+    /// Silence after which a connection's peer is pinged, and how long the
+    /// answer may take before the connection (and its streams) is dropped.
+    pub keepalive_time: Duration,
+    pub keepalive_timeout: Duration,
     /// How the leading master is found: `host:port` of every master in the
     /// order they are tried, or ZooKeeper (then no master host name is read).
     pub masters: DiscoverySettings,
@@ -78,6 +82,8 @@ impl WorkerSettings {
             heartbeat_timeout: positive(config, keys::WORKER_BLOCK_HEARTBEAT_TIMEOUT)?,
             master_connect_timeout: config
                 .get_duration(keys::WORKER_MASTER_CONNECT_RETRY_TIMEOUT)?,
+            keepalive_time: positive(config, keys::WORKER_NETWORK_KEEPALIVE_TIME)?,
+            keepalive_timeout: positive(config, keys::WORKER_NETWORK_KEEPALIVE_TIMEOUT)?,
             masters: DiscoverySettings::from_config(config)?,
         })
     }

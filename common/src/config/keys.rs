@@ -201,6 +201,11 @@ pub const WORKER_TIERED_STORE_LEVEL2_LOW_WATERMARK_RATIO: &str =
 pub const WORKER_BLOCK_HEARTBEAT_INTERVAL: &str = "alluxio.worker.block.heartbeat.interval";
 /// How long a worker keeps trying heartbeats before it gives up and re-registers.
 pub const WORKER_BLOCK_HEARTBEAT_TIMEOUT: &str = "alluxio.worker.block.heartbeat.timeout.ms";
+/// How long a worker's connection may be silent before it pings the peer.
+pub const WORKER_NETWORK_KEEPALIVE_TIME: &str = "alluxio.worker.network.keepalive.time";
+/// How long a worker waits for a ping's answer before it closes the
+/// connection (and frees what its streams held).
+pub const WORKER_NETWORK_KEEPALIVE_TIMEOUT: &str = "alluxio.worker.network.keepalive.timeout";
 /// How long a worker retries connecting to the master at start.
 pub const WORKER_MASTER_CONNECT_RETRY_TIMEOUT: &str = "alluxio.worker.master.connect.retry.timeout";
 
@@ -520,6 +525,19 @@ pub static KEYS: &[PropertyKey] = &[
         Some("10min"),
         Kind::Duration,
         "Heartbeat failures tolerated before the worker re-registers.",
+    ),
+    key(
+        WORKER_NETWORK_KEEPALIVE_TIME,
+        Some("30sec"),
+        Kind::Duration,
+        "Silence on a worker connection after which the worker pings the client.",
+    ),
+    key(
+        WORKER_NETWORK_KEEPALIVE_TIMEOUT,
+        Some("30sec"),
+        Kind::Duration,
+        "How long a ping may go unanswered before the worker drops the connection and \
+         frees what its block streams reserved.",
     ),
     key(
         WORKER_MASTER_CONNECT_RETRY_TIMEOUT,

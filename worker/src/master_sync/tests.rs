@@ -115,6 +115,8 @@ fn settings(dir: &Path, masters: Vec<String>) -> WorkerSettings {
         heartbeat_interval: Duration::from_millis(20),
         heartbeat_timeout: Duration::from_secs(30),
         master_connect_timeout: Duration::from_secs(30),
+        keepalive_time: Duration::from_secs(30),
+        keepalive_timeout: Duration::from_secs(30),
         masters: DiscoverySettings::Static(masters),
     }
 }
