@@ -1,4 +1,5 @@
-//! Connections that misbehave (issue 18): a thousand and a half that
+//! Connections that misbehave (issue 18): messages over the size limit; a
+//! thousand and a half that
 //! connect and send nothing, one that stops half-way through the HTTP/2
 //! preface, one that sends garbage. The master keeps serving everyone
 //! else — here started, as a login shell or `alluxio local` may start it,
@@ -48,4 +49,45 @@ async fn a_master_serves_through_idle_half_open_and_garbage_connections() {
     fs.create_directory("/after", Default::default())
         .await
         .unwrap();
+}
+
+/// A message over a server's size limit (64 MiB on a worker's block
+/// stream, 256 MiB on the master) is refused with an error naming the
+/// size, and the server goes on serving everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_refused_clearly_and_the_server_goes_on() {
+    let cluster = Cluster::start(ClusterOptions::default()).await;
+    let worker = format!("http://127.0.0.1:{}", cluster.worker_ports[0]);
+    let mut raw = alluxio_proto::block_worker_client::BlockWorkerClient::connect(worker)
+        .await
+        .unwrap()
+        .max_encoding_message_size(usize::MAX);
+    let header = alluxio_proto::WriteBlockRequest {
+        payload: Some(alluxio_proto::write_block_request::Payload::Header(
+            alluxio_proto::WriteBlockHeader {
+                block_id: (998 << 24) | 1,
+                length_hint: 0,
+                only_copy: false,
+            },
+        )),
+    };
+    let huge = alluxio_proto::WriteBlockRequest {
+        payload: Some(alluxio_proto::write_block_request::Payload::Data(
+            bytes::Bytes::from(vec![7u8; 65 << 20]),
+        )),
+    };
+    let status = raw
+        .write_block(tokio_stream::iter(vec![header, huge]))
+        .await
+        .unwrap_err();
+    assert!(
+        status.message().contains("message length too large") && status.message().contains("limit"),
+        "{status:?}"
+    );
+    let fs = cluster.client();
+    let mut out = fs.create_file("/after", Default::default()).await.unwrap();
+    out.write(b"still serving").await.unwrap();
+    out.close().await.unwrap();
+    let mut input = fs.open_file("/after").await.unwrap();
+    assert_eq!(&input.read_to_end().await.unwrap()[..], b"still serving");
 }
