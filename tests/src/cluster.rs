@@ -791,6 +791,24 @@ impl Cluster {
 
     /// Every process log (the last lines of each server's, FUSE daemons'
     /// included, and of ZooKeeper's), for failure messages.
+    /// The WARN and ERROR lines of every server log, the last `n` of each.
+    pub fn warnings(&self, n: usize) -> String {
+        let mut out = String::new();
+        for (name, path) in self.server_logs() {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+                    .collect();
+                out.push_str(&format!(
+                    "--- {name}\n{}\n",
+                    lines[lines.len().saturating_sub(n)..].join("\n")
+                ));
+            }
+        }
+        out
+    }
+
     pub fn logs(&self) -> String {
         let mut out = String::new();
         for (name, path) in self.server_logs() {

@@ -213,23 +213,40 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
     anomalies.extend(replay_matches(&cluster, &live).await);
 
     if !anomalies.is_empty() {
-        let history: Vec<String> = runs
+        // Every operation that was not acknowledged, then the last ones.
+        let mut events: Vec<(Duration, String)> = runs
             .iter()
             .flat_map(|r| {
                 r.events.iter().map(move |e| {
-                    format!(
-                        "{:>7.2}s {} {:?} -> {:?} ({:?})",
-                        e.at.as_secs_f64(),
-                        r.name,
-                        e.op,
-                        e.outcome,
-                        e.took
+                    (
+                        e.at,
+                        format!(
+                            "{:>7.2}s {} {:?} -> {:?} ({:?})",
+                            e.at.as_secs_f64(),
+                            r.name,
+                            e.op,
+                            e.outcome,
+                            e.took
+                        ),
                     )
                 })
             })
             .collect();
+        events.sort_by_key(|(at, _)| *at);
+        let mut history: Vec<String> = events
+            .iter()
+            .filter(|(_, line)| !line.contains("-> Ok"))
+            .map(|(_, line)| line.clone())
+            .collect();
+        history.push("...".into());
+        history.extend(
+            events[events.len().saturating_sub(30)..]
+                .iter()
+                .map(|(_, line)| line.clone()),
+        );
         return Err(format!(
-            "campaign seed {seed}: {} anomalies:\n{}\n\nfaults:\n{}\n\nhistory (tail):\n{}\n\
+            "campaign seed {seed}: {} anomalies:\n{}\n\nfaults:\n{}\n\nhistory (not acknowledged, then the last):\n{}\n\n\
+             server warnings (tail):\n{}\n\
              replay with ALLUXIO_CAMPAIGN_SEEDS={seed} ALLUXIO_CAMPAIGN_SECS={}",
             anomalies.len(),
             anomalies.join("\n"),
@@ -238,7 +255,8 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
                 .map(|(_, line)| line.as_str())
                 .collect::<Vec<_>>()
                 .join("\n"),
-            history[history.len().saturating_sub(60)..].join("\n"),
+            history.join("\n"),
+            cluster.warnings(15),
             length.as_secs()
         ));
     }
