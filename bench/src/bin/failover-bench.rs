@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         workers: 1,
         zookeeper: Zk::Single,
         properties: vec![("alluxio.zookeeper.session.timeout".into(), timeout.clone())],
+        ..Default::default()
     })
     .await;
     let fs = cluster.client();

@@ -25,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
         workers: 0,
         zookeeper: Zk::Single,
         properties: vec![("alluxio.zookeeper.session.timeout".into(), timeout.clone())],
+        ..Default::default()
     })
     .await;
     let leader = cluster.leader().await;
