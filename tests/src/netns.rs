@@ -119,6 +119,18 @@ impl Net {
         assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
     }
 
+    /// Moves the calling thread into node `name` and starts a runtime
+    /// there: its threads, and every connection they make, live in that
+    /// node. Call before any other runtime runs on this thread.
+    pub fn runtime_in(&self, name: &str) -> tokio::runtime::Runtime {
+        self.enter(name);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    }
+
     fn route(&self, verb: &str, from: usize, to: usize) {
         let out = Command::new("ip")
             .args(["-n", &self.ns(from), "route", verb, "blackhole"])

@@ -63,14 +63,7 @@ fn workload_length() -> Duration {
 #[test]
 fn fault_campaign_keeps_what_clients_were_told() {
     let net = Arc::new(Net::new(&NODES));
-    // Before the runtime starts: its threads inherit the namespace.
-    net.enter("client");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    net.runtime_in("client").block_on(async {
         let mut totals = Figures::default();
         let mut failed = Vec::new();
         for seed in seeds() {

@@ -15,12 +15,7 @@ const NODES: [&str; 6] = ["master0", "master1", "worker0", "zk", "fuse", "client
 /// `nodes`.
 fn in_client_namespace(nodes: &[&str]) -> (Arc<Net>, tokio::runtime::Runtime) {
     let net = Arc::new(Net::new(nodes));
-    net.enter("client");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = net.runtime_in("client");
     (net, runtime)
 }
 
