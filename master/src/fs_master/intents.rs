@@ -171,7 +171,7 @@ impl FsMaster {
         if let Err(e) = self.make_steps(seq, &intent.steps, 0).await {
             if self.leading() {
                 tracing::warn!("UFS change {seq} failed, nothing journaled for it: {e}");
-                self.abandon(&mut self.write(), seq);
+                drop(self.abandon(&mut self.write(), seq));
             }
             return Err(e);
         }
@@ -197,7 +197,7 @@ impl FsMaster {
             Ok(c) => c.unwrap_or_default(),
             Err(e) => {
                 if let Some(seq) = seq {
-                    self.abandon(ns, seq);
+                    drop(self.abandon(ns, seq));
                 }
                 return Err(e);
             }
@@ -215,15 +215,20 @@ impl FsMaster {
         ))
     }
 
-    /// Ends intent `seq` without entries (durable with the next batch; the
-    /// caller's reply waits for that).
-    fn abandon(&self, ns: &mut Namespace, seq: u64) {
-        drop(self.commit(
+    /// Ends intent `seq` without entries; the returned future resolves once
+    /// that is durable (a caller that replies may drop it: its reply waits
+    /// for durability anyway).
+    fn abandon(
+        &self,
+        ns: &mut Namespace,
+        seq: u64,
+    ) -> impl std::future::Future<Output = FsResult<()>> + Send + 'static {
+        self.commit(
             ns,
             vec![body(Entry::UfsIntentDone(UfsIntentDone { intent: seq }))],
             None,
             0,
-        ));
+        )
     }
 
     fn leading(&self) -> bool {
@@ -355,15 +360,7 @@ impl FsMaster {
                      before it: {e}",
                     p.seq
                 );
-                let done = {
-                    let mut ns = self.write();
-                    self.commit(
-                        &mut ns,
-                        vec![body(Entry::UfsIntentDone(UfsIntentDone { intent: p.seq }))],
-                        None,
-                        0,
-                    )
-                };
+                let done = self.abandon(&mut self.write(), p.seq);
                 done.await?;
                 continue;
             }
