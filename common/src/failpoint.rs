@@ -7,12 +7,41 @@
 //! publish, before the reply" or "a leader frozen just before it journals".
 //! A delay point named in the list sleeps for half a second instead, to
 //! widen a race window; an error point (`fails`) makes one call fail with
-//! an injected error.
+//! an injected error, a failing point (`failing`) every call while it is
+//! named.
+//!
+//! Points can also be named while the process runs: the file
+//! `ALLUXIO_FAILPOINTS_FILE` names more of them (comma- or line-separated)
+//! and is read again at most every 100 ms, so a fault campaign can make a
+//! UFS slow or failing for a while and heal it.
 
-/// Whether `point` is one of the comma-separated `ALLUXIO_FAILPOINTS`.
+/// Whether `point` is one of the comma-separated `ALLUXIO_FAILPOINTS` or
+/// of the points named in `ALLUXIO_FAILPOINTS_FILE` now.
 #[cfg(feature = "failpoints")]
 fn armed(point: &str) -> bool {
-    std::env::var("ALLUXIO_FAILPOINTS").is_ok_and(|v| v.split(',').any(|n| n.trim() == point))
+    let named = |list: &str| list.split([',', '\n']).any(|n| n.trim() == point);
+    std::env::var("ALLUXIO_FAILPOINTS").is_ok_and(|v| named(&v)) || named(&from_file())
+}
+
+/// The points `ALLUXIO_FAILPOINTS_FILE` names, read again once the last
+/// read is 100 ms old (a missing file names none).
+#[cfg(feature = "failpoints")]
+fn from_file() -> std::sync::Arc<str> {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    static READ: Mutex<Option<(Instant, Arc<str>)>> = Mutex::new(None);
+    let Some(path) = std::env::var_os("ALLUXIO_FAILPOINTS_FILE") else {
+        return Arc::from("");
+    };
+    let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+    match &*read {
+        Some((at, points)) if at.elapsed() < Duration::from_millis(100) => points.clone(),
+        _ => {
+            let points: Arc<str> = Arc::from(std::fs::read_to_string(path).unwrap_or_default());
+            *read = Some((Instant::now(), points.clone()));
+            points
+        }
+    }
 }
 
 /// Aborts the process if failpoint `name` is enabled.
@@ -67,6 +96,13 @@ pub fn fails(name: &str) -> bool {
     true
 }
 
+/// Whether failpoint `name` is enabled now: every call fails while it is
+/// (a disk whose `fsync` keeps returning EIO).
+#[cfg(feature = "failpoints")]
+pub fn failing(name: &str) -> bool {
+    armed(name)
+}
+
 /// Sleeps half a second if failpoint `name` is enabled.
 #[cfg(feature = "failpoints")]
 pub async fn delay(name: &str) {
@@ -89,6 +125,13 @@ pub async fn delay(_name: &str) {}
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
 pub fn pause(_name: &str, _key: &str) {}
+
+/// Failpoints are compiled out.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn failing(_name: &str) -> bool {
+    false
+}
 
 /// Failpoints are compiled out.
 #[cfg(not(feature = "failpoints"))]

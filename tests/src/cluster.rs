@@ -419,11 +419,23 @@ impl Cluster {
                     self.master_web_ports[i]
                 ));
         }
+        cmd.env("ALLUXIO_FAILPOINTS_FILE", self.failpoints_file(&node));
         for (k, v) in &self.master_env[i] {
             cmd.env(k, v);
         }
         let log = self.master_log_path(i);
         self.masters[i] = Some(Proc::spawn(&master_name(i), cmd, &log));
+    }
+
+    fn failpoints_file(&self, node: &str) -> PathBuf {
+        self.path().join(format!("{node}.failpoints"))
+    }
+
+    /// Names `points` as the failpoints of process `node` (`master<i>`,
+    /// `worker<i>`) while it runs: it sees them within 100 ms, and an empty
+    /// list disarms them (`common/src/failpoint.rs`).
+    pub fn arm(&self, node: &str, points: &str) {
+        std::fs::write(self.failpoints_file(node), points).expect("writing a failpoints file");
     }
 
     /// Sets environment variable `key` for master `i` from its next start on
@@ -566,6 +578,13 @@ impl Cluster {
         self.master_i(i).resume();
     }
 
+    /// Whether master `i` has exited on its own.
+    pub fn master_exited(&mut self, i: usize) -> bool {
+        self.masters[i]
+            .as_mut()
+            .is_some_and(|m| m.exited().is_some())
+    }
+
     /// Waits for master 0 to exit on its own; returns its exit code.
     pub async fn wait_master_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
@@ -688,6 +707,7 @@ impl Cluster {
         let tier = self.path().join(format!("worker{i}"));
         let node = format!("worker{i}");
         self.place(&mut cmd, &node);
+        cmd.env("ALLUXIO_FAILPOINTS_FILE", self.failpoints_file(&node));
         if self.net.is_some() {
             cmd.arg(format!("-Dalluxio.worker.hostname={}", self.host(&node)));
         }

@@ -70,12 +70,15 @@ impl FuseMount {
     }
 
     pub fn unmount(&mut self) {
-        let _ = Command::new("fusermount3")
+        let detached = Command::new("fusermount3")
             .arg("-u")
             .arg("-z")
             .arg(&self.mnt)
-            .output();
-        let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !detached {
+            let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
+        }
         if let Some(pid) = self.daemon_pid.take() {
             for _ in 0..100 {
                 // SAFETY: signal 0 only checks that the process exists.
@@ -95,6 +98,41 @@ impl FuseMount {
 impl Drop for FuseMount {
     fn drop(&mut self) {
         self.unmount();
+    }
+}
+
+/// A read-only tmpfs mounted where a FUSE mount goes, beneath it: while
+/// the FUSE mount is gone (its daemon killed, before it is mounted again)
+/// a program writing to its path fails with EROFS instead of writing to
+/// the local disk, where the mount would hide what it wrote. Unmounted on
+/// drop (declare it before the `FuseMount`, so it is dropped after).
+pub struct Floor {
+    dir: PathBuf,
+}
+
+impl Floor {
+    /// Mounts the floor on `<cluster dir>/<dir>`.
+    pub fn lay(cluster: &Cluster, dir: &str) -> Floor {
+        let dir = cluster.path().join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=64k", "floor"])
+            .arg(&dir)
+            .output()
+            .expect("running mount");
+        assert!(
+            out.status.success(),
+            "mounting a read-only tmpfs on {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Floor { dir }
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
     }
 }
 

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use alluxio_common::seeded::Rng;
 use alluxio_tests::campaign::check::{compare, compare_ufs, read_dir, Actual};
-use alluxio_tests::campaign::faults::{inject, schedule};
+use alluxio_tests::campaign::faults::{inject, schedule, Injected};
 use alluxio_tests::campaign::workload::{run, Access, ClientRun, Outcome};
-use alluxio_tests::fuse::FuseMount;
+use alluxio_tests::fuse::{Floor, FuseMount};
 use alluxio_tests::netns::Net;
 use alluxio_tests::{Cluster, ClusterOptions};
 
@@ -39,7 +39,7 @@ const NODES: [&str; 8] = [
 /// fixed ones of every test run.
 fn seeds() -> Vec<u64> {
     let Ok(spec) = std::env::var("ALLUXIO_CAMPAIGN_SEEDS") else {
-        return vec![1, 2];
+        return vec![1, 2, 3, 4];
     };
     spec.split(',')
         .flat_map(|part| match part.split_once('-') {
@@ -135,7 +135,10 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
     for dir in ["/c0", "/c1", "/f0"] {
         fs.create_directory(dir, Default::default()).await.unwrap();
     }
-    let fuse = FuseMount::start(&cluster, "/f0", "");
+    // Beneath the mount, so that nothing lands on the local disk while a
+    // killed daemon's mount is being made again.
+    let floor = Floor::lay(&cluster, "mnt");
+    let mut fuse = FuseMount::start(&cluster, "/f0", "");
     let clients = [
         ("c0", Access::Library(cluster.client()), "/c0"),
         ("c1", Access::Library(cluster.client()), "/c1"),
@@ -156,7 +159,7 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
             ))
         })
         .collect();
-    let injected = inject(&mut cluster, &plan, start).await;
+    let injected = inject(&mut cluster, &mut fuse, &plan, start).await;
     let mut runs: Vec<ClientRun> = Vec::new();
     for t in tasks {
         runs.push(t.await.expect("a client panicked"));
@@ -170,12 +173,13 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut anomalies: Vec<String> = runs.iter().flat_map(|r| r.anomalies.clone()).collect();
+    anomalies.extend(unexcused_errors(&runs, &injected));
     let mut figures = Figures {
         runs: 1,
         ..Default::default()
     };
-    for (fault, _) in &injected {
-        *figures.faults.entry(format!("{fault:?}")).or_default() += 1;
+    for i in &injected {
+        *figures.faults.entry(format!("{:?}", i.fault)).or_default() += 1;
     }
     let mut live = BTreeMap::new();
     for r in &runs {
@@ -239,22 +243,73 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
         );
         return Err(format!(
             "campaign seed {seed}: {} anomalies:\n{}\n\nfaults:\n{}\n\nhistory (not acknowledged, then the last):\n{}\n\n\
-             server warnings (tail):\n{}\n\
+             server warnings (tail):\n{}\nevery log: {}\n\
              replay with ALLUXIO_CAMPAIGN_SEEDS={seed} ALLUXIO_CAMPAIGN_SECS={}",
             anomalies.len(),
             anomalies.join("\n"),
             injected
                 .iter()
-                .map(|(_, line)| line.as_str())
+                .map(|i| i.line.as_str())
                 .collect::<Vec<_>>()
                 .join("\n"),
             history.join("\n"),
             cluster.warnings(15),
+            save_logs(&cluster, seed).display(),
             length.as_secs()
         ));
     }
     drop(fuse);
+    drop(floor);
     Ok(figures)
+}
+
+/// Copies every log of `cluster` (its servers' and its FUSE daemon's) to a
+/// directory that outlives it, for the report of a failed run.
+fn save_logs(cluster: &Cluster, seed: u64) -> std::path::PathBuf {
+    let to = std::env::temp_dir().join(format!(
+        "alluxio-campaign-seed{seed}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::create_dir_all(&to);
+    for dir in [
+        cluster.path().to_path_buf(),
+        cluster.path().join(".alluxio/logs"),
+    ] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let _ = std::fs::copy(&path, to.join(entry.file_name()));
+            }
+        }
+    }
+    to
+}
+
+/// Errors that reached a program through FUSE while no fault that
+/// clients cannot hide (`Fault::reaches_programs`) was injected: the
+/// retries should have hidden them. An operation counts as excused when it
+/// was under way at any time from such a fault's start until a second
+/// after its heal.
+fn unexcused_errors(runs: &[ClientRun], injected: &[Injected]) -> Vec<String> {
+    let excused = |from: Duration, to: Duration| {
+        injected.iter().any(|i| {
+            i.fault.reaches_programs() && from <= i.to + Duration::from_secs(1) && to >= i.from
+        })
+    };
+    runs.iter()
+        .filter(|r| r.fuse)
+        .flat_map(|r| {
+            r.events.iter().filter_map(move |e| match &e.outcome {
+                Outcome::Unknown(err) if !excused(e.at, e.at + e.took) => Some(format!(
+                    "{}: {:?} at {:.2}s: an error reached the program: {err}",
+                    r.name,
+                    e.op,
+                    e.at.as_secs_f64()
+                )),
+                _ => None,
+            })
+        })
+        .collect()
 }
 
 /// A fresh replay of the journal, alone, reaches what the leader serves

@@ -84,10 +84,12 @@ fn load_only_copy_markers(dir: &TierDir, state: &TierState) -> Result<Vec<u64>, 
         fs::read_dir(&markers).map_err(io_err(format!("listing {}", markers.display())))?;
     for entry in entries {
         let entry = entry.map_err(io_err(format!("listing {}", markers.display())))?;
+        // Only a canonical name is a marker: "052" would never be removed
+        // with block 52 (markers are found by `only_copy_marker`).
         match entry
             .file_name()
             .to_str()
-            .and_then(|n| n.parse::<u64>().ok())
+            .and_then(|n| n.parse::<u64>().ok().filter(|id| id.to_string() == n))
         {
             Some(id) if state.lru.contains(&id) => out.push(id),
             _ => remove_file_if_exists(&entry.path())

@@ -192,7 +192,7 @@ impl StreamFile {
                 self.offset += tail.len() as u64;
             }
         }
-        self.file.sync_all()
+        super::local::fsync(&self.file)
     }
 }
 

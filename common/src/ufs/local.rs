@@ -55,6 +55,16 @@ fn io_err(what: &str, path: &str, e: io::Error) -> FsError {
     }
 }
 
+/// `fsync` of `file`: where a UFS makes bytes and names durable, and where
+/// a failing disk reports it (failpoint `ufs_fsync_eio` fails every call
+/// with EIO while named).
+pub(super) fn fsync(file: &File) -> io::Result<()> {
+    if crate::failpoint::failing("ufs_fsync_eio") {
+        return Err(io::Error::from_raw_os_error(libc::EIO));
+    }
+    file.sync_all()
+}
+
 /// Drops empty and `.` components; a `..` component would leave the root, so
 /// such a path does not exist.
 fn normalize(path: &str) -> io::Result<String> {
@@ -164,7 +174,7 @@ impl LocalFs {
     /// file's own fsync covers its bytes, not its name), so every change of
     /// a name that is acknowledged afterwards ends here.
     fn sync_dir(&self, rel: &str) -> io::Result<()> {
-        File::open(self.resolve(rel)?.path())?.sync_all()
+        fsync(&File::open(self.resolve(rel)?.path())?)
     }
 
     /// Creates or truncates file `rel` for writing, with its parents (made
@@ -282,7 +292,7 @@ impl LocalFs {
             return Ok(());
         }
         file.write_all(data).map_err(err)?;
-        file.sync_all().map_err(err)?;
+        fsync(&file).map_err(err)?;
         self.sync_dir(parent_of(&rel)).map_err(err)
     }
 

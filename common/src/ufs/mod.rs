@@ -126,6 +126,7 @@ impl UfsWriter {
 
     /// Completes the file.
     pub async fn close(&mut self) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         match self {
             UfsWriter::Opendal { writer, path } => writer
                 .close()
@@ -247,6 +248,7 @@ impl Ufs {
 
     /// Stats `path`; `Ok(None)` when it does not exist.
     pub async fn stat(&self, path: &str) -> FsResult<Option<UfsStatus>> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.stat(path).await,
             Backend::Opendal(op) => op,
@@ -298,6 +300,7 @@ impl Ufs {
 
     /// Lists the direct children of directory `path`.
     pub async fn list(&self, path: &str) -> FsResult<Vec<UfsStatus>> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.list(path).await,
             Backend::Opendal(op) => op,
@@ -341,6 +344,7 @@ impl Ufs {
 
     /// Reads `length` bytes at `offset` of file `path`.
     pub async fn read_range(&self, path: &str, offset: u64, length: u64) -> FsResult<Bytes> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.read_range(path, offset, length).await,
             Backend::Opendal(op) => op,
@@ -361,6 +365,7 @@ impl Ufs {
 
     /// Opens a writer that creates or replaces `path`; bytes are durable after `close`.
     pub async fn writer(&self, path: &str) -> FsResult<UfsWriter> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.writer(path).await.map(UfsWriter::Local),
             Backend::Opendal(op) => op,
@@ -377,6 +382,7 @@ impl Ufs {
 
     /// Writes a whole small object.
     pub async fn write_all(&self, path: &str, data: Bytes) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.write_all(path, data).await,
             Backend::Opendal(op) => op,
@@ -389,6 +395,7 @@ impl Ufs {
 
     /// Creates directory `path` and its parents.
     pub async fn create_dir(&self, path: &str) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         if path.is_empty() {
             return Ok(());
         }
@@ -403,6 +410,7 @@ impl Ufs {
 
     /// Deletes file `path`; a missing file is not an error.
     pub async fn delete_file(&self, path: &str) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.delete_file(path).await,
             Backend::Opendal(op) => op,
@@ -416,6 +424,7 @@ impl Ufs {
 
     /// Deletes directory `path` and everything below it.
     pub async fn delete_dir_all(&self, path: &str) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         if path.is_empty() {
             return Err(FsError::InvalidArgument(
                 "refusing to delete a UFS root".into(),
@@ -441,6 +450,7 @@ impl Ufs {
 
     /// Renames `from` to `to`, replacing a file at `to`. Object stores copy and delete.
     pub async fn rename(&self, from: &str, to: &str) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
         let op = match &self.backend {
             Backend::Local(fs) => return fs.rename(from, to).await,
             Backend::Opendal(op) => op,

@@ -1,9 +1,11 @@
 //! The faults of a campaign, drawn from its seed, and their injection into
 //! a running cluster: one fault at a time, each held for a while, then
-//! healed (the process restarted or let go on, the links restored).
+//! healed (the process restarted or let go on, the links restored, the
+//! failpoints disarmed).
 
 use std::time::{Duration, Instant};
 
+use crate::fuse::FuseMount;
 use crate::Cluster;
 use alluxio_common::seeded::Rng;
 
@@ -37,15 +39,47 @@ pub enum Fault {
     /// Cut the FUSE daemon from everything (shorter than the clients'
     /// retry budget): no error may reach the programs using the mount.
     IsolateFuse,
+    /// SIGKILL the ZooKeeper server; restarted (same data) when healed.
+    KillZooKeeper,
+    /// SIGSTOP the ZooKeeper server; SIGCONT when healed.
+    PauseZooKeeper,
+    /// SIGKILL the FUSE daemon; the mount is detached and made again when
+    /// healed. Programs using it meanwhile get errors (ENOTCONN).
+    KillFuse,
+    /// Every UFS call of every master and worker takes half a second more.
+    SlowUfs,
+    /// Every UFS `fsync` of every master and worker fails with EIO: writes
+    /// fail (through FUSE, with EIO); namespace changes wait and retry.
+    FailingUfsFsync,
+    /// Every journal write of the leader takes half a second more.
+    SlowJournal,
+    /// The leader's next journal `fdatasync` fails with EIO: it must stop
+    /// (never acknowledging that batch); restarted, as a supervisor would.
+    JournalFsyncEio,
+}
+
+impl Fault {
+    /// Whether programs using the FUSE mount may see errors while the
+    /// fault lasts (it is not one the clients' retries can hide).
+    pub fn reaches_programs(self) -> bool {
+        matches!(self, Fault::KillFuse | Fault::FailingUfsFsync)
+    }
 }
 
 /// Faults that need no network namespaces.
-pub const PROCESS_FAULTS: [Fault; 5] = [
+pub const PROCESS_FAULTS: [Fault; 12] = [
     Fault::KillLeader,
     Fault::PauseLeader,
     Fault::KillStandby,
     Fault::KillWorker,
     Fault::PauseWorker,
+    Fault::KillZooKeeper,
+    Fault::PauseZooKeeper,
+    Fault::KillFuse,
+    Fault::SlowUfs,
+    Fault::FailingUfsFsync,
+    Fault::SlowJournal,
+    Fault::JournalFsyncEio,
 ];
 
 /// Faults that cut links between network namespaces.
@@ -84,6 +118,7 @@ pub fn schedule(rng: &mut Rng, length: Duration, workers: usize, partitions: boo
             Fault::PauseLeader | Fault::LeaderFromZooKeeper => rng.between(2_500, 8_000),
             Fault::WorkerFromMasters => rng.between(3_500, 8_000),
             Fault::IsolateFuse => rng.between(2_000, 10_000),
+            Fault::PauseZooKeeper => rng.between(1_000, 8_000),
             _ => rng.between(300, 6_000),
         });
         plan.push(Planned {
@@ -97,18 +132,51 @@ pub fn schedule(rng: &mut Rng, length: Duration, workers: usize, partitions: boo
     plan
 }
 
-/// Injects `plan` into `cluster` (started at `start`), healing each fault
-/// after its hold. Returns each fault with a line for the report.
+/// A fault as it was injected.
+#[derive(Debug, Clone)]
+pub struct Injected {
+    pub fault: Fault,
+    /// When it began and when it was healed, from the campaign's start.
+    pub from: Duration,
+    pub to: Duration,
+    /// A line for the report.
+    pub line: String,
+}
+
+/// Every process that reads failpoints: the masters and the workers.
+fn every_server(cluster: &Cluster) -> Vec<String> {
+    (0..cluster.master_count())
+        .map(|m| format!("master{m}"))
+        .chain((0..cluster.worker_ports.len()).map(|w| format!("worker{w}")))
+        .collect()
+}
+
+/// Names `points` in every master and worker for `hold`, then disarms them.
+async fn arm_everywhere(cluster: &Cluster, points: &str, hold: Duration) {
+    let servers = every_server(cluster);
+    for s in &servers {
+        cluster.arm(s, points);
+    }
+    tokio::time::sleep(hold).await;
+    for s in &servers {
+        cluster.arm(s, "");
+    }
+}
+
+/// Injects `plan` into `cluster` (started at `start`) and its FUSE mount,
+/// healing each fault after its hold.
 pub async fn inject(
     cluster: &mut Cluster,
+    fuse: &mut FuseMount,
     plan: &[Planned],
     start: Instant,
-) -> Vec<(Fault, String)> {
+) -> Vec<Injected> {
     let mut log = Vec::new();
     for p in plan {
         tokio::time::sleep_until((start + p.at).into()).await;
         let leader = cluster.leader().await;
         let masters = cluster.master_count();
+        let from = start.elapsed();
         let what = match p.fault {
             Fault::KillLeader => {
                 cluster.kill_master_i(leader);
@@ -140,6 +208,70 @@ pub async fn inject(
                 tokio::time::sleep(p.hold).await;
                 cluster.resume_worker(p.worker);
                 format!("paused worker{}", p.worker)
+            }
+            Fault::KillZooKeeper => {
+                cluster.zk_server().kill();
+                tokio::time::sleep(p.hold).await;
+                tokio::task::block_in_place(|| cluster.zk_server().restart());
+                "killed zookeeper".to_string()
+            }
+            Fault::PauseZooKeeper => {
+                cluster.zk_server().pause();
+                tokio::time::sleep(p.hold).await;
+                cluster.zk_server().resume();
+                "paused zookeeper".to_string()
+            }
+            Fault::KillFuse => {
+                fuse.kill_daemon();
+                tokio::time::sleep(p.hold).await;
+                tokio::task::block_in_place(|| {
+                    fuse.unmount();
+                    fuse.mount(cluster);
+                });
+                "killed the fuse daemon".to_string()
+            }
+            Fault::SlowUfs => {
+                arm_everywhere(cluster, "ufs_slow", p.hold).await;
+                "slowed every UFS call".to_string()
+            }
+            Fault::FailingUfsFsync => {
+                // A file whose fsync failed is committed again when its
+                // last handle closes, and fails again.
+                cluster.expect_log("at release failed");
+                arm_everywhere(cluster, "ufs_fsync_eio", p.hold).await;
+                "failed every UFS fsync with EIO".to_string()
+            }
+            Fault::SlowJournal => {
+                let node = format!("master{leader}");
+                cluster.arm(&node, "journal_write_delay");
+                tokio::time::sleep(p.hold).await;
+                cluster.arm(&node, "");
+                format!("slowed the journal writes of master{leader}")
+            }
+            Fault::JournalFsyncEio => {
+                let node = format!("master{leader}");
+                let hits = |c: &Cluster| {
+                    c.master_log_i(leader)
+                        .matches("failpoint journal_sync_eio reached")
+                        .count()
+                };
+                let before = hits(cluster);
+                cluster.expect_log("journal writer stopped");
+                cluster.arm(&node, "journal_sync_eio");
+                let until = Instant::now() + p.hold;
+                while Instant::now() < until && !cluster.master_exited(leader) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                cluster.arm(&node, "");
+                let outcome = if cluster.master_exited(leader) {
+                    cluster.start_master_i(leader).await;
+                    "it exited and was restarted"
+                } else if hits(cluster) > before {
+                    "it stepped down"
+                } else {
+                    "it wrote nothing meanwhile"
+                };
+                format!("failed a journal fdatasync of master{leader} ({outcome})")
             }
             partition => {
                 let net = cluster.net().expect("partitions need network namespaces");
@@ -185,14 +317,18 @@ pub async fn inject(
                 what
             }
         };
-        log.push((
-            p.fault,
-            format!(
-                "{:>7.1}s {what} for {:.1}s",
+        log.push(Injected {
+            fault: p.fault,
+            from,
+            to: start.elapsed(),
+            line: format!(
+                "{:>7.1}s {what} for {:.1}s (planned at {:.1}s; healed at {:.1}s)",
+                from.as_secs_f64(),
+                p.hold.as_secs_f64(),
                 p.at.as_secs_f64(),
-                p.hold.as_secs_f64()
+                start.elapsed().as_secs_f64()
             ),
-        ));
+        });
     }
     log
 }

@@ -58,11 +58,13 @@ pub struct ClientRun {
     /// Its directory (an Alluxio path).
     pub root: String,
     pub keeps_inode: bool,
+    /// Whether it runs through the FUSE mount (as a program would).
+    pub fuse: bool,
     pub model: State,
     pub uncertain: Vec<Uncertain>,
     pub events: Vec<Event>,
     /// What went wrong while running (a valid operation refused, a read of
-    /// bytes never written, an error that reached a program).
+    /// bytes never written).
     pub anomalies: Vec<String>,
 }
 
@@ -90,6 +92,7 @@ pub async fn run(
         name,
         root,
         keeps_inode: fuse,
+        fuse,
         model: State::new(),
         uncertain: Vec::new(),
         events: Vec::new(),
@@ -128,12 +131,9 @@ pub async fn run(
                 Outcome::Refused(e)
             }
             Err(Failure::Unknown(e)) => {
-                if fuse {
-                    run.anomalies.push(format!(
-                        "{}: {op:?}: an error reached the program: {e}",
-                        run.name
-                    ));
-                }
+                // Whether a fault excuses an error that reached a program
+                // through FUSE is for the campaign to judge, knowing when
+                // which fault was injected.
                 if !op.is_read() {
                     freeze(&mut run, &op);
                 }
@@ -272,7 +272,11 @@ fn posix(dir: &std::path::Path, op: &Op, is_dir: bool) -> std::io::Result<Option
     use std::os::unix::fs::PermissionsExt;
     match op {
         Op::Write { name, seed, len } => {
-            std::fs::write(dir.join(name), crate::test_bytes(*seed, *len))?
+            // As a program that wants to know its bytes are kept: a close
+            // error is lost when a `File` drops, an fsync error is not.
+            let mut f = std::fs::File::create(dir.join(name))?;
+            f.write_all(&crate::test_bytes(*seed, *len))?;
+            f.sync_all()?;
         }
         Op::Append { name, seed, len } => {
             let mut f = std::fs::OpenOptions::new()
