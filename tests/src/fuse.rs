@@ -58,6 +58,11 @@ impl FuseMount {
             .and_then(|s| s.parse().ok());
     }
 
+    /// The daemon's process id, if known.
+    pub fn daemon_pid(&self) -> Option<i32> {
+        self.daemon_pid
+    }
+
     /// Lazily unmounts and makes sure the daemon has exited.
     /// SIGKILLs the daemon, as a crash would; the mount stays until
     /// `unmount` (or drop) detaches it.

@@ -165,12 +165,13 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
         runs.push(t.await.expect("a client panicked"));
     }
     // Healed: every process runs again. Let operations still in flight
-    // inside the cluster end before looking.
+    // inside the cluster end before looking, and commits the FUSE daemon
+    // tries again in the background (every 2 s at most) land.
     cluster.leader().await;
     cluster
         .wait_live_workers(WORKERS, Duration::from_secs(60))
         .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
 
     let mut anomalies: Vec<String> = runs.iter().flat_map(|r| r.anomalies.clone()).collect();
     anomalies.extend(unexcused_errors(&runs, &injected));

@@ -160,7 +160,9 @@ impl LocalFs {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let meta = self.resolve(rel).and_then(|p| fs::metadata(p.path()))?;
                 if meta.is_dir() {
-                    Ok(())
+                    // Made by an earlier try whose fsync may have failed:
+                    // its name is durable only once its parent is synced.
+                    self.sync_dir(parent_of(rel))
                 } else {
                     Err(e)
                 }
@@ -300,12 +302,19 @@ impl LocalFs {
         let delete = |rel: &str| {
             let p = self.resolve(rel)?;
             // Like opendal's fs service: the metadata follows links.
-            let meta = fs::metadata(p.path())?;
-            match (meta.is_dir(), recursive) {
-                (true, true) => fs::remove_dir_all(p.path()),
-                (true, false) => fs::remove_dir(p.path()),
-                (false, _) => fs::remove_file(p.path()),
-            }?;
+            let removed =
+                fs::metadata(p.path()).and_then(|meta| match (meta.is_dir(), recursive) {
+                    (true, true) => fs::remove_dir_all(p.path()),
+                    (true, false) => fs::remove_dir(p.path()),
+                    (false, _) => fs::remove_file(p.path()),
+                });
+            match removed {
+                // Gone already, maybe by an earlier try whose fsync
+                // failed: the removal is durable only once the parent is
+                // synced (a missing parent reports NotFound below).
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                other => other?,
+            }
             self.sync_dir(parent_of(rel))
         };
         match normalize(path).and_then(|rel| delete(&rel)) {
@@ -313,6 +322,23 @@ impl LocalFs {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err("delete", path, e)),
         }
+    }
+
+    /// Makes the entry of `path` in its parent durable (fsyncs the
+    /// parent); a missing parent has nothing to make durable.
+    fn sync_parent_blocking(&self, path: &str) -> FsResult<()> {
+        let err = |e| io_err("sync", path, e);
+        let rel = normalize(path).map_err(err)?;
+        match self.sync_dir(parent_of(&rel)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other.map_err(err),
+        }
+    }
+
+    /// See `sync_parent_blocking`.
+    pub(crate) async fn sync_parent(&self, path: &str) -> FsResult<()> {
+        let (fs, path) = (self.clone(), path.to_string());
+        self.short(move || fs.sync_parent_blocking(&path)).await
     }
 
     fn rename_blocking(&self, from: &str, to: &str) -> FsResult<()> {

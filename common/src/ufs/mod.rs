@@ -246,6 +246,18 @@ impl Ufs {
         matches!(self.kind, UfsKind::Local { .. })
     }
 
+    /// Makes the name of `path` durable in its parent directory, for a
+    /// step found already made by an earlier try whose fsync may have
+    /// failed (a local directory's parent is fsynced; an object store has
+    /// nothing to do).
+    pub async fn sync_parent(&self, path: &str) -> FsResult<()> {
+        crate::failpoint::delay("ufs_slow").await;
+        match &self.backend {
+            Backend::Local(fs) => fs.sync_parent(path).await,
+            Backend::Opendal(_) => Ok(()),
+        }
+    }
+
     /// Stats `path`; `Ok(None)` when it does not exist.
     pub async fn stat(&self, path: &str) -> FsResult<Option<UfsStatus>> {
         crate::failpoint::delay("ufs_slow").await;

@@ -5,8 +5,10 @@
 //! included, then reads and writes the staged copy, so each descriptor sees
 //! every write at once (`handles.rs`). `flush` (each close(2)) and `fsync`
 //! commit a dirty copy and return the commit's error to the caller;
-//! `release` commits only what no flush committed, and can merely log a
-//! failure, as the kernel ignores it.
+//! `release` commits only what no flush committed; as the kernel ignores
+//! its answer, a failure there is tried again in the background
+//! (`commit_retry.rs`) rather than leaving the file without a complete
+//! version.
 
 use std::ffi::OsStr;
 use std::sync::Arc;
@@ -77,15 +79,38 @@ impl Inner {
     /// Commits `ino`'s staged copy `s` if dirty and takes it away from the
     /// inode if no handle needs it any more (the last writer closed, or the
     /// last handle of an orphaned file).
+    /// A commit that fails for a passing reason leaves the copy published
+    /// and is tried again in the background (`commit_retry.rs`).
     pub(super) async fn finish_stage(&self, ino: u64, stage: &SharedStage, s: &mut Staged) {
-        if s.retired {
+        if s.retired || s.retrying {
             return;
         }
         if s.dirty {
             if let Err(e) = self.commit_locked(ino, s).await {
+                if super::commit_retry::worth_retrying(&e) && s.lost.is_none() {
+                    let path = self.inodes.path(INodeNo(ino)).unwrap_or_default();
+                    tracing::warn!(
+                        "committing {path} at release failed: {e}; trying again in the \
+                         background"
+                    );
+                    s.retrying = true;
+                    tokio::spawn(super::commit_retry::retry(
+                        self.me.clone(),
+                        ino,
+                        stage.clone(),
+                        path,
+                        e,
+                    ));
+                    return;
+                }
                 tracing::error!("committing inode {ino} at release failed (data lost): {e}");
             }
         }
+        self.retire_unused(ino, stage, s);
+    }
+
+    /// Takes the copy `s` away from `ino` if no handle needs it any more.
+    pub(super) fn retire_unused(&self, ino: u64, stage: &SharedStage, s: &mut Staged) {
         if self.handles.retire(ino, stage) {
             s.retired = true;
         }
@@ -509,8 +534,18 @@ impl Inner {
             s.sequence.broken().await;
             return Ok(());
         };
+        self.commit_at(ino, s, &path).await
+    }
+
+    /// Commits the dirty staged copy `s` of `ino` as the file at `path`.
+    pub(super) async fn commit_at(
+        &self,
+        ino: u64,
+        s: &mut Staged,
+        path: &str,
+    ) -> Result<(), FsError> {
         let t = self.attrs.ticket();
-        let info = match s.commit(&self.fs, &path).await {
+        let info = match s.commit(&self.fs, path).await {
             Ok(info) => info,
             Err(e) => {
                 self.attrs.changed(t, &[ino], &[]);

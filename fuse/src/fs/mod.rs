@@ -11,6 +11,7 @@
 mod allocate;
 mod attr;
 mod attr_cache;
+mod commit_retry;
 mod dir;
 mod file;
 mod handles;
@@ -59,6 +60,9 @@ pub struct Inner {
     /// Tells the kernel to drop what it caches of an inode; set once the
     /// session exists.
     kernel: KernelNotifier,
+    /// This state itself, for background work that must not outlive it
+    /// (`commit_retry`).
+    me: std::sync::Weak<Inner>,
 }
 
 /// Where the session's `fuser::Notifier` goes once the session exists.
@@ -114,7 +118,7 @@ impl AlluxioFs {
         rt: tokio::runtime::Handle,
     ) -> AlluxioFs {
         AlluxioFs {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|me| Inner {
                 fs,
                 inodes: inodes::Inodes::new(&root_info.path, root_info.id),
                 handles: handles::Handles::default(),
@@ -127,6 +131,7 @@ impl AlluxioFs {
                 max_write: opts.max_write,
                 direct_io: opts.direct_io,
                 kernel: KernelNotifier::default(),
+                me: me.clone(),
             }),
             rt,
         }

@@ -58,6 +58,10 @@ pub struct Staged {
     /// operation on this copy fails with this error, and the file keeps
     /// its last committed version.
     pub lost: Option<FsError>,
+    /// A commit that failed at the last release is being tried again in
+    /// the background (`commit_retry`): that task owns the copy's commit
+    /// until it ends, and no second one starts.
+    pub retrying: bool,
 }
 
 /// A failed staging-file operation; a full disk or quota is `NoSpace`
@@ -120,6 +124,7 @@ impl StagingDir {
             sequence: Sequence::starting_at(if empty { 0 } else { info.length }),
             info,
             lost: None,
+            retrying: false,
         })
     }
 
@@ -235,7 +240,8 @@ impl Staged {
     /// numbers stay stable across commits and remounts and no temporary
     /// name ever appears in the directory. (A file that vanished meanwhile
     /// is created afresh.) If the upload fails the file is left incomplete
-    /// and `dirty` stays set, so the next flush or release retries — unless
+    /// and `dirty` stays set, so the next flush or release retries (after
+    /// the last release, `commit_retry` does, in the background) — unless
     /// the failed stream held bytes the staged file lacks: then they are
     /// lost (`lose`) and every later operation reports it.
     pub async fn commit(&mut self, fs: &FileSystem, path: &str) -> FsResult<FileInfo> {

@@ -79,6 +79,12 @@ impl FencedUfs {
         self.ufs.write_all(path, data).await
     }
 
+    /// Makes `path`'s name durable in its parent (no change of its own:
+    /// not fenced).
+    pub(super) async fn sync_parent(&self, path: &str) -> FsResult<()> {
+        self.ufs.sync_parent(path).await
+    }
+
     pub(super) async fn create_dir(&self, path: &str) -> FsResult<()> {
         self.check("mkdir", path)?;
         self.ufs.create_dir(path).await

@@ -302,8 +302,11 @@ impl FsMaster {
                     // master stopped first, `empty_objects.rs`).
                     ufs.write_all(&to.path, bytes::Bytes::new()).await
                 } else {
-                    // Moved already: this step is being made again.
-                    Ok(())
+                    // Moved already: this step is being made again, maybe
+                    // after a try whose fsync failed; make both names
+                    // durable before the move is acknowledged.
+                    ufs.sync_parent(&to.path).await?;
+                    ufs.sync_parent(&from.path).await
                 }
             }
             Some(ufs_step::Step::DeleteFile(p)) => {

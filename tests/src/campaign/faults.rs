@@ -151,15 +151,10 @@ fn every_server(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-/// Names `points` in every master and worker for `hold`, then disarms them.
-async fn arm_everywhere(cluster: &Cluster, points: &str, hold: Duration) {
-    let servers = every_server(cluster);
-    for s in &servers {
-        cluster.arm(s, points);
-    }
-    tokio::time::sleep(hold).await;
-    for s in &servers {
-        cluster.arm(s, "");
+/// Names `points` in every master and worker ("" disarms them).
+fn arm_everywhere(cluster: &Cluster, points: &str) {
+    for s in every_server(cluster) {
+        cluster.arm(&s, points);
     }
 }
 
@@ -177,16 +172,21 @@ pub async fn inject(
         let leader = cluster.leader().await;
         let masters = cluster.master_count();
         let from = start.elapsed();
+        // When the hold ended and the heal began: a heal that takes long
+        // (a restart, many route changes) shows in the report.
+        let healing;
         let what = match p.fault {
             Fault::KillLeader => {
                 cluster.kill_master_i(leader);
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.start_master_i(leader).await;
                 format!("killed leader master{leader}")
             }
             Fault::PauseLeader => {
                 cluster.pause_master(leader);
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.resume_master(leader);
                 format!("paused leader master{leader}")
             }
@@ -194,36 +194,42 @@ pub async fn inject(
                 let standby = (leader + 1) % masters;
                 cluster.kill_master_i(standby);
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.start_master_i(standby).await;
                 format!("killed standby master{standby}")
             }
             Fault::KillWorker => {
                 cluster.kill_worker(p.worker);
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.start_worker(p.worker);
                 format!("killed worker{}", p.worker)
             }
             Fault::PauseWorker => {
                 cluster.pause_worker(p.worker);
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.resume_worker(p.worker);
                 format!("paused worker{}", p.worker)
             }
             Fault::KillZooKeeper => {
                 cluster.zk_server().kill();
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 tokio::task::block_in_place(|| cluster.zk_server().restart());
                 "killed zookeeper".to_string()
             }
             Fault::PauseZooKeeper => {
                 cluster.zk_server().pause();
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.zk_server().resume();
                 "paused zookeeper".to_string()
             }
             Fault::KillFuse => {
                 fuse.kill_daemon();
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 tokio::task::block_in_place(|| {
                     fuse.unmount();
                     fuse.mount(cluster);
@@ -231,20 +237,27 @@ pub async fn inject(
                 "killed the fuse daemon".to_string()
             }
             Fault::SlowUfs => {
-                arm_everywhere(cluster, "ufs_slow", p.hold).await;
+                arm_everywhere(cluster, "ufs_slow");
+                tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
+                arm_everywhere(cluster, "");
                 "slowed every UFS call".to_string()
             }
             Fault::FailingUfsFsync => {
                 // A file whose fsync failed is committed again when its
                 // last handle closes, and fails again.
                 cluster.expect_log("at release failed");
-                arm_everywhere(cluster, "ufs_fsync_eio", p.hold).await;
+                arm_everywhere(cluster, "ufs_fsync_eio");
+                tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
+                arm_everywhere(cluster, "");
                 "failed every UFS fsync with EIO".to_string()
             }
             Fault::SlowJournal => {
                 let node = format!("master{leader}");
                 cluster.arm(&node, "journal_write_delay");
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 cluster.arm(&node, "");
                 format!("slowed the journal writes of master{leader}")
             }
@@ -262,6 +275,7 @@ pub async fn inject(
                 while Instant::now() < until && !cluster.master_exited(leader) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
+                healing = Instant::now();
                 cluster.arm(&node, "");
                 let outcome = if cluster.master_exited(leader) {
                     cluster.start_master_i(leader).await;
@@ -313,6 +327,7 @@ pub async fn inject(
                     net.cut(a, b);
                 }
                 tokio::time::sleep(p.hold).await;
+                healing = Instant::now();
                 net.heal_all();
                 what
             }
@@ -322,11 +337,13 @@ pub async fn inject(
             from,
             to: start.elapsed(),
             line: format!(
-                "{:>7.1}s {what} for {:.1}s (planned at {:.1}s; healed at {:.1}s)",
+                "{:>7.1}s {what} for {:.1}s (planned at {:.1}s; healed at {:.1}s, the heal \
+                 taking {:.1}s)",
                 from.as_secs_f64(),
                 p.hold.as_secs_f64(),
                 p.at.as_secs_f64(),
-                start.elapsed().as_secs_f64()
+                start.elapsed().as_secs_f64(),
+                healing.elapsed().as_secs_f64()
             ),
         });
     }

@@ -267,32 +267,38 @@ async fn library(
     Ok(None)
 }
 
+/// Runs `op` on the files of `dir` in a `posix-op` process (see
+/// `src/bin/posix-op.rs` for why not in this one).
 fn posix(dir: &std::path::Path, op: &Op, is_dir: bool) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
+    let p = |n: &str| dir.join(n).into_os_string();
+    let mut cmd = std::process::Command::new(crate::process::bin_path("posix-op"));
     match op {
-        Op::Write { name, seed, len } => {
-            // As a program that wants to know its bytes are kept: a close
-            // error is lost when a `File` drops, an fsync error is not.
-            let mut f = std::fs::File::create(dir.join(name))?;
-            f.write_all(&crate::test_bytes(*seed, *len))?;
-            f.sync_all()?;
-        }
-        Op::Append { name, seed, len } => {
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .open(dir.join(name))?;
-            f.write_all(&crate::test_bytes(*seed, *len))?;
-            f.sync_all()?;
-        }
-        Op::Rename { from, to } => std::fs::rename(dir.join(from), dir.join(to))?,
-        Op::Delete { name } if is_dir => std::fs::remove_dir(dir.join(name))?,
-        Op::Delete { name } => std::fs::remove_file(dir.join(name))?,
-        Op::Mkdir { name } => std::fs::create_dir(dir.join(name))?,
-        Op::Chmod { name, mode } => {
-            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(*mode))?
-        }
-        Op::Read { name } => return Ok(Some(std::fs::read(dir.join(name))?)),
+        Op::Write { name, seed, len } => cmd
+            .arg("write")
+            .arg(p(name))
+            .arg(seed.to_string())
+            .arg(len.to_string()),
+        Op::Append { name, seed, len } => cmd
+            .arg("append")
+            .arg(p(name))
+            .arg(seed.to_string())
+            .arg(len.to_string()),
+        Op::Rename { from, to } => cmd.arg("rename").arg(p(from)).arg(p(to)),
+        Op::Delete { name } if is_dir => cmd.arg("rmdir").arg(p(name)),
+        Op::Delete { name } => cmd.arg("unlink").arg(p(name)),
+        Op::Mkdir { name } => cmd.arg("mkdir").arg(p(name)),
+        Op::Chmod { name, mode } => cmd.arg("chmod").arg(p(name)).arg(format!("{mode:o}")),
+        Op::Read { name } => cmd.arg("read").arg(p(name)),
+    };
+    let out = cmd.output()?;
+    if out.status.success() {
+        return Ok(op.is_read().then_some(out.stdout));
     }
-    Ok(None)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errno = stderr
+        .strip_prefix("errno ")
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("posix-op failed: {stderr}")))?;
+    Err(std::io::Error::from_raw_os_error(errno))
 }
