@@ -106,7 +106,13 @@ fn build(rng: &mut Rng, root: &Path) -> Case {
                 // A name drawn twice keeps what it got first.
                 0 => drop(std::fs::write(&path, b"junk")),
                 1 => drop(std::fs::create_dir(&path)),
-                _ => drop(std::os::unix::fs::symlink("/nonexistent", &path)),
+                // Dangling, and into a directory that does not exist: a
+                // write through it creates nothing (outside the case least
+                // of all).
+                _ => drop(std::os::unix::fs::symlink(
+                    root.join("missing-dir/target"),
+                    &path,
+                )),
             }
         }
         // A directory or a link named like a block id is not a block.
