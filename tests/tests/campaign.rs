@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use alluxio_common::seeded::Rng;
 use alluxio_tests::campaign::check::{compare, compare_ufs, read_dir, Actual};
-use alluxio_tests::campaign::faults::{inject, schedule, Injected};
+use alluxio_tests::campaign::faults::{inject, schedule, Fault, Injected};
 use alluxio_tests::campaign::workload::{run, Access, ClientRun, Outcome};
 use alluxio_tests::fuse::{Floor, FuseMount};
 use alluxio_tests::netns::Net;
@@ -202,7 +202,12 @@ async fn campaign(seed: u64, length: Duration, net: Arc<Net>) -> Result<Figures,
             }
         };
         figures.entries_checked += actual.len() as u64;
-        anomalies.extend(compare(r, &actual));
+        let daemon_killed = |from: Duration, to: Duration| {
+            injected.iter().any(|i| {
+                i.fault == Fault::KillFuse && from <= i.to + Duration::from_secs(1) && to >= i.from
+            })
+        };
+        anomalies.extend(compare(r, &actual, &daemon_killed));
         let (ufs, staged) = compare_ufs(&cluster.ufs_dir(), &r.root, &actual);
         anomalies.extend(ufs);
         figures.staged_left += staged as u64;

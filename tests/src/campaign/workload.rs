@@ -50,6 +50,10 @@ pub struct Uncertain {
     pub names: Vec<String>,
     pub before: State,
     pub after: State,
+    /// When the operation was sent, from the campaign's start, and until
+    /// when it was under way.
+    pub from: Duration,
+    pub to: Duration,
 }
 
 /// A client's record of its run.
@@ -127,7 +131,7 @@ pub async fn run(
             Err(Failure::Refused(e)) => {
                 run.anomalies
                     .push(format!("{}: {op:?} refused although valid: {e}", run.name));
-                freeze(&mut run, &op);
+                freeze(&mut run, &op, sent - start, sent - start + took);
                 Outcome::Refused(e)
             }
             Err(Failure::Unknown(e)) => {
@@ -135,7 +139,7 @@ pub async fn run(
                 // through FUSE is for the campaign to judge, knowing when
                 // which fault was injected.
                 if !op.is_read() {
-                    freeze(&mut run, &op);
+                    freeze(&mut run, &op, sent - start, sent - start + took);
                 }
                 Outcome::Unknown(e)
             }
@@ -151,7 +155,7 @@ pub async fn run(
 }
 
 /// Leaves the names of `op` open between their state before and after it.
-fn freeze(run: &mut ClientRun, op: &Op) {
+fn freeze(run: &mut ClientRun, op: &Op, from: Duration, to: Duration) {
     let names: Vec<String> = op.names().into_iter().map(String::from).collect();
     let restrict = |s: &State| -> State {
         s.iter()
@@ -165,6 +169,8 @@ fn freeze(run: &mut ClientRun, op: &Op) {
         names: names.clone(),
         before: restrict(&run.model),
         after: restrict(&after),
+        from,
+        to,
     });
 }
 
