@@ -151,11 +151,19 @@ fn every_server(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-/// Names `points` in every master and worker ("" disarms them).
-fn arm_everywhere(cluster: &Cluster, points: &str) {
-    for s in every_server(cluster) {
-        cluster.arm(&s, points);
+/// Names `points` in every master and worker for `hold`, then disarms
+/// them; returns when the hold ended (the heal began).
+async fn arm_everywhere(cluster: &Cluster, points: &str, hold: Duration) -> Instant {
+    let servers = every_server(cluster);
+    for s in &servers {
+        cluster.arm(s, points);
     }
+    tokio::time::sleep(hold).await;
+    let healing = Instant::now();
+    for s in &servers {
+        cluster.arm(s, "");
+    }
+    healing
 }
 
 /// Injects `plan` into `cluster` (started at `start`) and its FUSE mount,
@@ -237,20 +245,14 @@ pub async fn inject(
                 "killed the fuse daemon".to_string()
             }
             Fault::SlowUfs => {
-                arm_everywhere(cluster, "ufs_slow");
-                tokio::time::sleep(p.hold).await;
-                healing = Instant::now();
-                arm_everywhere(cluster, "");
+                healing = arm_everywhere(cluster, "ufs_slow", p.hold).await;
                 "slowed every UFS call".to_string()
             }
             Fault::FailingUfsFsync => {
-                // A file whose fsync failed is committed again when its
-                // last handle closes, and fails again.
+                // A commit that fails at a file's last close for a reason
+                // that retrying cannot fix is logged as an ERROR.
                 cluster.expect_log("at release failed");
-                arm_everywhere(cluster, "ufs_fsync_eio");
-                tokio::time::sleep(p.hold).await;
-                healing = Instant::now();
-                arm_everywhere(cluster, "");
+                healing = arm_everywhere(cluster, "ufs_fsync_eio", p.hold).await;
                 "failed every UFS fsync with EIO".to_string()
             }
             Fault::SlowJournal => {
