@@ -223,7 +223,7 @@ mod tests {
                     net.enter("a");
                     let mut c = std::net::TcpStream::connect_timeout(
                         &(b, 7070).into(),
-                        Duration::from_millis(500),
+                        Duration::from_secs(5),
                     )?;
                     let mut buf = [0u8; 2];
                     c.read_exact(&mut buf)?;
