@@ -67,18 +67,10 @@ fn describe(n: Option<&Node>) -> String {
     }
 }
 
-/// Compares what the cluster holds for `run`'s directory with its model.
-/// `daemon_killed(from, to)` says whether the FUSE daemon was killed while
-/// an operation was under way from `from` to `to`: a write or append it
-/// was committing is left incomplete until the master ends the abandoned
-/// version (`alluxio.master.incomplete.file.timeout`, after which the file
-/// holds its previous bytes again: `tests/tests/abandoned_versions.rs`),
-/// later than this check looks.
-pub fn compare(
-    run: &ClientRun,
-    actual: &BTreeMap<String, Actual>,
-    daemon_killed: &dyn Fn(std::time::Duration, std::time::Duration) -> bool,
-) -> Vec<String> {
+/// Compares what the cluster holds for `run`'s directory with its model,
+/// once no file is incomplete (the master ended the versions whose writer
+/// was killed or gave up: `alluxio.master.incomplete.file.timeout`).
+pub fn compare(run: &ClientRun, actual: &BTreeMap<String, Actual>) -> Vec<String> {
     let mut anomalies = Vec::new();
     let frozen = run.frozen();
     let nodes: State = actual
@@ -101,28 +93,29 @@ pub fn compare(
             ));
         }
     }
+    for (name, a) in actual {
+        if !a.completed {
+            anomalies.push(format!("{}/{name}: still incomplete", run.root));
+        }
+    }
     for u in &run.uncertain {
         let got: State = u
             .names
             .iter()
             .filter_map(|n| nodes.get(n).map(|v| (n.clone(), v.clone())))
             .collect();
-        let incomplete = |name: &String| actual.get(name).is_some_and(|a| !a.completed);
-        let incomplete_write = match &u.op {
-            super::model::Op::Write { name, .. } => incomplete(name),
-            super::model::Op::Append { name, .. } => {
-                run.fuse && daemon_killed(u.from, u.to) && incomplete(name)
-            }
-            _ => false,
-        };
         // A program's write through FUSE opens with O_CREAT|O_TRUNC first:
         // cut off after that, it leaves the file empty (as a local file
-        // system would when the writer dies between open and write).
+        // system would when the writer dies between open and write). A
+        // library write that created the file and was cut off before
+        // completing it leaves it empty once the master ends its version;
+        // one that replaced a file leaves that file (its UFS object stays
+        // until the new version completes).
         let truncated: State = u
             .after
             .iter()
             .map(|(k, v)| match v {
-                Node::File { mode, .. } if run.fuse => (
+                Node::File { mode, .. } => (
                     k.clone(),
                     Node::File {
                         data: Vec::new(),
@@ -132,12 +125,11 @@ pub fn compare(
                 other => (k.clone(), other.clone()),
             })
             .collect();
-        let truncated_write = run.fuse && matches!(u.op, super::model::Op::Write { .. });
-        if got != u.before
-            && got != u.after
-            && !incomplete_write
-            && !(truncated_write && got == truncated)
-        {
+        let truncated_write = match &u.op {
+            super::model::Op::Write { name, .. } => run.fuse || !u.before.contains_key(name),
+            _ => false,
+        };
+        if got != u.before && got != u.after && !(truncated_write && got == truncated) {
             anomalies.push(format!(
                 "{}: after {:?} with an unknown outcome, {:?} hold {:?}: neither the state \
                  before ({:?}) nor after",
@@ -215,10 +207,6 @@ mod tests {
     use crate::campaign::model::Op;
     use crate::campaign::workload::Uncertain;
 
-    fn never(_: std::time::Duration, _: std::time::Duration) -> bool {
-        false
-    }
-
     fn file(data: &[u8]) -> Node {
         Node::File {
             data: data.to_vec(),
@@ -261,8 +249,8 @@ mod tests {
     #[test]
     fn lost_changed_and_extra_entries_are_reported() {
         let run = client(&[("a", file(b"1")), ("b", file(b"2"))], Vec::new());
-        assert!(compare(&run, &held(&[("a", file(b"1")), ("b", file(b"2"))]), &never).is_empty());
-        let found = compare(&run, &held(&[("a", file(b"x")), ("z", file(b"2"))]), &never);
+        assert!(compare(&run, &held(&[("a", file(b"1")), ("b", file(b"2"))])).is_empty());
+        let found = compare(&run, &held(&[("a", file(b"x")), ("z", file(b"2"))]));
         assert_eq!(found.len(), 3, "{found:?}");
     }
 
@@ -278,18 +266,46 @@ mod tests {
             names: vec!["a".into(), "b".into()],
             before: before.model.clone(),
             after: rename.apply(&before.model, false),
-            from: Default::default(),
-            to: Default::default(),
         };
         let run = client(&[("a", file(b"1"))], vec![u]);
-        assert!(compare(&run, &held(&[("a", file(b"1"))]), &never).is_empty());
-        assert!(compare(&run, &held(&[("b", file(b"1"))]), &never).is_empty());
+        assert!(compare(&run, &held(&[("a", file(b"1"))])).is_empty());
+        assert!(compare(&run, &held(&[("b", file(b"1"))])).is_empty());
         // Both names, or neither: the rename happened half, or twice.
         assert_eq!(
-            compare(&run, &held(&[("a", file(b"1")), ("b", file(b"1"))]), &never).len(),
+            compare(&run, &held(&[("a", file(b"1")), ("b", file(b"1"))])).len(),
             1
         );
-        assert_eq!(compare(&run, &held(&[]), &never).len(), 1);
+        assert_eq!(compare(&run, &held(&[])).len(), 1);
+    }
+
+    #[test]
+    fn a_write_cut_off_may_leave_the_file_it_created_empty_never_one_it_replaced() {
+        let write = Op::Write {
+            name: "a".into(),
+            seed: 1,
+            len: 3,
+        };
+        let uncertain = |before: &ClientRun| Uncertain {
+            op: write.clone(),
+            names: vec!["a".into()],
+            before: before.model.clone(),
+            after: write.apply(&before.model, false),
+        };
+        let new = client(&[], Vec::new());
+        let run = client(&[], vec![uncertain(&new)]);
+        assert!(compare(&run, &held(&[("a", file(b""))])).is_empty());
+        let old = client(&[("a", file(b"1"))], Vec::new());
+        let run = client(&[("a", file(b"1"))], vec![uncertain(&old)]);
+        assert!(compare(&run, &held(&[("a", file(b"1"))])).is_empty());
+        assert_eq!(compare(&run, &held(&[("a", file(b""))])).len(), 1);
+    }
+
+    #[test]
+    fn a_file_left_incomplete_is_reported() {
+        let run = client(&[("a", file(b""))], Vec::new());
+        let mut actual = held(&[("a", file(b""))]);
+        actual.get_mut("a").unwrap().completed = false;
+        assert_eq!(compare(&run, &actual).len(), 1);
     }
 
     #[test]

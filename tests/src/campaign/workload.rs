@@ -42,18 +42,14 @@ pub struct Event {
 }
 
 /// Names whose state an operation with an unknown outcome left open: they
-/// must end either as before it or as after it (or, for a write, as a file
-/// its writer never completed), and nothing touches them again.
+/// must end either as before it or as after it (or, for a write, as the
+/// empty file its create or `O_TRUNC` left), and nothing touches them again.
 #[derive(Debug, Clone)]
 pub struct Uncertain {
     pub op: Op,
     pub names: Vec<String>,
     pub before: State,
     pub after: State,
-    /// When the operation was sent, from the campaign's start, and until
-    /// when it was under way.
-    pub from: Duration,
-    pub to: Duration,
 }
 
 /// A client's record of its run.
@@ -131,7 +127,7 @@ pub async fn run(
             Err(Failure::Refused(e)) => {
                 run.anomalies
                     .push(format!("{}: {op:?} refused although valid: {e}", run.name));
-                freeze(&mut run, &op, sent - start, sent - start + took);
+                freeze(&mut run, &op);
                 Outcome::Refused(e)
             }
             Err(Failure::Unknown(e)) => {
@@ -139,7 +135,7 @@ pub async fn run(
                 // through FUSE is for the campaign to judge, knowing when
                 // which fault was injected.
                 if !op.is_read() {
-                    freeze(&mut run, &op, sent - start, sent - start + took);
+                    freeze(&mut run, &op);
                 }
                 Outcome::Unknown(e)
             }
@@ -155,7 +151,7 @@ pub async fn run(
 }
 
 /// Leaves the names of `op` open between their state before and after it.
-fn freeze(run: &mut ClientRun, op: &Op, from: Duration, to: Duration) {
+fn freeze(run: &mut ClientRun, op: &Op) {
     let names: Vec<String> = op.names().into_iter().map(String::from).collect();
     let restrict = |s: &State| -> State {
         s.iter()
@@ -169,8 +165,6 @@ fn freeze(run: &mut ClientRun, op: &Op, from: Duration, to: Duration) {
         names: names.clone(),
         before: restrict(&run.model),
         after: restrict(&after),
-        from,
-        to,
     });
 }
 
