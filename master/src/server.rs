@@ -486,6 +486,7 @@ struct Leading {
 impl Leading {
     fn stop(&self, role: &RoleCell) {
         role.set(Role::NotServing);
+        self.leadership.fs.end_term();
         for t in &self.tasks {
             t.abort();
         }
@@ -509,7 +510,9 @@ async fn lead(
     let blocks = Arc::new(BlockMaster::new(settings.worker_timeout));
     let lease: crate::fs_master::LeaseCheck = {
         let role = role.clone();
-        Arc::new(move || role.lease.valid())
+        // `lease_lapsed`: a lease that lapses while the term lasts (as a
+        // ZooKeeper pause shorter than the session makes it), for tests.
+        Arc::new(move || role.lease.valid() && !alluxio_common::failpoint::failing("lease_lapsed"))
     };
     let fs = Arc::new(FsMaster::new(
         ns.clone(),

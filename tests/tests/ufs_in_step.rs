@@ -176,6 +176,45 @@ async fn an_overwrite_cut_short_by_a_crash_leaves_the_old_file() {
     check_in_step(&cluster, &fs, "after an overwrite cut short").await;
 }
 
+/// Campaign seed 419 (issue 18): a delete whose UFS step kept failing
+/// (every `fsync` EIO) while the leader's lease lapsed — a ZooKeeper pause
+/// shorter than the session, after which the same master leads on — gave
+/// up and answered with its intent still open. The file was then written
+/// again, and the next leader, completing that stale intent, deleted the
+/// new file's UFS object. Now a step is retried until the term is over,
+/// not until the lease lapses, and no intent stays open behind an answer.
+/// (`lease_lapsed` makes the master's lease check fail, as the pause did.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_lease_leaves_no_intent_open_behind_an_answer() {
+    let mut cluster = Cluster::start(ClusterOptions::default()).await;
+    let fs = cluster.client();
+    overwrite(&fs, "/f", &content(1, 1)).await;
+    cluster.arm("master0", "ufs_fsync_eio,lease_lapsed");
+    // The master reads its failpoints file again every 100 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deleting = {
+        let fs = fs.clone();
+        tokio::spawn(async move { fs.delete("/f", Default::default()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.arm("master0", "");
+    let deleted = deleting.await.unwrap();
+    assert!(deleted.is_ok(), "the delete failed: {deleted:?}");
+    overwrite(&fs, "/f", &content(2, 2)).await;
+    // The next leader completes whatever intent was left open.
+    cluster.kill_master();
+    cluster.start_master().await;
+    fs.free("/f", false).await.unwrap();
+    let mut input = fs.open_file("/f").await.unwrap();
+    assert_eq!(&input.read_to_end().await.unwrap()[..], &content(2, 2)[..]);
+    check_in_step(
+        &cluster,
+        &fs,
+        "after a delete retried through a lapsed lease",
+    )
+    .await;
+}
+
 /// Every file of the namespace has its own bytes in the UFS at its path,
 /// and the UFS holds no other file.
 async fn check_in_step(cluster: &Cluster, fs: &FileSystem, when: &str) {

@@ -169,7 +169,11 @@ impl FsMaster {
         };
         done.await?;
         if let Err(e) = self.make_steps(seq, &intent.steps, 0).await {
-            if self.leading() {
+            // While this term lasts, no intent may stay open behind an
+            // answer: this master would go on serving the paths it names,
+            // and a later leader completing it would undo what it served
+            // since (delete a file created there again).
+            if !self.term_over() {
                 tracing::warn!("UFS change {seq} failed, nothing journaled for it: {e}");
                 drop(self.abandon(&mut self.write(), seq));
             }
@@ -231,13 +235,11 @@ impl FsMaster {
         )
     }
 
-    fn leading(&self) -> bool {
-        (self.lease)() && self.writer.failure().is_none()
-    }
-
     /// Makes `steps[start..]` of intent `seq`. A step that fails for a
-    /// passing reason is made again, with backoff, for as long as this
-    /// master leads: the UFS must not be left half changed.
+    /// passing reason is made again, with backoff, until this master's term
+    /// is over — a lapse of its lease included (a ZooKeeper pause), after
+    /// which it may lead on: the UFS must not be left half changed, and the
+    /// intent not left open while this master serves.
     async fn make_steps(&self, seq: u64, steps: &[UfsStep], start: usize) -> FsResult<()> {
         let policy = alluxio_common::retry::RetryPolicy {
             base_sleep: Duration::from_millis(100),
@@ -249,7 +251,7 @@ impl FsMaster {
             loop {
                 match self.make_step(step).await {
                     Ok(()) => break,
-                    Err(e) if transient(&e) && self.leading() => {
+                    Err(e) if transient(&e) && !self.term_over() => {
                         let delay = backoff.next_delay().unwrap_or(policy.max_sleep);
                         tracing::warn!(
                             "UFS change {seq}, step {}: {e}; trying again in {delay:?}",
@@ -355,7 +357,7 @@ impl FsMaster {
                 .make_steps(p.seq, &intent.steps, p.steps_done as usize)
                 .await
             {
-                if !self.leading() {
+                if self.term_over() {
                     return Err(e);
                 }
                 tracing::error!(

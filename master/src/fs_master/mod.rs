@@ -59,6 +59,10 @@ pub struct FsMaster {
     in_flight: operations::InFlight,
     /// Whether this master still leads; checked before each UFS change.
     lease: LeaseCheck,
+    /// This leadership's term is over (`end_term`): a lapsed lease may come
+    /// back within the term (a ZooKeeper pause shorter than the session),
+    /// this never does.
+    term_over: std::sync::atomic::AtomicBool,
     /// Paths of the operations changing the UFS (`path_locks.rs`).
     paths: path_locks::PathLocks,
     /// When this leader first saw each incomplete version (`abandoned.rs`).
@@ -83,10 +87,25 @@ impl FsMaster {
             empty_objects: Default::default(),
             in_flight: Default::default(),
             lease,
+            term_over: Default::default(),
             paths: Default::default(),
             first_seen: Default::default(),
             opts,
         }
+    }
+
+    /// Ends this leadership's term: the master stepped down (operations
+    /// still running on it stop retrying their UFS steps and leave their
+    /// intents to the next leader).
+    pub fn end_term(&self) {
+        self.term_over
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether this leadership's term is over: ended, or its journal
+    /// writer failed (fenced by a newer term, or its storage broke).
+    fn term_over(&self) -> bool {
+        self.term_over.load(std::sync::atomic::Ordering::Acquire) || self.writer.failure().is_some()
     }
 
     /// The journal writer.
