@@ -346,13 +346,15 @@ impl FileSystem {
             .await
     }
 
-    /// Marks a written file complete.
+    /// Marks a written file complete, setting `attrs` with it (in one
+    /// journal entry: decision 0014; `recursive` is ignored).
     pub(crate) async fn complete_file(
         &self,
         path: &str,
         file_id: u64,
         container_id: u64,
         length: u64,
+        attrs: &SetAttributeOptions,
     ) -> FsResult<FileInfo> {
         let path = path.to_string();
         let op_id = op_id();
@@ -365,6 +367,11 @@ impl FileSystem {
                     length,
                     op_id,
                     container_id,
+                    mode: attrs.mode,
+                    owner: attrs.owner.clone(),
+                    group: attrs.group.clone(),
+                    mtime_ns: attrs.mtime_ns,
+                    atime_ns: attrs.atime_ns,
                 };
                 async move { c.complete_file(req).await }
             })

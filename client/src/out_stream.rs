@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::file_system::FileSystem;
+use crate::file_system::{FileSystem, SetAttributeOptions};
 use crate::local_block::{is_local_host, LocalBlockWriter};
 use crate::ufs_sink::UfsSink;
 use crate::worker_pool::{preference, worker_key};
@@ -319,7 +319,15 @@ impl FileOutStream {
     }
 
     /// Flushes everything, completes the file and returns its final state.
-    pub async fn close(mut self) -> FsResult<FileInfo> {
+    pub async fn close(self) -> FsResult<FileInfo> {
+        self.close_with(&SetAttributeOptions::default()).await
+    }
+
+    /// Flushes everything and completes the file with the attributes
+    /// `attrs` in the same master call and journal entry, so that no
+    /// reader, and no replay after a crash, sees the new bytes with other
+    /// attributes (decision 0014).
+    pub async fn close_with(mut self, attrs: &SetAttributeOptions) -> FsResult<FileInfo> {
         self.closed = true;
         let rest = self.buf.split().freeze();
         if !rest.is_empty() {
@@ -335,6 +343,7 @@ impl FileOutStream {
                 self.info.id,
                 self.info.container_id,
                 self.pos,
+                attrs,
             )
             .await
     }

@@ -187,6 +187,22 @@ fn entries() -> Vec<(&'static str, JournalEntry)> {
             Entry::SetDirectoryLoaded(SetDirectoryLoaded { id: 3 }),
         ),
         (
+            "commit_version",
+            Entry::CommitVersion(CommitVersion {
+                id: 7,
+                container_id: 44,
+                block_size: 1 << 21,
+                length: 12_345,
+                persisted: true,
+                mtime_ns: 15,
+                ctime_ns: 16,
+                mode: Some(0o640),
+                owner: Some("carol".into()),
+                group: Some("staff".into()),
+                atime_ns: Some(17),
+            }),
+        ),
+        (
             "new_version",
             Entry::NewVersion(NewVersion {
                 id: 7,

@@ -685,6 +685,69 @@ async fn posix_entries_replay_and_checkpoint() {
     assert_eq!(full_state(&replayed), full_state(&ns.read().unwrap()));
 }
 
+/// A version committed with its attributes in one entry (decision 0014):
+/// in the file's current container, then in a new one (which starts it),
+/// replayed from the log and from a checkpoint to the same state.
+#[tokio::test]
+async fn a_committed_version_carries_its_attributes() {
+    use alluxio_proto::journal::{CommitVersion, NewVersion};
+    let (_d, store) = formatted().await;
+    let (ns, w) = first_term(&store).await;
+    let version = entry(Entry::NewVersion(NewVersion {
+        id: 2,
+        container_id: 7,
+        block_size: 4096,
+        mtime_ns: 9,
+    }));
+    commit(&ns, &w, vec![file(2, 1, "f", 1), version])
+        .await
+        .unwrap();
+    let commit_version = |container_id, length, mode: Option<u32>| {
+        entry(Entry::CommitVersion(CommitVersion {
+            id: 2,
+            container_id,
+            block_size: 8192,
+            length,
+            persisted: true,
+            mtime_ns: 20,
+            ctime_ns: 21,
+            mode,
+            owner: Some("carol".into()),
+            group: None,
+            atime_ns: Some(22),
+        }))
+    };
+    commit(&ns, &w, vec![commit_version(7, 10, Some(0o600))])
+        .await
+        .unwrap();
+    {
+        let ns = ns.read().unwrap();
+        let f = ns.inode(2).unwrap();
+        assert_eq!((f.container_id, f.block_size), (7, 4096));
+        assert_eq!((f.length, f.completed, f.persisted), (10, true, true));
+        assert_eq!((f.mode, f.owner.as_str()), (0o600, "carol"));
+        assert_eq!((f.mtime_ns, f.ctime_ns, f.atime_ns), (20, 21, 22));
+    }
+    // A new container: the version starts and completes in one entry;
+    // attributes not given stay.
+    commit(&ns, &w, vec![commit_version(30, 99, None)])
+        .await
+        .unwrap();
+    {
+        let ns = ns.read().unwrap();
+        let f = ns.inode(2).unwrap();
+        assert_eq!((f.container_id, f.block_size, f.length), (30, 8192, 99));
+        assert_eq!(f.mode, 0o600);
+        assert!(ns.next_container_id() > 30);
+    }
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(full_state(&replayed), full_state(&ns.read().unwrap()));
+    checkpoint_now(&ns, &w, &store).await.unwrap();
+    let replayed = recover(&store).await.unwrap();
+    assert_eq!(full_state(&replayed), full_state(&ns.read().unwrap()));
+    assert!(replayed.next_container_id() > 30);
+}
+
 fn intent(src: &str) -> JournalEntry {
     entry(Entry::UfsIntent(UfsIntent {
         op_id: Some(alluxio_proto::OperationId { high: 9, low: 1 }),

@@ -68,8 +68,23 @@ impl FuseMount {
     /// `unmount` (or drop) detaches it.
     pub fn kill_daemon(&mut self) {
         if let Some(pid) = self.daemon_pid {
+            // SAFETY: pid is the daemon this test started.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
+            }
+            // Gone before the test goes on: a descriptor the test closes
+            // next must not reach a daemon still answering.
+            for _ in 0..250 {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // Gone, or a zombie no one has reaped yet.
+                let state = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().next());
+                if matches!(state, None | Some("Z") | Some("X")) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
     }

@@ -62,3 +62,45 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     }
     found
 }
+
+/// The `FileSystemMaster` calls the master on web port `port` answered so
+/// far, by method (`alluxio_rpc_requests_total`).
+pub fn calls(port: u16) -> std::collections::BTreeMap<String, f64> {
+    let text = scrape(port);
+    let mut calls = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("alluxio_rpc_requests_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        if !labels.contains("service=\"FileSystemMaster\"") {
+            continue;
+        }
+        let method = labels
+            .split(',')
+            .find_map(|l| l.strip_prefix("method=\""))
+            .map(|m| m.trim_end_matches('"').to_string())
+            .unwrap_or_default();
+        *calls.entry(method).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+    }
+    calls
+}
+
+/// The calls made between two readings of `calls`, by method, and their
+/// total.
+pub fn delta(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+) -> (std::collections::BTreeMap<String, f64>, f64) {
+    let mut d = std::collections::BTreeMap::new();
+    for (method, n) in after {
+        let n = n - before.get(method).copied().unwrap_or(0.0);
+        if n > 0.0 {
+            d.insert(method.clone(), n);
+        }
+    }
+    let total = d.values().sum();
+    (d, total)
+}

@@ -14,46 +14,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::Duration;
 
 use alluxio_tests::fuse::{errno_of, Mounted};
-use alluxio_tests::http::scrape;
+use alluxio_tests::http::{calls, delta};
 
-/// The `FileSystemMaster` calls the master answered so far, by method.
+/// The `FileSystemMaster` calls `m`'s master answered so far, by method.
 fn master_calls(m: &Mounted) -> BTreeMap<String, f64> {
-    let text = scrape(m.cluster.master_web_port(0));
-    let mut calls = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("alluxio_rpc_requests_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.split_once("} ") else {
-            continue;
-        };
-        if !labels.contains("service=\"FileSystemMaster\"") {
-            continue;
-        }
-        let method = labels
-            .split(',')
-            .find_map(|l| l.strip_prefix("method=\""))
-            .map(|m| m.trim_end_matches('"').to_string())
-            .unwrap_or_default();
-        *calls.entry(method).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
-    }
-    calls
-}
-
-/// The calls made between two readings, by method, and their total.
-fn delta(
-    before: &BTreeMap<String, f64>,
-    after: &BTreeMap<String, f64>,
-) -> (BTreeMap<String, f64>, f64) {
-    let mut d = BTreeMap::new();
-    for (method, n) in after {
-        let n = n - before.get(method).copied().unwrap_or(0.0);
-        if n > 0.0 {
-            d.insert(method.clone(), n);
-        }
-    }
-    let total = d.values().sum();
-    (d, total)
+    calls(m.cluster.master_web_port(0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -164,6 +164,11 @@ async fn nonsense_requests_to_every_rpc_leave_the_servers_serving() {
                         length: n.number(),
                         op_id: n.op(),
                         container_id: n.number(),
+                        mode: n.rng.chance(50).then(|| n.small()),
+                        owner: n.rng.chance(50).then(|| n.path()),
+                        group: n.rng.chance(50).then(|| n.path()),
+                        mtime_ns: n.rng.chance(50).then(|| n.number() as i64),
+                        atime_ns: n.rng.chance(50).then(|| n.number() as i64),
                     })
                     .await
                     .map(|_| ()),

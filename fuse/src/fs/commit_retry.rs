@@ -99,7 +99,7 @@ pub(super) async fn retry(
                     "{path} was removed or replaced while its failed commit waited: \
                      dropping the staged bytes ({last})"
                 );
-                s.dirty = false;
+                s.forget_changes();
                 return end(&inner, ino, &stage, &mut s);
             }
             Err(e) => {
@@ -121,7 +121,7 @@ pub(super) async fn retry(
             }
             Err(e) => {
                 tracing::error!("committing {path} failed for good (data lost): {e}");
-                s.dirty = false;
+                s.forget_changes();
                 return end(&inner, ino, &stage, &mut s);
             }
         }

@@ -530,7 +530,7 @@ impl Inner {
             return Ok(());
         }
         let Some(path) = self.inodes.path(INodeNo(ino)) else {
-            s.dirty = false;
+            s.forget_changes();
             s.sequence.broken().await;
             return Ok(());
         };

@@ -176,8 +176,9 @@ impl Inner {
         self.inodes.child(parent, name).ok_or(Errno::ENOENT)
     }
 
-    /// The attributes of `info` as the kernel should see them (staged size
-    /// and modification time for a file being written).
+    /// The attributes of `info` as the kernel should see them (for a file
+    /// being written: the staged size, modification time and the
+    /// attributes set while it was dirty).
     async fn attr_of(&self, info: &FileInfo) -> fuser::FileAttr {
         let ino = self.inodes.ino_of(info.id);
         let mut a = attr::attr(&self.ids, ino, info);
@@ -190,6 +191,19 @@ impl Inner {
             if let Some(ns) = s.modified_ns {
                 a.mtime = attr::time(ns);
                 a.ctime = a.ctime.max(a.mtime);
+            }
+            let d = &s.deferred;
+            if let Some(m) = d.mode {
+                a.perm = m as u16;
+            }
+            if let Some(o) = &d.owner {
+                a.uid = self.ids.uid(o);
+            }
+            if let Some(g) = &d.group {
+                a.gid = self.ids.gid(g);
+            }
+            if let Some(ns) = d.atime_ns {
+                a.atime = attr::time(ns);
             }
         }
         a

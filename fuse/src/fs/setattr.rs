@@ -2,7 +2,9 @@
 //!
 //! Truncating a file that is open for writing changes its staged copy
 //! (committed at the next flush); truncating a closed file stages it,
-//! resizes it and commits it at once.
+//! resizes it and commits it at once. Attributes set on a file whose
+//! staged copy has bytes to commit are kept with it and set by the commit
+//! (decision 0014); on any other file they go to the master at once.
 
 use std::time::SystemTime;
 
@@ -24,6 +26,35 @@ pub struct Change {
     pub size: Option<u64>,
     pub atime: Option<TimeOrNow>,
     pub mtime: Option<TimeOrNow>,
+}
+
+/// Keeps `c`'s mode, ownership and times in the staged copy `s`, for its
+/// commit (`Staged::deferred`, decision 0014) and for what `stat` shows
+/// meanwhile (`s.info`, for a copy whose names are gone).
+fn keep(s: &mut Staged, c: &Change) {
+    if let Some(mode) = c.mode {
+        s.mode = mode & 0o7777;
+        s.deferred.mode = Some(s.mode);
+        s.info.mode = (s.info.mode & !0o7777) | s.mode;
+    }
+    if let Some(uid) = c.uid {
+        s.owner = user_name(uid);
+        s.deferred.owner = Some(s.owner.clone());
+        s.info.owner = s.owner.clone();
+    }
+    if let Some(gid) = c.gid {
+        s.group = group_name(gid);
+        s.deferred.group = Some(s.group.clone());
+        s.info.group = s.group.clone();
+    }
+    if let Some(t) = c.mtime {
+        s.mtime_set(time_ns(t));
+    }
+    if let Some(t) = c.atime {
+        let ns = time_ns(t);
+        s.deferred.atime_ns = Some(ns);
+        s.info.atime_ns = ns;
+    }
 }
 
 fn time_ns(t: TimeOrNow) -> i64 {
@@ -96,21 +127,7 @@ impl Inner {
             if let Some(size) = c.size {
                 self.truncate_staged(ino, &mut s, size).await?;
             }
-            if let Some(mode) = c.mode {
-                s.mode = mode & 0o7777;
-                s.info.mode = (s.info.mode & !0o7777) | s.mode;
-            }
-            if let Some(uid) = c.uid {
-                s.owner = user_name(uid);
-                s.info.owner = s.owner.clone();
-            }
-            if let Some(gid) = c.gid {
-                s.group = group_name(gid);
-                s.info.group = s.group.clone();
-            }
-            if let Some(t) = c.mtime {
-                s.mtime_set(time_ns(t));
-            }
+            keep(&mut s, &c);
             s.info.clone()
         };
         let mut a = self.attr_of(&info).await;
@@ -137,6 +154,28 @@ impl Inner {
         let committed = staged.commit(&self.fs, path).await?;
         self.page_cache.committed(ino.0, &committed);
         Ok(())
+    }
+
+    /// Keeps `c` in `ino`'s staged copy if that copy has bytes to commit
+    /// (or will, after `c`'s truncate): the commit sets it with the bytes
+    /// (`Staged::deferred`, decision 0014). Returns the version the copy
+    /// was staged from, or `None` if `c` must go to the master now.
+    async fn defer(&self, ino: INodeNo, c: &Change) -> FsResult<Option<FileInfo>> {
+        let Some(stage) = self.handles.stage_of(ino.0) else {
+            return Ok(None);
+        };
+        let mut s = stage.lock().await;
+        // A copy whose commit is being retried after its last close holds
+        // no writer's changes: a change of the closed file goes to the
+        // master, so that it is not lost if the retries give up.
+        if s.retired || s.retrying || !(s.dirty || c.size.is_some()) {
+            return Ok(None);
+        }
+        if let Some(size) = c.size {
+            self.truncate_staged(ino, &mut s, size).await?;
+        }
+        keep(&mut s, c);
+        Ok(Some(s.info.clone()))
     }
 
     async fn apply(&self, ino: INodeNo, path: &str, c: Change) -> FsResult<FileInfo> {
@@ -171,6 +210,9 @@ impl Inner {
             s.mode = info.mode & 0o7777;
             s.owner = info.owner.clone();
             s.group = info.group.clone();
+            s.info.mode = info.mode;
+            s.info.owner = info.owner.clone();
+            s.info.group = info.group.clone();
             if c_mtime {
                 s.mtime_set(info.mtime_ns);
             }
@@ -192,6 +234,19 @@ impl Inner {
             }
         };
         let t = self.attrs.ticket();
+        match self.defer(ino, &c).await {
+            Ok(Some(info)) => {
+                // Nothing changed at the master; what the kernel sees is
+                // the staged copy's (`attr_of`).
+                self.attrs.changed(t, &[ino.0], &[]);
+                return reply.attr(&self.attr_ttl, &self.attr_of(&info).await);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.attrs.changed(t, &[ino.0], &[]);
+                return reply.error(errno(&e));
+            }
+        }
         match self.apply(ino, &path, c).await {
             Ok(info) => {
                 let fresh = (self.inodes.ino_of(info.id), &info);

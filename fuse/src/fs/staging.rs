@@ -48,6 +48,13 @@ pub struct Staged {
     pub mode: u32,
     pub owner: String,
     pub group: String,
+    /// Attributes set while the copy was dirty (`chmod`, `chown`, times:
+    /// what `tar` and `cp -p` do before `close`): kept here, shown by
+    /// `stat` on this mount, and set with the commit, in the same master
+    /// call and journal entry as its bytes (decision 0014). `owner` and
+    /// `group` above hold their owner and group; `mtime_set_ns` their
+    /// modification time.
+    pub deferred: SetAttributeOptions,
     /// The version last staged or committed: what `stat` reports (with the
     /// staged size) once every name of the file is gone but a handle is
     /// still open.
@@ -121,6 +128,7 @@ impl StagingDir {
             mode: info.mode & 0o7777,
             owner: info.owner.clone(),
             group: info.group.clone(),
+            deferred: SetAttributeOptions::default(),
             sequence: Sequence::starting_at(if empty { 0 } else { info.length }),
             info,
             lost: None,
@@ -149,6 +157,14 @@ impl Staged {
         self.mtime_set_ns = None;
     }
 
+    /// Forgets what the copy held for a commit that will not come (its
+    /// bytes lost or dropped): it is clean, with no attribute kept.
+    pub fn forget_changes(&mut self) {
+        self.dirty = false;
+        self.mtime_set_ns = None;
+        self.deferred = SetAttributeOptions::default();
+    }
+
     /// The modification time was set to `ns` explicitly.
     pub fn mtime_set(&mut self, ns: i64) {
         self.modified_ns = Some(ns);
@@ -161,7 +177,7 @@ impl Staged {
     /// returns the error for the caller.
     pub fn lose(&mut self, e: FsError) -> FsError {
         tracing::error!("write-behind failed, the file keeps its last committed version: {e}");
-        self.dirty = false;
+        self.forget_changes();
         self.lost = Some(e.clone());
         e
     }
@@ -248,7 +264,12 @@ impl Staged {
         self.check()?;
         let len = self.len().map_err(local)?;
         let missing = self.sequence.missing();
-        let mut info = match self.sequence.finish(len).await {
+        let attrs = self
+            .sequence
+            .streamed()
+            .map(|v| self.completion(v))
+            .unwrap_or_default();
+        let info = match self.sequence.finish(len, &attrs).await {
             Some(Ok(info)) => info,
             // The stream held bytes the staged file does not.
             Some(Err(e)) if missing.is_some() => return Err(self.lose(e)),
@@ -265,23 +286,28 @@ impl Staged {
                 self.upload(fs, path, len).await?
             }
         };
-        // The version holds every byte now, whatever happens next.
-        self.info = info.clone();
-        let mtime_ns = self.mtime_set_ns.filter(|ns| *ns != info.mtime_ns);
-        if info.owner != self.owner || info.group != self.group || mtime_ns.is_some() {
-            let change = SetAttributeOptions {
-                owner: Some(self.owner.clone()),
-                group: Some(self.group.clone()),
-                mtime_ns,
-                ..Default::default()
-            };
-            info = fs.set_attribute(path, change).await?;
-        }
         self.dirty = false;
         self.modified_ns = None;
         self.mtime_set_ns = None;
+        self.deferred = SetAttributeOptions::default();
         self.info = info.clone();
         Ok(info)
+    }
+
+    /// The attributes the commit of version `v` sets with it: those set
+    /// while the copy was dirty, and the ownership this copy must keep
+    /// where `v` differs (a file that vanished meanwhile is created
+    /// afresh, as the daemon's user).
+    fn completion(&self, v: &FileInfo) -> SetAttributeOptions {
+        let d = &self.deferred;
+        SetAttributeOptions {
+            mode: d.mode,
+            owner: (d.owner.clone()).or_else(|| Some(self.owner.clone()).filter(|o| *o != v.owner)),
+            group: (d.group.clone()).or_else(|| Some(self.group.clone()).filter(|g| *g != v.group)),
+            mtime_ns: self.mtime_set_ns,
+            atime_ns: self.deferred.atime_ns,
+            recursive: false,
+        }
     }
 
     /// Writes the `len` staged bytes as a new version of `path`.
@@ -291,7 +317,8 @@ impl Staged {
             out.abandon().await;
             return Err(e);
         }
-        out.close().await
+        let attrs = self.completion(out.info());
+        out.close_with(&attrs).await
     }
 }
 

@@ -16,7 +16,7 @@
 //! are gone, and the failure is reported to the writer (write, fsync,
 //! close) instead of being retried from a local copy.
 
-use alluxio_client::{FileInfo, FileOutStream, FileSystem, FsError, FsResult};
+use alluxio_client::{FileInfo, FileOutStream, FileSystem, FsError, FsResult, SetAttributeOptions};
 use bytes::Bytes;
 
 use super::staging::{open_version, send_staged};
@@ -172,7 +172,11 @@ impl Sequence {
     /// staged file the usual way". Afterwards a new in-order sequence may
     /// continue from the committed length (its stream re-sends the whole
     /// file, once the staged copy is settled).
-    pub async fn finish(&mut self, len: u64) -> Option<FsResult<FileInfo>> {
+    pub async fn finish(
+        &mut self,
+        len: u64,
+        attrs: &SetAttributeOptions,
+    ) -> Option<FsResult<FileInfo>> {
         let mut out = self.stream.take()?;
         if !self.in_order || len < self.end {
             out.abandon().await;
@@ -190,6 +194,11 @@ impl Sequence {
             }
             self.end += n;
         }
-        Some(out.close().await)
+        Some(out.close_with(attrs).await)
+    }
+
+    /// The version being streamed, if a stream is open.
+    pub fn streamed(&self) -> Option<&FileInfo> {
+        self.stream.as_ref().map(|s| s.info())
     }
 }

@@ -355,8 +355,9 @@ impl FsMaster {
     }
 
     /// Marks a file complete with its final length, moving its staged UFS
-    /// bytes into place first. Completing a completed file with the same
-    /// length succeeds (a retried call).
+    /// bytes into place first, and sets the attributes the writer set
+    /// while it wrote in the same entry (decision 0014). Completing a
+    /// completed file with the same length succeeds (a retried call).
     pub async fn complete_file(&self, req: CompleteFileRequest) -> FsResult<FileInfo> {
         let path = parse_path(&req.path)?;
         let _op = match self.begin(&req.op_id).await? {
@@ -441,15 +442,38 @@ impl FsMaster {
                     "{path} changed while completing"
                 )));
             }
+            let now = time::now_ns();
+            let attributes = req.mode.is_some()
+                || req.owner.is_some()
+                || req.group.is_some()
+                || req.mtime_ns.is_some()
+                || req.atime_ns.is_some();
+            let entry = if attributes {
+                Entry::CommitVersion(j::CommitVersion {
+                    id: inode.id,
+                    container_id: inode.container_id,
+                    block_size: inode.block_size,
+                    length: req.length,
+                    persisted,
+                    mtime_ns: req.mtime_ns.unwrap_or(now),
+                    ctime_ns: now,
+                    mode: req.mode.map(|m| m & 0o7777),
+                    owner: req.owner.clone(),
+                    group: req.group.clone(),
+                    atime_ns: req.atime_ns,
+                })
+            } else {
+                Entry::CompleteFile(j::CompleteFile {
+                    id: inode.id,
+                    length: req.length,
+                    mtime_ns: now,
+                    persisted,
+                })
+            };
             let entry = JournalEntry {
                 op_id: None,
                 op_result: 0,
-                entry: Some(Entry::CompleteFile(j::CompleteFile {
-                    id: inode.id,
-                    length: req.length,
-                    mtime_ns: time::now_ns(),
-                    persisted,
-                })),
+                entry: Some(entry),
             };
             self.commit(&mut ns, vec![entry], req.op_id, file_id)
         };

@@ -185,6 +185,35 @@ impl Namespace {
             Entry::UfsIntent(i) => self.add_intent(seq, i.clone())?,
             Entry::UfsIntentProgress(p) => self.progress_intent(p.intent, p.steps_done)?,
             Entry::UfsIntentDone(d) => self.end_intent(d.intent)?,
+            Entry::CommitVersion(c) => {
+                let inode = self.inodes.get_mut(&c.id).ok_or_else(|| missing(c.id))?;
+                if !inode.is_file() {
+                    return Err(format!("version committed of non-file inode {}", c.id));
+                }
+                if inode.container_id != c.container_id {
+                    inode.container_id = c.container_id;
+                    inode.block_size = c.block_size;
+                    self.next_container_id =
+                        self.next_container_id.max(c.container_id.saturating_add(1));
+                }
+                inode.length = c.length;
+                inode.completed = true;
+                inode.persisted = c.persisted;
+                inode.mtime_ns = c.mtime_ns;
+                inode.ctime_ns = c.ctime_ns;
+                if let Some(m) = c.mode {
+                    inode.mode = m;
+                }
+                if let Some(o) = &c.owner {
+                    inode.owner = o.clone();
+                }
+                if let Some(g) = &c.group {
+                    inode.group = g.clone();
+                }
+                if let Some(t) = c.atime_ns {
+                    inode.atime_ns = t;
+                }
+            }
             Entry::NewVersion(v) => {
                 let inode = self.inodes.get_mut(&v.id).ok_or_else(|| missing(v.id))?;
                 if !inode.is_file() {
@@ -197,7 +226,8 @@ impl Namespace {
                 inode.persisted = false;
                 inode.mtime_ns = v.mtime_ns;
                 inode.ctime_ns = v.mtime_ns;
-                self.next_container_id = self.next_container_id.max(v.container_id + 1);
+                self.next_container_id =
+                    self.next_container_id.max(v.container_id.saturating_add(1));
             }
         }
         if let Some(op) = &entry.op_id {

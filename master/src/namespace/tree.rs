@@ -108,6 +108,12 @@ impl Namespace {
         self.inodes.contains_key(&ROOT_ID)
     }
 
+    /// The container id the next new version gets (every journaled one is
+    /// below it).
+    pub fn next_container_id(&self) -> u64 {
+        self.next_container_id
+    }
+
     /// The inode with `id`.
     pub fn inode(&self, id: u64) -> Option<&Inode> {
         self.inodes.get(&id)
