@@ -36,6 +36,14 @@ pub fn test_bytes(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Writes `data` as the new file `path` (default options), panicking on
+/// any error.
+pub async fn put_new(fs: &alluxio_client::FileSystem, path: &str, data: &[u8]) {
+    let mut out = fs.create_file(path, Default::default()).await.unwrap();
+    out.write(data).await.unwrap();
+    out.close().await.unwrap();
+}
+
 /// The names in directory `dir`, sorted.
 pub async fn names(fs: &alluxio_client::FileSystem, dir: &str) -> Vec<String> {
     let mut names: Vec<String> = fs

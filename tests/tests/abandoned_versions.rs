@@ -45,12 +45,7 @@ async fn versions_a_killed_daemon_left_incomplete_are_ended() {
     })
     .await;
     let fs = cluster.client();
-    let mut out = fs
-        .create_file("/old.txt", Default::default())
-        .await
-        .unwrap();
-    out.write(&test_bytes(1, 1000)).await.unwrap();
-    out.close().await.unwrap();
+    alluxio_tests::put_new(&fs, "/old.txt", &test_bytes(1, 1000)).await;
 
     let mut fuse = FuseMount::start(&cluster, "/", "");
     let mut writer = Writer(

@@ -103,12 +103,7 @@ async fn held(m: &Mounted, path: &str) -> (Vec<u8>, u32, i64) {
 
 async fn old_file(m: &Mounted) -> (Vec<u8>, u32, i64) {
     let fs = m.cluster.client();
-    let mut out = fs
-        .create_file("/old.txt", Default::default())
-        .await
-        .unwrap();
-    out.write(&test_bytes(1, 1000)).await.unwrap();
-    out.close().await.unwrap();
+    alluxio_tests::put_new(&fs, "/old.txt", &test_bytes(1, 1000)).await;
     held(m, "/old.txt").await
 }
 
